@@ -1,0 +1,184 @@
+"""The `sustain` command line: thin wrappers over the library, no domain logic here.
+
+Exit codes: 0 success, 2 bad input (every problem listed with its file, line and field).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sustain import summary
+from sustain.network import compile_network
+from sustain.scenario import Scenario, ScenarioError, load
+from sustain.scenario.writers import FORMATS, OutputExists, write, write_template
+
+app = typer.Typer(
+    name="sustain",
+    help="Plan and stress-test how a coalition keeps a partner force supplied.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Wide enough for the summary tables when output goes to a file or a CI log.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+ScenarioPath = Annotated[
+    Path, typer.Argument(help="A scenario: a .yaml file, a folder of tables, or an .xlsx workbook.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+
+
+def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
+    if as_json:
+        print(json.dumps({"ok": False, "error": message, "problems": problems or []}, indent=2))
+    else:
+        err.print(f"[bold red]error:[/] {message}", highlight=False)
+        for problem in problems or []:
+            where = problem["where"] + (f" {problem['field']}" if problem.get("field") else "")
+            err.print(f"  [cyan]{where}[/]: {problem['message']}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _load(path: Path, as_json: bool) -> Scenario:
+    try:
+        return load(path)
+    except ScenarioError as exc:
+        problems = [p.as_dict() for p in exc.problems]
+        count = len(problems)
+        _fail(
+            f"{path} has {count} problem{'s' if count != 1 else ''}",
+            as_json=as_json,
+            problems=problems,
+        )
+        raise AssertionError("unreachable") from exc
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(frame.to_json(orient="records", double_precision=15))  # type: ignore[no-any-return]
+
+
+def _show(title: str, frame: pd.DataFrame) -> None:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_format(v) for v in row))
+    out.print(table)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        if value == float("inf"):
+            return "∞"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return str(value)
+
+
+@app.command()
+def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
+    """Check a scenario and list every problem at once, each with file, line and field."""
+    scenario = _load(path, as_json)
+    network = compile_network(scenario)
+    counts = summary.overview(network)
+    if as_json:
+        print(json.dumps({"ok": True, "problems": [], "summary": counts}, indent=2))
+        return
+    out.print(
+        f"[bold green]valid[/]: {path} ({counts['sites']} sites, {counts['lanes']} lanes, "
+        f"{counts['items']} items, {counts['formations']} formations, "
+        f"{counts['periods']} periods of {counts['period_days']} days)",
+        highlight=False,
+    )
+
+
+@app.command()
+def info(path: ScenarioPath, as_json: JsonFlag = False) -> None:
+    """Summary tables: sites by kind and nation, lanes by mode, demand and supply by family."""
+    network = compile_network(_load(path, as_json))
+    tables = {
+        "sites by kind and nation": summary.sites_by_kind(network),
+        "lanes by mode": summary.lanes_by_mode(network),
+        "demand by family (over the horizon, in the family's unit)": summary.demand_by_family(
+            network
+        ),
+        "supply by family (over the horizon, in the family's unit)": summary.supply_by_family(
+            network
+        ),
+    }
+    if as_json:
+        document: dict[str, Any] = {"ok": True, "overview": summary.overview(network)}
+        for title, frame in tables.items():
+            document[title.split(" (")[0].replace(" ", "_")] = _records(frame)
+        print(json.dumps(document, indent=2))
+        return
+    overview = summary.overview(network)
+    out.print(
+        f"[bold]{overview['name']}[/]: from {overview['start']}, {overview['days']} days in "
+        f"{overview['periods']} periods of {overview['period_days']} days; "
+        + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in overview.items() if k not in (
+            "name", "start", "days", "periods", "period_days")),
+        highlight=False,
+    )
+    for title, frame in tables.items():
+        _show(title, frame)
+
+
+@app.command()
+def export(
+    path: ScenarioPath,
+    to: Annotated[str, typer.Option("--to", help=f"Format to write: {', '.join(FORMATS)}.")],
+    destination: Annotated[Path, typer.Argument(metavar="OUT", help="File or folder to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Convert a scenario between YAML, a CSV folder and an Excel workbook, losing nothing."""
+    fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
+    if fmt not in FORMATS:
+        _fail(f'unknown format "{to}": use one of {", ".join(FORMATS)}', as_json=as_json)
+    scenario = _load(path, as_json)
+    try:
+        write(scenario.rows(), destination, fmt, force=force)
+    except OutputExists as exc:
+        _fail(str(exc), as_json=as_json)
+    if as_json:
+        print(json.dumps({"ok": True, "written": str(destination), "format": fmt}))
+    else:
+        out.print(f"wrote {destination} ({fmt})", highlight=False)
+
+
+@app.command()
+def template(
+    destination: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to create.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an empty workbook and CSV folder with every column documented."""
+    try:
+        write_template(destination, force=force)
+    except OutputExists as exc:
+        _fail(str(exc), as_json=as_json)
+    if as_json:
+        print(json.dumps({"ok": True, "written": str(destination)}))
+    else:
+        out.print(
+            f"wrote {destination}/scenario.xlsx, {destination}/csv/ and {destination}/COLUMNS.md",
+            highlight=False,
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

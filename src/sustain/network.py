@@ -1,0 +1,487 @@
+"""The Network: a Scenario compiled once into immutable, integer-indexed numpy arrays.
+
+Every engine reads a Network and never goes back to the Scenario. Names survive only in the
+`Index` lookups used for reporting. Conventions:
+
+- quantities of an item are in the unit the item is counted in; demand of a family is in the
+  unit of the family's first item (`family_unit`), and `item_family_factor` converts the one
+  into the other;
+- mass is in tonnes, money in euros; arrays indexed by period hold totals over that period
+  (the last period may be shorter: `period_length`), other rates are per day;
+- a lane's transit time in periods is its transit in days divided by the period length,
+  rounded to the nearest whole period (halves round up);
+- capacities that vary over time are computed day by day and summed per period, so a change
+  in the middle of a week counts for the days it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_array
+
+from sustain import units
+from sustain.scenario.schema import (
+    AssetKind,
+    Mode,
+    PledgeStatus,
+    Scenario,
+    SiteKind,
+    Standard,
+    SupplyClass,
+)
+from sustain.units import Amount
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
+BoolArray = npt.NDArray[np.bool_]
+
+SITE_KINDS: tuple[str, ...] = tuple(k.value for k in SiteKind)
+ASSET_KINDS: tuple[str, ...] = tuple(k.value for k in AssetKind)
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+SUPPLY_CLASSES: tuple[str, ...] = tuple(c.value for c in SupplyClass)
+STANDARDS: tuple[str, ...] = tuple(s.value for s in Standard)
+PLEDGE_STATUSES: tuple[str, ...] = tuple(s.value for s in PledgeStatus)
+
+
+@dataclass(frozen=True, eq=False)
+class Index:
+    """Names in order, and the position of each: the only place names live in a Network."""
+
+    names: tuple[str, ...]
+    _positions: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_positions", {n: i for i, n in enumerate(self.names)})
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._positions
+
+    def __getitem__(self, name: str) -> int:
+        return self._positions[name]
+
+    def positions(self, names: Iterable[str]) -> IntArray:
+        """Positions of many names at once, as an int32 array."""
+        lookup = self._positions
+        return np.fromiter((lookup[n] for n in names), dtype=np.int32)
+
+    def take(self, positions: npt.ArrayLike) -> list[str]:
+        """Names at the given positions."""
+        return [self.names[i] for i in np.asarray(positions, dtype=np.int64).ravel()]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A scenario as arrays. All arrays are read-only; see the module docstring for units."""
+
+    name: str
+    start: np.datetime64
+    period_days: int
+    period_start: npt.NDArray[np.datetime64]  # (P,) first day of each period
+    period_length: FloatArray  # (P,) days in each period (the last may be shorter)
+
+    nations: Index
+
+    sites: Index
+    site_kind: IntArray  # code into SITE_KINDS
+    site_lat: FloatArray
+    site_lon: FloatArray
+    site_nation: IntArray
+    site_throughput: FloatArray  # t per day, inf where unlimited
+    site_storage: FloatArray  # t, inf where unlimited
+    site_repair_capacity: FloatArray  # systems per day, 0 where none
+
+    families: Index
+    family_unit: tuple[str, ...]
+
+    items: Index
+    item_class: IntArray  # code into SUPPLY_CLASSES
+    item_family: IntArray
+    item_unit: tuple[str, ...]
+    item_mass: FloatArray  # t per unit of count
+    item_criticality: FloatArray
+    item_family_factor: FloatArray  # family units per item unit
+
+    levels: Index  # intensity levels
+
+    systems: Index
+    system_standard: IntArray  # code into STANDARDS
+    system_family: BoolArray  # (systems, families): which families each system can use
+    consumption: FloatArray  # (systems, families, levels) family units per system per day
+    system_breakdown_rate: FloatArray  # share per day
+    system_damage_rate: FloatArray  # share per day
+    system_repair_days: FloatArray
+    system_spare_part: IntArray  # item, -1 where none
+    system_spare_parts_per_repair: FloatArray  # units of that item
+
+    formations: Index
+    formation_site: IntArray
+    formation_nation: IntArray
+    formation_priority: FloatArray
+    holdings: FloatArray  # (formations, systems)
+    formation_level_days: FloatArray  # (formations, periods, levels) days at each level
+    demand: FloatArray  # (periods, formations, families) family units per period
+    formation_family: BoolArray  # (formations, families): families its systems can use
+
+    lanes: Index
+    lane_origin: IntArray
+    lane_destination: IntArray
+    lane_mode: IntArray  # code into MODES
+    lane_capacity: FloatArray  # (periods, lanes) t per period
+    lane_transit_days: FloatArray
+    lane_transit_periods: IntArray
+    lane_cost: FloatArray  # EUR per t
+
+    assets: Index
+    asset_kind: IntArray  # code into ASSET_KINDS
+    asset_site: IntArray  # -1 where the asset is not a whole site
+    asset_recovery_days: FloatArray
+    lane_assets: csr_array  # (lanes, assets) 1 where the lane fails with the asset
+
+    stock_site: IntArray
+    stock_item: IntArray
+    stock_nation: IntArray
+    stock_quantity: FloatArray  # item units on the start date
+    stock_floor: FloatArray
+    stock_target: FloatArray  # nan where none
+
+    lines: Index  # production lines
+    line_site: IntArray
+    line_item: IntArray
+    line_nation: IntArray
+    line_capacity: FloatArray  # (periods, lines) item units per period
+    line_production_days: FloatArray
+
+    orders: Index
+    order_line: IntArray
+    order_customer: IntArray
+    order_quantity: FloatArray
+    order_date: npt.NDArray[np.datetime64]
+    order_priority: FloatArray
+
+    pledges: Index
+    pledge_donor: IntArray
+    pledge_item: IntArray
+    pledge_site: IntArray
+    pledge_quantity: FloatArray
+    pledge_period: IntArray  # first period it can move (0 when available before the start)
+    pledge_status: IntArray  # code into PLEDGE_STATUSES
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            elif isinstance(value, csr_array):
+                for part in (value.data, value.indices, value.indptr):
+                    part.flags.writeable = False
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.period_start.size)
+
+    @property
+    def n_days(self) -> int:
+        return int(self.period_length.sum())
+
+    def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
+        """Every numpy array of the network by name (for inspection and memory accounting)."""
+        return {f.name: v for f in fields(self) if isinstance(v := getattr(self, f.name), np.ndarray)}
+
+    def nbytes(self) -> int:
+        sparse = self.lane_assets.data.nbytes + self.lane_assets.indices.nbytes
+        return sum(a.nbytes for a in self.arrays().values()) + sparse
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _factor(amount_unit: str, item_unit: str) -> float:
+    return units.amount_factor(amount_unit, item_unit)
+
+
+def _in(amount: Amount | None, unit: str, default: float = 0.0) -> float:
+    return default if amount is None else amount.value * _factor(amount.unit, unit)
+
+
+def _floats(values: Iterable[float]) -> FloatArray:
+    return np.fromiter(values, dtype=np.float64)
+
+
+def _codes(values: Iterable[str], vocabulary: Sequence[str]) -> IntArray:
+    lookup = {v: i for i, v in enumerate(vocabulary)}
+    return np.fromiter((lookup[v] for v in values), dtype=np.int32)
+
+
+def _day_offset(start: dt.date, day: dt.date) -> int:
+    return (day - start).days
+
+
+def _step_series(
+    n_days: int, base: FloatArray, owner: IntArray, offsets: IntArray, values: FloatArray
+) -> FloatArray:
+    """Daily series (days, n) that start at `base` and change to `values[k]` for owner
+    `owner[k]` from day `offsets[k]` on (changes before day 0 apply from day 0)."""
+    series = np.broadcast_to(base, (n_days, base.size)).copy()
+    order = np.lexsort((offsets, owner))  # later changes overwrite earlier ones
+    for k in order:
+        series[max(offsets[k], 0) :, owner[k]] = values[k]
+    return series
+
+
+def _per_period(daily: FloatArray, period_days: int, n_periods: int) -> FloatArray:
+    """Sum a (days, ...) series into (periods, ...), the last period possibly partial."""
+    padded_days = n_periods * period_days
+    if daily.shape[0] < padded_days:
+        pad = np.zeros((padded_days - daily.shape[0], *daily.shape[1:]))
+        daily = np.concatenate([daily, pad])
+    summed: FloatArray = daily.reshape(n_periods, period_days, *daily.shape[1:]).sum(axis=1)
+    return summed
+
+
+def compile_network(scenario: Scenario) -> Network:
+    """Compile a validated Scenario into a Network."""
+    s = scenario
+    settings = s.scenario
+    period_days = s.period_days
+    n_days = round(settings.horizon)
+    n_periods = -(-n_days // period_days)
+    start = np.datetime64(settings.start, "D")
+    period_start = start + np.arange(n_periods) * np.timedelta64(period_days, "D")
+    period_length = np.minimum(period_days, n_days - np.arange(n_periods) * period_days).astype(
+        np.float64
+    )
+
+    nations = Index(tuple(n.id for n in s.nations))
+    sites = Index(tuple(x.id for x in s.sites))
+    site_nation = nations.positions(x.nation for x in s.sites)
+
+    items = Index(tuple(i.id for i in s.items))
+    families = Index(tuple(dict.fromkeys(i.family for i in s.items)))
+    family_unit_of: dict[str, str] = {}
+    for item in s.items:
+        family_unit_of.setdefault(item.family, item.unit)
+    family_unit = tuple(family_unit_of[f] for f in families)
+    item_unit = tuple(i.unit for i in s.items)
+    item_family = families.positions(i.family for i in s.items)
+    item_family_factor = _floats(_factor(i.unit, family_unit_of[i.family]) for i in s.items)
+
+    levels = Index(tuple(dict.fromkeys(c.intensity for c in s.consumption)))
+    systems = Index(tuple(x.id for x in s.systems))
+    system_family = np.zeros((len(systems), len(families)), dtype=bool)
+    for k, system in enumerate(s.systems):
+        system_family[k, [families[f] for f in system.families if f in families]] = True
+    consumption = np.zeros((len(systems), len(families), len(levels)))
+    for use in s.consumption:
+        f = families[use.family]
+        consumption[systems[use.system], f, levels[use.intensity]] = _in(use.rate, family_unit[f])
+
+    formations = Index(tuple(x.id for x in s.formations))
+    holdings = np.zeros((len(formations), len(systems)))
+    for h in s.holdings:
+        holdings[formations[h.formation], systems[h.system]] += h.quantity
+    level_days = _formation_level_days(s, formations, levels, n_days, period_days, n_periods)
+    rate = np.einsum("fs,sml->fml", holdings, consumption)  # per formation per day
+    demand = np.einsum("fpl,fml->pfm", level_days, rate)
+    formation_family = (holdings @ system_family.astype(np.float64)) > 0
+
+    lanes = Index(tuple(x.id for x in s.lanes))
+    lane_capacity_day = _floats(x.capacity for x in s.lanes)
+    lane_transit_days = _floats(x.transit_time for x in s.lanes)
+
+    assets = Index(tuple(a.id for a in s.assets))
+    asset_site = np.fromiter(
+        (sites[a.site] if a.site is not None else -1 for a in s.assets), dtype=np.int32
+    )
+    lane_origin = sites.positions(x.origin for x in s.lanes)
+    lane_destination = sites.positions(x.destination for x in s.lanes)
+    lane_assets = _lane_assets(s, assets, lane_origin, lane_destination, asset_site)
+
+    stock_item = items.positions(x.item for x in s.stocks)
+    stock_unit = [item_unit[i] for i in stock_item]
+    stock_site = sites.positions(x.site for x in s.stocks)
+
+    lines = Index(tuple(x.id for x in s.production_lines))
+    line_item = items.positions(x.item for x in s.production_lines)
+    line_base = _floats(
+        _in(x.capacity, item_unit[i]) for x, i in zip(s.production_lines, line_item, strict=True)
+    )
+    change_line = lines.positions(c.line for c in s.capacity_changes)
+    daily_line_capacity = _step_series(
+        n_days,
+        line_base,
+        change_line,
+        np.fromiter((_day_offset(settings.start, c.start) for c in s.capacity_changes), np.int32),
+        _floats(
+            _in(c.capacity, item_unit[line_item[k]])
+            for c, k in zip(s.capacity_changes, change_line, strict=True)
+        ),
+    )
+
+    orders = Index(tuple(o.id for o in s.orders))
+    order_line = lines.positions(o.line for o in s.orders)
+    pledges = Index(tuple(p.id for p in s.pledges))
+    pledge_item = items.positions(p.item for p in s.pledges)
+    pledge_offsets = np.fromiter(
+        (_day_offset(settings.start, p.available) for p in s.pledges), dtype=np.int64
+    )
+
+    return Network(
+        name=settings.name,
+        start=start,
+        period_days=period_days,
+        period_start=period_start,
+        period_length=period_length,
+        nations=nations,
+        sites=sites,
+        site_kind=_codes((x.kind.value for x in s.sites), SITE_KINDS),
+        site_lat=_floats(x.lat for x in s.sites),
+        site_lon=_floats(x.lon for x in s.sites),
+        site_nation=site_nation,
+        site_throughput=_floats(
+            np.inf if x.throughput is None else x.throughput for x in s.sites
+        ),
+        site_storage=_floats(np.inf if x.storage is None else x.storage for x in s.sites),
+        site_repair_capacity=_floats(x.repair_capacity or 0.0 for x in s.sites),
+        families=families,
+        family_unit=family_unit,
+        items=items,
+        item_class=_codes((i.supply_class.value for i in s.items), SUPPLY_CLASSES),
+        item_family=item_family,
+        item_unit=item_unit,
+        item_mass=_floats(i.mass for i in s.items),
+        item_criticality=_floats(i.criticality for i in s.items),
+        item_family_factor=item_family_factor,
+        levels=levels,
+        systems=systems,
+        system_standard=_codes((x.standard.value for x in s.systems), STANDARDS),
+        system_family=system_family,
+        consumption=consumption,
+        system_breakdown_rate=_floats(x.breakdown_rate for x in s.systems),
+        system_damage_rate=_floats(x.combat_damage_rate for x in s.systems),
+        system_repair_days=_floats(x.repair_time for x in s.systems),
+        system_spare_part=np.fromiter(
+            (items[x.spare_part] if x.spare_part else -1 for x in s.systems), dtype=np.int32
+        ),
+        system_spare_parts_per_repair=_floats(
+            _in(x.spare_parts_per_repair, item_unit[items[x.spare_part]]) if x.spare_part else 0.0
+            for x in s.systems
+        ),
+        formations=formations,
+        formation_site=sites.positions(x.site for x in s.formations),
+        formation_nation=nations.positions(x.nation for x in s.formations),
+        formation_priority=_floats(x.priority for x in s.formations),
+        holdings=holdings,
+        formation_level_days=level_days,
+        demand=demand,
+        formation_family=formation_family,
+        lanes=lanes,
+        lane_origin=lane_origin,
+        lane_destination=lane_destination,
+        lane_mode=_codes((x.mode.value for x in s.lanes), MODES),
+        lane_capacity=period_length[:, None] * lane_capacity_day[None, :],
+        lane_transit_days=lane_transit_days,
+        lane_transit_periods=np.floor(lane_transit_days / period_days + 0.5).astype(np.int32),
+        lane_cost=_floats(x.cost for x in s.lanes),
+        assets=assets,
+        asset_kind=_codes((a.kind.value for a in s.assets), ASSET_KINDS),
+        asset_site=asset_site,
+        asset_recovery_days=_floats(a.recovery_time for a in s.assets),
+        lane_assets=lane_assets,
+        stock_site=stock_site,
+        stock_item=stock_item,
+        stock_nation=_owner(s.stocks, nations, site_nation, stock_site),
+        stock_quantity=_floats(
+            _in(x.quantity, u) for x, u in zip(s.stocks, stock_unit, strict=True)
+        ),
+        stock_floor=_floats(_in(x.floor, u) for x, u in zip(s.stocks, stock_unit, strict=True)),
+        stock_target=_floats(
+            _in(x.target, u, np.nan) for x, u in zip(s.stocks, stock_unit, strict=True)
+        ),
+        lines=lines,
+        line_site=(line_site := sites.positions(x.site for x in s.production_lines)),
+        line_item=line_item,
+        line_nation=_owner(s.production_lines, nations, site_nation, line_site),
+        line_capacity=_per_period(daily_line_capacity, period_days, n_periods),
+        line_production_days=_floats(x.production_time for x in s.production_lines),
+        orders=orders,
+        order_line=order_line,
+        order_customer=nations.positions(o.customer for o in s.orders),
+        order_quantity=_floats(
+            _in(o.quantity, item_unit[line_item[k]])
+            for o, k in zip(s.orders, order_line, strict=True)
+        ),
+        order_date=np.array([o.date for o in s.orders], dtype="datetime64[D]"),
+        order_priority=_floats(o.priority for o in s.orders),
+        pledges=pledges,
+        pledge_donor=nations.positions(p.donor for p in s.pledges),
+        pledge_item=pledge_item,
+        pledge_site=sites.positions(p.site for p in s.pledges),
+        pledge_quantity=_floats(
+            _in(p.quantity, item_unit[i]) for p, i in zip(s.pledges, pledge_item, strict=True)
+        ),
+        pledge_period=np.maximum(pledge_offsets, 0).astype(np.int32) // period_days,
+        pledge_status=_codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
+    )
+
+
+def _owner(records: Sequence[Any], nations: Index, site_nation: IntArray, site: IntArray) -> IntArray:
+    """The nation named on each record, or the owner of its site where it names none."""
+    named = np.fromiter(
+        (nations[r.nation] if r.nation is not None else -1 for r in records), dtype=np.int32
+    )
+    return np.where(named >= 0, named, site_nation[site]).astype(np.int32)
+
+
+def _formation_level_days(
+    s: Scenario, formations: Index, levels: Index, n_days: int, period_days: int, n_periods: int
+) -> FloatArray:
+    """(formations, periods, levels): how many days of each period a formation spends at each
+    intensity level, from its schedule (each entry holds until the next)."""
+    entries = sorted(s.intensity, key=lambda e: (formations[e.formation], e.start))
+    daily_level = np.full((len(formations), n_days), -1, dtype=np.int64)
+    for entry in entries:  # sorted, so a later entry overwrites from its own start on
+        offset = max(_day_offset(s.scenario.start, entry.start), 0)
+        daily_level[formations[entry.formation], offset:] = levels[entry.level]
+    f_idx, day = np.nonzero(daily_level >= 0)
+    flat = (f_idx * n_periods + day // period_days) * len(levels) + daily_level[f_idx, day]
+    size = len(formations) * n_periods * len(levels)
+    counts = np.bincount(flat, minlength=size).astype(np.float64)
+    return counts.reshape(len(formations), n_periods, len(levels))
+
+
+def _lane_assets(
+    s: Scenario, assets: Index, origin: IntArray, destination: IntArray, asset_site: IntArray
+) -> csr_array:
+    """Lane-to-asset incidence: the assets each lane names, and the site-wide assets of both
+    of its ends."""
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    named_counts = np.fromiter((len(x.assets) for x in s.lanes), dtype=np.int64, count=len(s.lanes))
+    rows.append(np.repeat(np.arange(len(s.lanes), dtype=np.int32), named_counts))
+    cols.append(assets.positions(a for x in s.lanes for a in x.assets))
+    for k in np.flatnonzero(asset_site >= 0):
+        touching = np.flatnonzero((origin == asset_site[k]) | (destination == asset_site[k]))
+        rows.append(touching.astype(np.int32))
+        cols.append(np.full(touching.size, k, dtype=np.int32))
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    incidence = csr_array(
+        (np.ones(r.size, dtype=np.int8), (r, c)), shape=(len(s.lanes), len(assets))
+    )
+    incidence.sum_duplicates()
+    incidence.data[:] = 1
+    return incidence

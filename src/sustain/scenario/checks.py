@@ -1,0 +1,297 @@
+"""Checks across tables: references, units against items, dates against the horizon,
+families nobody uses, systems nothing feeds, and formations no source can reach."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import breadth_first_order
+
+from sustain import units
+from sustain.scenario.errors import Problem, did_you_mean, shown
+from sustain.scenario.schema import TABLES, PledgeStatus, Scenario
+from sustain.units import Amount, UnitError
+
+
+class _Reporter:
+    """Turns (table, row index, field, message) into a located Problem."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.problems: list[Problem] = []
+
+    def __call__(self, table: str, index: int, field: str | None, message: str) -> None:
+        location = self.scenario.location(table, index)
+        where = str(location) if location is not None else table
+        self.problems.append(Problem(where, field, message))
+
+
+def name_sets(scenario: Scenario, extra: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    """Every name a reference may point to, by table (plus derived 'families', 'intensities')."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for table, model in TABLES.items():
+        if model.key == ("id",):
+            names[table] = {str(getattr(r, "id")) for r in scenario.records(table)}
+    names["families"] = {item.family for item in scenario.items}
+    names["intensities"] = {c.intensity for c in scenario.consumption}
+    for table, more in extra.items():
+        names[table].update(more)
+    return names
+
+
+def cross_check(scenario: Scenario, known: Mapping[str, Iterable[str]] | None = None) -> list[Problem]:
+    """All cross-table problems. `known` adds names from rows that failed their own checks,
+    so that one bad row does not also raise a cascade of 'unknown reference' problems."""
+    report = _Reporter(scenario)
+    names = name_sets(scenario, known or {})
+    _check_keys(scenario, report)
+    _check_references(scenario, names, report)
+    _check_units(scenario, report)
+    _check_families(scenario, report)
+    _check_dates(scenario, report)
+    _check_lanes(scenario, report)
+    if not report.problems:  # reachability only makes sense on a consistent scenario
+        _check_reachability(scenario, report)
+    return report.problems
+
+
+def _check_keys(scenario: Scenario, report: _Reporter) -> None:
+    for table, model in TABLES.items():
+        if not model.key:
+            continue
+        first_seen: dict[tuple[object, ...], int] = {}
+        for index, record in enumerate(scenario.records(table)):
+            key = tuple(getattr(record, f) for f in model.key)
+            if key in first_seen:
+                first = scenario.location(table, first_seen[key])
+                label = "/".join(shown(k) for k in key if k is not None)
+                report(table, index, model.key[-1] if len(model.key) == 1 else None,
+                       f'"{label}" is already defined at {first}')
+            else:
+                first_seen[key] = index
+
+
+_NOUNS = {
+    "nations": "nation",
+    "items": "item",
+    "families": "family",
+    "systems": "system",
+    "formations": "formation",
+    "intensities": "intensity level",
+    "sites": "site",
+    "assets": "asset",
+    "production_lines": "production line",
+}
+
+
+def _check_references(scenario: Scenario, names: dict[str, set[str]], report: _Reporter) -> None:
+    for table, model in TABLES.items():
+        for field, target in model.references.items():
+            pool = names[target]
+            alias = model.model_fields[field].alias or field
+            for index, record in enumerate(scenario.records(table)):
+                value = getattr(record, field)
+                for name in value if isinstance(value, tuple) else (value,):
+                    if name is not None and name not in pool:
+                        report(table, index, alias,
+                               f'unknown {_NOUNS[target]} "{shown(name)}"'
+                               + did_you_mean(name, pool))
+
+
+def _check_units(scenario: Scenario, report: _Reporter) -> None:
+    item_unit: dict[str, str] = {}
+    for index, item in enumerate(scenario.items):
+        try:
+            countable = units.is_count_unit(item.unit)
+        except UnitError as exc:
+            report("items", index, "unit", str(exc))
+            continue
+        if not countable:
+            report("items", index, "unit",
+                   f'"{shown(item.unit)}" is not a unit to count an item in (round, kit, m3, t, ...)')
+            continue
+        item_unit[item.id] = item.unit
+    family_unit: dict[str, str] = {}
+    for index, item in enumerate(scenario.items):
+        unit = item_unit.get(item.id)
+        if unit is None:
+            continue
+        first = family_unit.setdefault(item.family, unit)
+        if not _convertible(unit, first):
+            report("items", index, "unit",
+                   f'"{unit}" cannot be converted to "{first}", the unit of other items of '
+                   f'family "{item.family}"')
+
+    def against(table: str, index: int, field: str, amount: Amount | None, unit: str | None,
+                whose: str) -> None:
+        if amount is not None and unit is not None and not _convertible(amount.unit, unit):
+            report(table, index, field,
+                   f'"{amount}" is not in a unit of {whose}, counted in "{unit}"')
+
+    for i, stock in enumerate(scenario.stocks):
+        unit = item_unit.get(stock.item)
+        for field in ("quantity", "floor", "target"):
+            against("stocks", i, field, getattr(stock, field), unit, f'item "{stock.item}"')
+    line_item = {line.id: line.item for line in scenario.production_lines}
+    for i, line in enumerate(scenario.production_lines):
+        against("production_lines", i, "capacity", line.capacity, item_unit.get(line.item),
+                f'item "{line.item}"')
+    for i, change in enumerate(scenario.capacity_changes):
+        item = line_item.get(change.line, "")
+        against("capacity_changes", i, "capacity", change.capacity, item_unit.get(item),
+                f'item "{item}"')
+    for i, order in enumerate(scenario.orders):
+        item = line_item.get(order.line, "")
+        against("orders", i, "quantity", order.quantity, item_unit.get(item), f'item "{item}"')
+    for i, pledge in enumerate(scenario.pledges):
+        against("pledges", i, "quantity", pledge.quantity, item_unit.get(pledge.item),
+                f'item "{pledge.item}"')
+    for i, use in enumerate(scenario.consumption):
+        against("consumption", i, "rate", use.rate, family_unit.get(use.family),
+                f'family "{use.family}"')
+    for i, system in enumerate(scenario.systems):
+        if system.spare_parts_per_repair is not None and system.spare_part is None:
+            report("systems", i, "spare_part",
+                   "is required when spare_parts_per_repair is given")
+        elif system.spare_part is not None:
+            against("systems", i, "spare_parts_per_repair", system.spare_parts_per_repair,
+                    item_unit.get(system.spare_part), f'item "{system.spare_part}"')
+
+
+def _convertible(unit: str, other: str) -> bool:
+    try:
+        units.amount_factor(unit, other)
+    except UnitError:
+        return False
+    return True
+
+
+def _check_families(scenario: Scenario, report: _Reporter) -> None:
+    item_families = {item.family for item in scenario.items}
+    used = {family for system in scenario.systems for family in system.families}
+    reported: set[str] = set()
+    for index, item in enumerate(scenario.items):
+        if item.family not in used and item.family not in reported:
+            reported.add(item.family)
+            report("items", index, "family", f'family "{item.family}" is used by no system')
+    for index, system in enumerate(scenario.systems):
+        if system.families and not item_families.intersection(system.families):
+            report("systems", index, "families",
+                   f'system "{system.id}" has no compatible item anywhere: no item is of family '
+                   + ", ".join(f'"{f}"' for f in system.families))
+    families_of = {s.id: set(s.families) for s in scenario.systems}
+    for index, use in enumerate(scenario.consumption):
+        own = families_of.get(use.system)
+        if own is not None and use.family not in own:
+            report("consumption", index, "family",
+                   f'system "{use.system}" cannot use family "{use.family}" '
+                   f'(its families: {", ".join(sorted(own))})')
+
+
+def _check_dates(scenario: Scenario, report: _Reporter) -> None:
+    settings = scenario.scenario
+    start, end = settings.start, scenario.end
+    if settings.horizon < scenario.period_days or not float(settings.horizon).is_integer():
+        report("scenario", 0, "horizon",
+               f'"{units.format_number(settings.horizon)} day" must be a whole number of days, '
+               f"at least one {settings.period.value}")
+    last = end - dt.timedelta(days=1)
+
+    def within(table: str, field: str, allow_before: bool) -> None:
+        for index, record in enumerate(scenario.records(table)):
+            day: dt.date = getattr(record, field)
+            if day >= end or (not allow_before and day < start):
+                report(table, index, field,
+                       f"{day.isoformat()} is outside the horizon {start.isoformat()} to "
+                       f"{last.isoformat()}")
+
+    within("intensity", "start", allow_before=True)
+    within("capacity_changes", "start", allow_before=True)
+    within("orders", "date", allow_before=True)
+    within("pledges", "available", allow_before=True)
+
+    first_entry: dict[str, dt.date] = {}
+    for entry in scenario.intensity:
+        first_entry[entry.formation] = min(entry.start, first_entry.get(entry.formation, entry.start))
+    for index, formation in enumerate(scenario.formations):
+        first = first_entry.get(formation.id)
+        if first is None:
+            report("formations", index, "id",
+                   f'formation "{formation.id}" has no intensity schedule')
+        elif first > start:
+            report("formations", index, "id",
+                   f'formation "{formation.id}" has no intensity level on the start date '
+                   f"{start.isoformat()} (its first entry is {first.isoformat()})")
+
+
+def _check_lanes(scenario: Scenario, report: _Reporter) -> None:
+    for index, lane in enumerate(scenario.lanes):
+        if lane.origin == lane.destination:
+            report("lanes", index, "to", f'lane "{lane.id}" leads from "{lane.origin}" to itself')
+
+
+def _check_reachability(scenario: Scenario, report: _Reporter) -> None:
+    """Each family a formation consumes must have a source (stock, line, pledge) upstream."""
+    site_index = {site.id: i for i, site in enumerate(scenario.sites)}
+    n = len(site_index)
+    family_of = {item.id: item.family for item in scenario.items}
+    sources: dict[str, set[int]] = defaultdict(set)
+    for stock in scenario.stocks:
+        if stock.quantity.value > 0:
+            sources[family_of[stock.item]].add(site_index[stock.site])
+    for line in scenario.production_lines:
+        sources[family_of[line.item]].add(site_index[line.site])
+    for pledge in scenario.pledges:
+        if pledge.status != PledgeStatus.CANCELLED:
+            sources[family_of[pledge.item]].add(site_index[pledge.site])
+
+    # Node n is a super-source feeding every source site of the family at hand.
+    origins = np.array([site_index[lane.origin] for lane in scenario.lanes], dtype=np.int64)
+    targets = np.array([site_index[lane.destination] for lane in scenario.lanes], dtype=np.int64)
+    reachable_cache: dict[str, set[int]] = {}
+    consumed = families_consumed(scenario)
+
+    def reachable(family: str) -> set[int]:
+        if family not in reachable_cache:
+            feeds = np.array(sorted(sources.get(family, ())), dtype=np.int64)
+            rows = np.concatenate([origins, np.full(feeds.size, n)])
+            cols = np.concatenate([targets, feeds])
+            graph = coo_array((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+            order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
+            reachable_cache[family] = set(order.tolist())
+        return reachable_cache[family]
+
+    for index, formation in enumerate(scenario.formations):
+        for family in sorted(consumed.get(formation.id, ())):
+            if site_index[formation.site] not in reachable(family):
+                report("formations", index, "site",
+                       f'formation "{formation.id}" at "{formation.site}" cannot be reached by '
+                       f'any source of family "{family}"')
+
+
+def families_consumed(scenario: Scenario) -> dict[str, set[str]]:
+    """Formation -> the families it consumes at some intensity level it is scheduled for."""
+    held: dict[str, set[str]] = defaultdict(set)
+    for holding in scenario.holdings:
+        if holding.quantity > 0:
+            held[holding.formation].add(holding.system)
+    levels: dict[str, set[str]] = defaultdict(set)
+    for entry in scenario.intensity:
+        levels[entry.formation].add(entry.level)
+    uses: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for use in scenario.consumption:
+        if use.rate.value > 0:
+            uses[use.system, use.intensity].add(use.family)
+    return {
+        formation: {
+            family
+            for system in held[formation]
+            for level in levels[formation]
+            for family in uses.get((system, level), ())
+        }
+        for formation in held
+    }

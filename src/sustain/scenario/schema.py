@@ -1,0 +1,492 @@
+"""The scenario schema, written once.
+
+Each component is one flat table (a list of records): a YAML list, a CSV file or an Excel sheet.
+The pydantic models below are the single source for validation, for the column documentation
+of `sustain template`, and for export. Every figure with a unit is stored in canonical units
+(see `sustain.units`); every cross-reference is declared in `references` so that one generic
+check names unknown references with a did-you-mean suggestion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from sustain import units
+from sustain.units import Amount, UnitError, format_number
+
+# ---------------------------------------------------------------------------------------------
+# Field types: a figure with a unit, converted on the way in and written back with its unit.
+
+
+def _quantity_type(canonical: str, example: str, sign: str) -> Any:
+    def parse(value: Any) -> float:
+        try:
+            number = units.parse_quantity(value, canonical, example)
+        except UnitError as exc:
+            raise PydanticCustomError("unit", str(exc)) from None
+        _check_sign(number, value, sign)
+        return number
+
+    return Annotated[
+        float,
+        BeforeValidator(parse),
+        PlainSerializer(lambda v: f"{format_number(v)} {canonical}", return_type=str),
+        WithJsonSchema({"type": "string", "unit": canonical, "example": example}),
+    ]
+
+
+def _amount_type(rate: bool, example: str, sign: str) -> Any:
+    def parse(value: Any) -> Amount:
+        try:
+            amount = units.parse_amount(value, rate=rate, example=example)
+        except UnitError as exc:
+            raise PydanticCustomError("unit", str(exc)) from None
+        _check_sign(amount.value, value, sign)
+        return amount
+
+    def write(amount: Amount) -> str:
+        return f"{amount}/day" if rate else str(amount)
+
+    unit = "item unit per day" if rate else "item unit"
+    return Annotated[
+        Amount,
+        BeforeValidator(parse),
+        PlainSerializer(write, return_type=str),
+        WithJsonSchema({"type": "string", "unit": unit, "example": example}),
+    ]
+
+
+def _check_sign(number: float, written: Any, sign: str) -> None:
+    text = written if isinstance(written, str) else str(written)
+    if sign == "positive" and not number > 0:
+        raise PydanticCustomError("sign", f'"{text}" must be positive')
+    if sign == "nonnegative" and number < 0:
+        raise PydanticCustomError("sign", f'"{text}" must not be negative')
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(";") if part.strip())
+    return value
+
+
+MassRate = _quantity_type(units.MASS_RATE, "120 t/day", "positive")
+Mass = _quantity_type(units.MASS, "5000 t", "positive")
+UnitMass = _quantity_type(units.MASS, "45 kg", "positive")
+Duration = _quantity_type(units.DAYS, "14 days", "nonnegative")
+CostPerMass = _quantity_type(units.COST_PER_MASS, "80 EUR/t", "nonnegative")
+DailyFraction = _quantity_type(units.PER_DAY, "0.5 %/day", "nonnegative")
+SystemsPerDay = _quantity_type("system/day", "4 systems/day", "positive")
+Count = _amount_type(False, "5000 rounds", "nonnegative")
+PositiveCount = _amount_type(False, "5000 rounds", "positive")
+CountRate = _amount_type(True, "14000 rounds/month", "nonnegative")
+NameList = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_split_list),
+    PlainSerializer(lambda v: ";".join(v), return_type=str),
+]
+Text = Annotated[str, Field(min_length=1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed vocabularies.
+
+
+class SiteKind(StrEnum):
+    FACTORY = "factory"
+    DEPOT = "depot"
+    PORT = "port"
+    AIRBASE = "airbase"
+    RAIL_HUB = "rail_hub"
+    ROAD_HUB = "road_hub"
+    HUB = "hub"
+    REPAIR_HUB = "repair_hub"
+    FRONT = "front"
+
+
+class AssetKind(StrEnum):
+    PORT = "port"
+    BRIDGE = "bridge"
+    RAIL_JUNCTION = "rail_junction"
+    PIPELINE = "pipeline"
+    UNDERSEA_CABLE = "undersea_cable"
+    AIRBASE = "airbase"
+    HUB = "hub"
+    FACTORY = "factory"
+    REPAIR_HUB = "repair_hub"
+    DEPOT = "depot"
+    ROAD = "road"
+    BORDER_CROSSING = "border_crossing"
+
+
+class Mode(StrEnum):
+    SEA = "sea"
+    AIR = "air"
+    RAIL = "rail"
+    ROAD = "road"
+    PIPELINE = "pipeline"
+
+
+class SupplyClass(StrEnum):
+    AMMUNITION = "ammunition"
+    FUEL = "fuel"
+    SPARE_PARTS = "spare_parts"
+    MAJOR_END_ITEM = "major_end_item"
+    INTERCEPTOR = "interceptor"
+    EQUIPMENT = "equipment"
+    OTHER = "other"
+
+
+class Standard(StrEnum):
+    SOVIET = "soviet"
+    NATO = "nato"
+    CIVIL = "civil"
+    OTHER = "other"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+class PledgeStatus(StrEnum):
+    PLEDGED = "pledged"
+    COMMITTED = "committed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+PERIOD_DAYS = {Period.DAY: 1, Period.WEEK: 7}
+
+# ---------------------------------------------------------------------------------------------
+# Records. `references` maps a field to the table (or derived name set) it must name;
+# `key` lists the fields that must be unique together.
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        coerce_numbers_to_str=True,
+        str_strip_whitespace=True,
+        use_enum_values=False,
+    )
+    key: ClassVar[tuple[str, ...]] = ("id",)
+    references: ClassVar[dict[str, str]] = {}
+
+    source: str | None = Field(None, description="Where the figures of this row were published.")
+
+
+class Settings(Record):
+    """The scenario as a whole: its name, start date, horizon and planning period."""
+
+    key: ClassVar[tuple[str, ...]] = ()
+    name: Text = Field(description="Name of the scenario.")
+    description: str | None = Field(None, description="What the scenario represents.")
+    start: dt.date = Field(description="First day of the horizon (YYYY-MM-DD).")
+    horizon: Duration = Field(description="Length of the horizon, e.g. '52 weeks'.")
+    period: Period = Field(Period.WEEK, description="Planning period: day or week.")
+
+
+class Nation(Record):
+    """A nation that owns sites, stocks, production lines or pledges."""
+
+    id: Text = Field(description="Short code, e.g. USA, DEU.")
+    name: str | None = Field(None, description="Full name.")
+
+
+class Item(Record):
+    """A thing that is supplied: ammunition, fuel, spare parts, end items, interceptors."""
+
+    references: ClassVar[dict[str, str]] = {}
+    id: Text = Field(description="Item identifier.")
+    name: str | None = Field(None, description="Readable name.")
+    supply_class: SupplyClass = Field(description="Class of supply.")
+    family: Text = Field(description="Compatibility family, e.g. 155mm-NATO; systems name these.")
+    unit: Text = Field(description="Unit the item is counted in: round, vehicle, kit, m3, t ...")
+    mass: UnitMass = Field(description="Mass of one unit of count, e.g. '45 kg'.")
+    criticality: float = Field(1.0, gt=0, description="Weight of a unit short, relative to 1.")
+
+
+class System(Record):
+    """A weapon or vehicle platform that formations hold and that consumes item families."""
+
+    references: ClassVar[dict[str, str]] = {"families": "families", "spare_part": "items"}
+    id: Text = Field(description="System identifier.")
+    name: str | None = Field(None, description="Readable name.")
+    standard: Standard = Field(description="Equipment standard: soviet, nato, civil, other.")
+    families: NameList = Field(description="Item families it can use, separated by ';'.")
+    breakdown_rate: DailyFraction = Field(0.0, description="Share breaking down per day.")
+    combat_damage_rate: DailyFraction = Field(0.0, description="Share damaged per day in combat.")
+    repair_time: Duration = Field(0.0, description="Time to repair one system at a repair hub.")
+    spare_part: str | None = Field(None, description="Item consumed by each repair.")
+    spare_parts_per_repair: Count | None = Field(None, description="Spare parts used per repair.")
+
+
+class Consumption(Record):
+    """What one system consumes per day of a family at an intensity level."""
+
+    key: ClassVar[tuple[str, ...]] = ("system", "family", "intensity")
+    references: ClassVar[dict[str, str]] = {"system": "systems", "family": "families"}
+    system: Text = Field(description="System that consumes.")
+    family: Text = Field(description="Item family consumed.")
+    intensity: Text = Field(description="Intensity level, e.g. low, medium, high.")
+    rate: CountRate = Field(description="Per system per day, e.g. '40 rounds/day'.")
+
+
+class Formation(Record):
+    """A brigade or other consumer, drawing supplies at one site."""
+
+    references: ClassVar[dict[str, str]] = {"nation": "nations", "site": "sites"}
+    id: Text = Field(description="Formation identifier.")
+    name: str | None = Field(None, description="Readable name.")
+    nation: Text = Field(description="Nation the formation belongs to.")
+    site: Text = Field(description="Front supply point it draws from.")
+    priority: float = Field(1.0, gt=0, description="Weight of its shortfall, relative to 1.")
+
+
+class Holding(Record):
+    """How many of a system a formation holds."""
+
+    key: ClassVar[tuple[str, ...]] = ("formation", "system")
+    references: ClassVar[dict[str, str]] = {"formation": "formations", "system": "systems"}
+    formation: Text = Field(description="Formation holding the systems.")
+    system: Text = Field(description="System held.")
+    quantity: int = Field(ge=0, description="Number of systems held.")
+
+
+class Intensity(Record):
+    """A formation's intensity level from a date on, until its next entry."""
+
+    key: ClassVar[tuple[str, ...]] = ("formation", "start")
+    references: ClassVar[dict[str, str]] = {"formation": "formations", "level": "intensities"}
+    formation: Text = Field(description="Formation.")
+    start: dt.date = Field(description="Date from which the level holds.")
+    level: Text = Field(description="Intensity level named in the consumption table.")
+
+
+class Site(Record):
+    """A place where supplies are made, kept, handled, repaired or consumed."""
+
+    references: ClassVar[dict[str, str]] = {"nation": "nations"}
+    id: Text = Field(description="Site identifier.")
+    name: str | None = Field(None, description="Readable name.")
+    kind: SiteKind = Field(description="factory, depot, port, airbase, rail_hub, road_hub, ...")
+    lat: float = Field(ge=-90, le=90, description="Latitude in degrees.")
+    lon: float = Field(ge=-180, le=180, description="Longitude in degrees.")
+    nation: Text = Field(description="Owner nation.")
+    throughput: MassRate | None = Field(None, description="Handling limit; blank for none.")
+    storage: Mass | None = Field(None, description="Storage capacity; blank for none.")
+    repair_capacity: SystemsPerDay | None = Field(None, description="Systems repaired per day.")
+
+
+class Asset(Record):
+    """Critical infrastructure that lanes (or a whole site) depend on."""
+
+    references: ClassVar[dict[str, str]] = {"site": "sites"}
+    id: Text = Field(description="Asset identifier.")
+    name: str | None = Field(None, description="Readable name.")
+    kind: AssetKind = Field(description="port, bridge, rail_junction, pipeline, ...")
+    site: str | None = Field(None, description="Site whose every lane fails with the asset.")
+    recovery_time: Duration = Field(description="Time to restore the asset after its loss.")
+
+
+class Lane(Record):
+    """A transport link between two sites."""
+
+    references: ClassVar[dict[str, str]] = {
+        "origin": "sites",
+        "destination": "sites",
+        "assets": "assets",
+    }
+    id: Text = Field(description="Lane identifier.")
+    origin: Text = Field(alias="from", description="Site it leaves from.")
+    destination: Text = Field(alias="to", description="Site it arrives at.")
+    mode: Mode = Field(description="sea, air, rail, road or pipeline.")
+    capacity: MassRate = Field(description="Mass it carries per day, all items together.")
+    transit_time: Duration = Field(description="Time from departure to arrival.")
+    cost: CostPerMass = Field(0.0, description="Transport cost per tonne.")
+    assets: NameList = Field((), description="Assets it depends on, separated by ';'.")
+
+
+class Stock(Record):
+    """Inventory of an item at a site at the start, with the floor its owner keeps."""
+
+    key: ClassVar[tuple[str, ...]] = ("site", "item", "nation")
+    references: ClassVar[dict[str, str]] = {"site": "sites", "item": "items", "nation": "nations"}
+    site: Text = Field(description="Site holding the stock.")
+    item: Text = Field(description="Item.")
+    nation: str | None = Field(None, description="Owner; blank for the site's owner.")
+    quantity: Count = Field(description="Inventory on the start date.")
+    floor: Count | None = Field(None, description="Level the owner keeps for its own defence.")
+    target: Count | None = Field(None, description="Level the owner wants to rebuild to.")
+
+
+class ProductionLine(Record):
+    """A production line making one item at a site."""
+
+    references: ClassVar[dict[str, str]] = {"site": "sites", "item": "items", "nation": "nations"}
+    id: Text = Field(description="Line identifier.")
+    site: Text = Field(description="Factory site.")
+    item: Text = Field(description="Item made.")
+    nation: str | None = Field(None, description="Owner; blank for the site's owner.")
+    capacity: CountRate = Field(description="Output rate, e.g. '14000 rounds/month'.")
+    production_time: Duration = Field(0.0, description="Time from start to finish of one lot.")
+
+
+class CapacityChange(Record):
+    """A production line's capacity from a date on."""
+
+    key: ClassVar[tuple[str, ...]] = ("line", "start")
+    references: ClassVar[dict[str, str]] = {"line": "production_lines"}
+    line: Text = Field(description="Production line.")
+    start: dt.date = Field(description="Date from which the capacity holds.")
+    capacity: CountRate = Field(description="Output rate from that date.")
+
+
+class Order(Record):
+    """An order in a production line's book."""
+
+    references: ClassVar[dict[str, str]] = {"line": "production_lines", "customer": "nations"}
+    id: Text = Field(description="Order identifier.")
+    line: Text = Field(description="Production line.")
+    customer: Text = Field(description="Nation that ordered.")
+    quantity: PositiveCount = Field(description="Quantity ordered.")
+    date: dt.date = Field(description="Date the order was placed.")
+    priority: float = Field(0.0, description="Higher is served first when priorities are used.")
+
+
+class Pledge(Record):
+    """A donor's pledge of an item, available at a site from a date."""
+
+    references: ClassVar[dict[str, str]] = {"donor": "nations", "item": "items", "site": "sites"}
+    id: Text = Field(description="Pledge identifier.")
+    donor: Text = Field(description="Donor nation.")
+    item: Text = Field(description="Item pledged.")
+    site: Text = Field(description="Site where it becomes available.")
+    quantity: PositiveCount = Field(description="Quantity pledged.")
+    available: dt.date = Field(description="Date from which it can move.")
+    status: PledgeStatus = Field(PledgeStatus.PLEDGED, description="Where it is in its lifecycle.")
+
+
+# Table name -> record model, in the order a reader meets them.
+TABLES: dict[str, type[Record]] = {
+    "scenario": Settings,
+    "nations": Nation,
+    "items": Item,
+    "systems": System,
+    "consumption": Consumption,
+    "formations": Formation,
+    "holdings": Holding,
+    "intensity": Intensity,
+    "sites": Site,
+    "assets": Asset,
+    "lanes": Lane,
+    "stocks": Stock,
+    "production_lines": ProductionLine,
+    "capacity_changes": CapacityChange,
+    "orders": Order,
+    "pledges": Pledge,
+}
+REQUIRED_TABLES = ("scenario", "items", "sites")
+
+
+def columns(model: type[Record]) -> list[str]:
+    """The column names of a table, as written in files, with `source` last."""
+    names = [info.alias or name for name, info in model.model_fields.items() if name != "source"]
+    return [*names, "source"]
+
+
+class Location(BaseModel):
+    """Where a record was read: a file, and a line (YAML, CSV) or row (Excel sheet)."""
+
+    model_config = ConfigDict(frozen=True)
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+class Scenario(BaseModel):
+    """A validated scenario: the tables a person writes, in canonical units."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: Settings
+    nations: tuple[Nation, ...] = ()
+    items: tuple[Item, ...] = ()
+    systems: tuple[System, ...] = ()
+    consumption: tuple[Consumption, ...] = ()
+    formations: tuple[Formation, ...] = ()
+    holdings: tuple[Holding, ...] = ()
+    intensity: tuple[Intensity, ...] = ()
+    sites: tuple[Site, ...] = ()
+    assets: tuple[Asset, ...] = ()
+    lanes: tuple[Lane, ...] = ()
+    stocks: tuple[Stock, ...] = ()
+    production_lines: tuple[ProductionLine, ...] = ()
+    capacity_changes: tuple[CapacityChange, ...] = ()
+    orders: tuple[Order, ...] = ()
+    pledges: tuple[Pledge, ...] = ()
+
+    _locations: dict[str, list[Location]] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every table is; where the records were read from does not matter."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return all(self.records(t) == other.records(t) for t in TABLES)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def period_days(self) -> int:
+        return PERIOD_DAYS[self.scenario.period]
+
+    @property
+    def end(self) -> dt.date:
+        """The first day after the horizon."""
+        return self.scenario.start + dt.timedelta(days=round(self.scenario.horizon))
+
+    def records(self, table: str) -> tuple[Record, ...]:
+        if table == "scenario":
+            return (self.scenario,)
+        records: tuple[Record, ...] = getattr(self, table)
+        return records
+
+    def location(self, table: str, index: int) -> Location | None:
+        found = self._locations.get(table)
+        return found[index] if found is not None and index < len(found) else None
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table as rows keyed by column, figures written with their units: for export."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table, model in TABLES.items():
+            order = columns(model)
+            out[table] = [
+                {
+                    col: dumped[col]
+                    for col in order
+                    if col in (dumped := record.model_dump(mode="json", by_alias=True))
+                    and dumped[col] is not None
+                    and dumped[col] != ""
+                }
+                for record in self.records(table)
+            ]
+        return out

@@ -1,0 +1,130 @@
+"""Writing scenario tables as one YAML file, a folder of CSV files, or an Excel workbook.
+
+Writers take rows of JSON values keyed by column (`Scenario.rows()`, or empty tables for a
+template) and write them atomically: into a temporary sibling first, moved into place only
+when complete, so that a failure never leaves a half-written scenario behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sustain.scenario.columns import HEADER, all_docs, markdown, table_docs
+from sustain.scenario.schema import TABLES, columns
+
+Rows = Mapping[str, Sequence[Mapping[str, Any]]]
+FORMATS = ("yaml", "csv", "xlsx")
+
+
+class OutputExists(FileExistsError):
+    """The output path exists and overwriting was not asked for."""
+
+
+@contextmanager
+def atomic_output(out: Path, *, force: bool, is_dir: bool) -> Iterator[Path]:
+    """Yield a temporary path beside `out`; move it onto `out` only if the block succeeds."""
+    if out.exists() and not force:
+        raise OutputExists(f"{out} exists (use --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    temporary = workdir / out.name
+    if is_dir:
+        temporary.mkdir()
+    try:
+        yield temporary
+        if out.exists():
+            old = workdir / (out.name + ".old")
+            out.rename(old)
+        temporary.rename(out)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def write_csv_folder(rows: Rows, folder: Path) -> None:
+    for table, model in TABLES.items():
+        header = columns(model)
+        with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            for row in rows.get(table, ()):
+                writer.writerow([_cell(row.get(col)) for col in header])
+
+
+def write_yaml(rows: Rows, path: Path) -> None:
+    document: dict[str, Any] = {}
+    for table in TABLES:
+        records = [dict(r) for r in rows.get(table, ())]
+        if table == "scenario":
+            document[table] = records[0] if records else {}
+        elif records:
+            document[table] = records
+    with path.open("w", encoding="utf-8") as handle:
+        yaml.safe_dump(document, handle, sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_workbook(rows: Rows, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    default = workbook.active
+    if default is not None:
+        workbook.remove(default)
+    bold = Font(bold=True)
+    for table, model in TABLES.items():
+        sheet = workbook.create_sheet(table)
+        header = columns(model)
+        sheet.append(header)
+        for cell, doc in zip(sheet[1], table_docs(table, model), strict=True):
+            cell.font = bold
+            note = f"{doc.description}\n{doc.kind}" + ("; required" if doc.required else "")
+            cell.comment = Comment(note, "Sustain")
+        for row in rows.get(table, ()):
+            sheet.append([row.get(col) for col in header])
+        for index, name in enumerate(header, start=1):
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, len(name) + 4)
+        sheet.freeze_panes = "A2"
+    docs = workbook.create_sheet("_columns")
+    docs.append(HEADER)
+    for cell in docs[1]:
+        cell.font = bold
+    for doc in all_docs():
+        docs.append(doc.as_row())
+    workbook.save(path)
+
+
+def write(rows: Rows, out: Path, fmt: str, *, force: bool = False) -> None:
+    """Write tables in `fmt` (yaml, csv or xlsx) to `out`, atomically."""
+    if fmt not in FORMATS:
+        raise ValueError(f'unknown format "{fmt}": use one of {", ".join(FORMATS)}')
+    with atomic_output(out, force=force, is_dir=fmt == "csv") as target:
+        if fmt == "csv":
+            write_csv_folder(rows, target)
+            (target / "README.md").write_text(markdown(), encoding="utf-8")
+        elif fmt == "yaml":
+            write_yaml(rows, target)
+        else:
+            write_workbook(rows, target)
+
+
+def write_template(out: Path, *, force: bool = False) -> None:
+    """An empty workbook and an empty CSV folder, every column documented."""
+    with atomic_output(out, force=force, is_dir=True) as target:
+        write_workbook({}, target / "scenario.xlsx")
+        (target / "csv").mkdir()
+        write_csv_folder({}, target / "csv")
+        (target / "csv" / "README.md").write_text(markdown(), encoding="utf-8")
+        (target / "COLUMNS.md").write_text(markdown(), encoding="utf-8")

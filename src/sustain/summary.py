@@ -1,0 +1,109 @@
+"""Summary tables of a Network: what `sustain info` shows. Tidy pandas DataFrames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sustain.network import MODES, PLEDGE_STATUSES, SITE_KINDS, Network
+
+
+def sites_by_kind(network: Network) -> pd.DataFrame:
+    """Number of sites by kind and owner nation."""
+    frame = pd.DataFrame(
+        {
+            "kind": [SITE_KINDS[k] for k in network.site_kind],
+            "nation": network.nations.take(network.site_nation),
+        }
+    )
+    return frame.groupby(["kind", "nation"]).size().rename("sites").reset_index()
+
+
+def lanes_by_mode(network: Network) -> pd.DataFrame:
+    """Lanes by mode: how many, their total capacity and their mean transit time."""
+    frame = pd.DataFrame(
+        {
+            "mode": [MODES[m] for m in network.lane_mode],
+            "capacity_t_per_day": network.lane_capacity.sum(axis=0) / network.n_days,
+            "transit_days": network.lane_transit_days,
+        }
+    )
+    grouped = frame.groupby("mode")
+    return pd.DataFrame(
+        {
+            "lanes": grouped.size(),
+            "capacity_t_per_day": grouped["capacity_t_per_day"].sum(),
+            "mean_transit_days": grouped["transit_days"].mean(),
+        }
+    ).reset_index()
+
+
+def demand_by_family(network: Network) -> pd.DataFrame:
+    """Demand of each family over the horizon, in the family's unit."""
+    total = network.demand.sum(axis=(0, 1))
+    per_period = network.demand.sum(axis=1)  # (periods, families)
+    return pd.DataFrame(
+        {
+            "family": network.families.names,
+            "unit": network.family_unit,
+            "demand": total,
+            "mean_per_day": total / network.n_days,
+            "peak_per_day": (per_period / network.period_length[:, None]).max(axis=0, initial=0.0),
+        }
+    )
+
+
+def supply_by_family(network: Network) -> pd.DataFrame:
+    """What can supply each family over the horizon, in the family's unit: stock above the
+    owners' floors, production, and pledges not cancelled; and that total against demand."""
+    n_families = len(network.families)
+    factor = network.item_family_factor
+
+    def by_family(item: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+        return np.bincount(
+            network.item_family[item], weights=quantity * factor[item], minlength=n_families
+        )
+
+    stock = by_family(
+        network.stock_item, np.maximum(network.stock_quantity - network.stock_floor, 0.0)
+    )
+    production = by_family(network.line_item, network.line_capacity.sum(axis=0))
+    live = network.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    pledged = by_family(network.pledge_item[live], network.pledge_quantity[live])
+    demand = network.demand.sum(axis=(0, 1))
+    total = stock + production + pledged
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(demand > 0, total / demand, np.inf)
+    return pd.DataFrame(
+        {
+            "family": network.families.names,
+            "unit": network.family_unit,
+            "stock_above_floor": stock,
+            "production": production,
+            "pledged": pledged,
+            "supply": total,
+            "demand": demand,
+            "supply_to_demand": cover,
+        }
+    )
+
+
+def overview(network: Network) -> dict[str, int | str]:
+    """Counts of each component, the horizon and the period."""
+    return {
+        "name": network.name,
+        "start": str(network.start),
+        "days": network.n_days,
+        "periods": network.n_periods,
+        "period_days": network.period_days,
+        "nations": len(network.nations),
+        "sites": len(network.sites),
+        "lanes": len(network.lanes),
+        "assets": len(network.assets),
+        "items": len(network.items),
+        "families": len(network.families),
+        "systems": len(network.systems),
+        "formations": len(network.formations),
+        "production_lines": len(network.lines),
+        "pledges": len(network.pledges),
+    }

@@ -1,0 +1,170 @@
+"""Units: the one place where quantities written with units become canonical floats.
+
+Scenario files carry units beside every figure ("120 t/day", "14000 rounds/month",
+"28 months"). Parsing goes through pint once per distinct unit text (cached), so that loading
+a large scenario costs a regular expression and a dictionary look-up per cell.
+
+Canonical units: mass in tonnes, time in days, money in euros; a count of an item is kept
+in the unit the item declares (rounds, vehicles, m3, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+# Units of count are distinct dimensions, so that "30 rounds" written for an item counted in
+# kits is an error rather than a silent one-to-one conversion.
+_COUNT_UNITS = """
+round = [rounds] = _ = shell
+vehicle = [vehicles]
+system = [systems]
+kit = [kits]
+missile = [missiles] = _ = interceptor
+piece = [pieces] = pcs = each
+EUR = [currency] = euro
+"""
+
+ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+for _line in _COUNT_UNITS.strip().splitlines():
+    ureg.define(_line)
+
+MASS = "t"
+DAYS = "day"
+MASS_RATE = "t/day"
+COST_PER_MASS = "EUR/t"
+MONEY = "EUR"
+PER_DAY = "1/day"
+
+_NUMBER = re.compile(
+    r"^\s*(?P<number>[-+]?(?:\d{1,3}(?:,\d{3})+|\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
+)
+
+
+_EXPONENT = re.compile(r"(?<=[A-Za-z])([23])\b")  # "m3" -> "m**3", as people write it
+
+
+class UnitError(ValueError):
+    """A figure whose number or unit cannot be understood or does not fit the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A count of some item in the unit it was written in; per day when it is a rate."""
+
+    value: float
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{format_number(self.value)} {self.unit}"
+
+
+def format_number(value: float) -> str:
+    """The shortest text that reads back as exactly `value`."""
+    if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def split_number(text: str) -> tuple[float, str]:
+    """'14,000 rounds/month' -> (14000.0, 'rounds/month')."""
+    match = _NUMBER.match(text)
+    number = match.group("number") if match else ""
+    if not match or number in ("", "+", "-", ".") or not any(c.isdigit() for c in number):
+        raise UnitError(f'"{text}" does not start with a number')
+    value = float(number.replace(",", "").replace("_", ""))
+    if not math.isfinite(value):
+        raise UnitError(f'"{text}" is not a finite number')
+    return value, match.group("unit")
+
+
+@lru_cache(maxsize=4096)
+def _parse_unit(unit_text: str) -> Any:
+    try:
+        return ureg.parse_units(_EXPONENT.sub(r"**\1", unit_text.replace("%", " percent ")))
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        raise UnitError(f'unknown unit "{unit_text}"') from exc
+
+
+@lru_cache(maxsize=4096)
+def conversion_factor(unit_text: str, canonical: str) -> float:
+    """Multiply a magnitude in `unit_text` by this to get `canonical`; UnitError if they differ."""
+    source = _parse_unit(unit_text)
+    target = _parse_unit(canonical)
+    if source.dimensionality != target.dimensionality:
+        raise UnitError(f'unit "{unit_text}" is not a {describe_dimension(canonical)}')
+    return float(ureg.Quantity(1.0, source).to(target).magnitude)
+
+
+def describe_dimension(canonical: str) -> str:
+    return {
+        MASS: "mass (e.g. t, kg)",
+        DAYS: "duration (e.g. days, weeks, months)",
+        MASS_RATE: "mass per time (e.g. t/day)",
+        COST_PER_MASS: "cost per mass (e.g. EUR/t)",
+        MONEY: "sum of money (e.g. EUR, MEUR)",
+        PER_DAY: "rate per time (e.g. %/day, 1/year)",
+    }.get(canonical, f"unit compatible with {canonical}")
+
+
+def parse_quantity(text: Any, canonical: str, example: str) -> float:
+    """Parse '120 t/day' into the canonical unit. A bare number is an error: units are required."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UnitError(f"expected a figure with a unit, e.g. '{example}'")
+    if not isinstance(text, str):
+        raise UnitError(f'"{format_number(float(text))}" has no unit: write e.g. "{example}"')
+    value, unit_text = split_number(text)
+    if not unit_text:
+        raise UnitError(f'"{text}" has no unit: write e.g. "{example}"')
+    try:
+        return value * conversion_factor(unit_text, canonical)
+    except UnitError as exc:
+        raise UnitError(f'"{text}": {exc}') from None
+
+
+def is_count_unit(unit_text: str) -> bool:
+    """A unit an item may be counted in: a count, a mass or a volume, never a time."""
+    dims = dict(_parse_unit(unit_text).dimensionality)
+    return bool(dims) and "[time]" not in dims and "[currency]" not in dims
+
+
+def parse_amount(text: Any, *, rate: bool, example: str) -> Amount:
+    """'5000 rounds' -> Amount(5000, 'rounds'); with rate=True '14000 rounds/month' -> per day."""
+    if isinstance(text, Amount):
+        return text
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UnitError(f"expected a figure with a unit, e.g. '{example}'")
+    if not isinstance(text, str):
+        raise UnitError(f'"{format_number(float(text))}" has no unit: write e.g. "{example}"')
+    value, unit_text = split_number(text)
+    if not unit_text:
+        raise UnitError(f'"{text}" has no unit: write e.g. "{example}"')
+    if rate:
+        count_text, slash, time_text = unit_text.rpartition("/")
+        if not slash or not count_text.strip():
+            raise UnitError(f'"{text}" is not a rate: write e.g. "{example}"')
+        try:
+            value *= 1.0 / conversion_factor(time_text.strip(), DAYS)
+        except UnitError:
+            raise UnitError(f'"{text}": "{time_text.strip()}" is not a unit of time') from None
+        unit_text = count_text.strip()
+    try:
+        countable = is_count_unit(unit_text)
+    except UnitError as exc:
+        raise UnitError(f'"{text}": {exc}') from None
+    if not countable:
+        raise UnitError(f'"{text}": "{unit_text}" is not a unit to count an item in')
+    return Amount(value, unit_text)
+
+
+def amount_factor(amount_unit: str, item_unit: str) -> float:
+    """Factor from an amount's unit to the unit its item is counted in (UnitError if apart)."""
+    try:
+        return conversion_factor(amount_unit, item_unit)
+    except UnitError:
+        raise UnitError(f'"{amount_unit}" cannot be converted to "{item_unit}"') from None
