@@ -18,7 +18,7 @@ from rich.table import Table
 from sustain import summary
 from sustain.network import compile_network
 from sustain.scenario import Scenario, ScenarioError, load
-from sustain.scenario.writers import FORMATS, OutputExists, write, write_template
+from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
 
 app = typer.Typer(
     name="sustain",
@@ -125,8 +125,11 @@ def info(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     out.print(
         f"[bold]{overview['name']}[/]: from {overview['start']}, {overview['days']} days in "
         f"{overview['periods']} periods of {overview['period_days']} days; "
-        + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in overview.items() if k not in (
-            "name", "start", "days", "periods", "period_days")),
+        + ", ".join(
+            f"{v} {k.replace('_', ' ')}"
+            for k, v in overview.items()
+            if k not in ("name", "start", "days", "periods", "period_days")
+        ),
         highlight=False,
     )
     for title, frame in tables.items():
@@ -148,7 +151,7 @@ def export(
     scenario = _load(path, as_json)
     try:
         write(scenario.rows(), destination, fmt, force=force)
-    except OutputExists as exc:
+    except OutputExistsError as exc:
         _fail(str(exc), as_json=as_json)
     if as_json:
         print(json.dumps({"ok": True, "written": str(destination), "format": fmt}))
@@ -165,7 +168,7 @@ def template(
     """Create an empty workbook and CSV folder with every column documented."""
     try:
         write_template(destination, force=force)
-    except OutputExists as exc:
+    except OutputExistsError as exc:
         _fail(str(exc), as_json=as_json)
     if as_json:
         print(json.dumps({"ok": True, "written": str(destination)}))

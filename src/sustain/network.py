@@ -198,7 +198,9 @@ class Network:
 
     def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
         """Every numpy array of the network by name (for inspection and memory accounting)."""
-        return {f.name: v for f in fields(self) if isinstance(v := getattr(self, f.name), np.ndarray)}
+        return {
+            f.name: v for f in fields(self) if isinstance(v := getattr(self, f.name), np.ndarray)
+        }
 
     def nbytes(self) -> int:
         sparse = self.lane_assets.data.nbytes + self.lane_assets.indices.nbytes
@@ -351,9 +353,7 @@ def compile_network(scenario: Scenario) -> Network:
         site_lat=_floats(x.lat for x in s.sites),
         site_lon=_floats(x.lon for x in s.sites),
         site_nation=site_nation,
-        site_throughput=_floats(
-            np.inf if x.throughput is None else x.throughput for x in s.sites
-        ),
+        site_throughput=_floats(np.inf if x.throughput is None else x.throughput for x in s.sites),
         site_storage=_floats(np.inf if x.storage is None else x.storage for x in s.sites),
         site_repair_capacity=_floats(x.repair_capacity or 0.0 for x in s.sites),
         families=families,
@@ -438,7 +438,9 @@ def compile_network(scenario: Scenario) -> Network:
     )
 
 
-def _owner(records: Sequence[Any], nations: Index, site_nation: IntArray, site: IntArray) -> IntArray:
+def _owner(
+    records: Sequence[Any], nations: Index, site_nation: IntArray, site: IntArray
+) -> IntArray:
     """The nation named on each record, or the owner of its site where it names none."""
     named = np.fromiter(
         (nations[r.nation] if r.nation is not None else -1 for r in records), dtype=np.int32

@@ -35,7 +35,7 @@ def name_sets(scenario: Scenario, extra: Mapping[str, Iterable[str]]) -> dict[st
     names: dict[str, set[str]] = defaultdict(set)
     for table, model in TABLES.items():
         if model.key == ("id",):
-            names[table] = {str(getattr(r, "id")) for r in scenario.records(table)}
+            names[table] = {str(getattr(r, "id")) for r in scenario.records(table)}  # noqa: B009
     names["families"] = {item.family for item in scenario.items}
     names["intensities"] = {c.intensity for c in scenario.consumption}
     for table, more in extra.items():
@@ -43,7 +43,9 @@ def name_sets(scenario: Scenario, extra: Mapping[str, Iterable[str]]) -> dict[st
     return names
 
 
-def cross_check(scenario: Scenario, known: Mapping[str, Iterable[str]] | None = None) -> list[Problem]:
+def cross_check(
+    scenario: Scenario, known: Mapping[str, Iterable[str]] | None = None
+) -> list[Problem]:
     """All cross-table problems. `known` adds names from rows that failed their own checks,
     so that one bad row does not also raise a cascade of 'unknown reference' problems."""
     report = _Reporter(scenario)
@@ -69,8 +71,12 @@ def _check_keys(scenario: Scenario, report: _Reporter) -> None:
             if key in first_seen:
                 first = scenario.location(table, first_seen[key])
                 label = "/".join(shown(k) for k in key if k is not None)
-                report(table, index, model.key[-1] if len(model.key) == 1 else None,
-                       f'"{label}" is already defined at {first}')
+                report(
+                    table,
+                    index,
+                    model.key[-1] if len(model.key) == 1 else None,
+                    f'"{label}" is already defined at {first}',
+                )
             else:
                 first_seen[key] = index
 
@@ -97,9 +103,12 @@ def _check_references(scenario: Scenario, names: dict[str, set[str]], report: _R
                 value = getattr(record, field)
                 for name in value if isinstance(value, tuple) else (value,):
                     if name is not None and name not in pool:
-                        report(table, index, alias,
-                               f'unknown {_NOUNS[target]} "{shown(name)}"'
-                               + did_you_mean(name, pool))
+                        report(
+                            table,
+                            index,
+                            alias,
+                            f'unknown {_NOUNS[target]} "{shown(name)}"' + did_you_mean(name, pool),
+                        )
 
 
 def _check_units(scenario: Scenario, report: _Reporter) -> None:
@@ -111,8 +120,12 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             report("items", index, "unit", str(exc))
             continue
         if not countable:
-            report("items", index, "unit",
-                   f'"{shown(item.unit)}" is not a unit to count an item in (round, kit, m3, t, ...)')
+            report(
+                "items",
+                index,
+                "unit",
+                f'"{shown(item.unit)}" is not a unit to count an item in (round, kit, m3, t, ...)',
+            )
             continue
         item_unit[item.id] = item.unit
     family_unit: dict[str, str] = {}
@@ -122,15 +135,21 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             continue
         first = family_unit.setdefault(item.family, unit)
         if not _convertible(unit, first):
-            report("items", index, "unit",
-                   f'"{unit}" cannot be converted to "{first}", the unit of other items of '
-                   f'family "{item.family}"')
+            report(
+                "items",
+                index,
+                "unit",
+                f'"{unit}" cannot be converted to "{first}", the unit of other items of '
+                f'family "{item.family}"',
+            )
 
-    def against(table: str, index: int, field: str, amount: Amount | None, unit: str | None,
-                whose: str) -> None:
+    def against(
+        table: str, index: int, field: str, amount: Amount | None, unit: str | None, whose: str
+    ) -> None:
         if amount is not None and unit is not None and not _convertible(amount.unit, unit):
-            report(table, index, field,
-                   f'"{amount}" is not in a unit of {whose}, counted in "{unit}"')
+            report(
+                table, index, field, f'"{amount}" is not in a unit of {whose}, counted in "{unit}"'
+            )
 
     for i, stock in enumerate(scenario.stocks):
         unit = item_unit.get(stock.item)
@@ -138,28 +157,57 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             against("stocks", i, field, getattr(stock, field), unit, f'item "{stock.item}"')
     line_item = {line.id: line.item for line in scenario.production_lines}
     for i, line in enumerate(scenario.production_lines):
-        against("production_lines", i, "capacity", line.capacity, item_unit.get(line.item),
-                f'item "{line.item}"')
+        against(
+            "production_lines",
+            i,
+            "capacity",
+            line.capacity,
+            item_unit.get(line.item),
+            f'item "{line.item}"',
+        )
     for i, change in enumerate(scenario.capacity_changes):
-        item = line_item.get(change.line, "")
-        against("capacity_changes", i, "capacity", change.capacity, item_unit.get(item),
-                f'item "{item}"')
+        made = line_item.get(change.line, "")
+        against(
+            "capacity_changes",
+            i,
+            "capacity",
+            change.capacity,
+            item_unit.get(made),
+            f'item "{made}"',
+        )
     for i, order in enumerate(scenario.orders):
-        item = line_item.get(order.line, "")
-        against("orders", i, "quantity", order.quantity, item_unit.get(item), f'item "{item}"')
+        made = line_item.get(order.line, "")
+        against("orders", i, "quantity", order.quantity, item_unit.get(made), f'item "{made}"')
     for i, pledge in enumerate(scenario.pledges):
-        against("pledges", i, "quantity", pledge.quantity, item_unit.get(pledge.item),
-                f'item "{pledge.item}"')
+        against(
+            "pledges",
+            i,
+            "quantity",
+            pledge.quantity,
+            item_unit.get(pledge.item),
+            f'item "{pledge.item}"',
+        )
     for i, use in enumerate(scenario.consumption):
-        against("consumption", i, "rate", use.rate, family_unit.get(use.family),
-                f'family "{use.family}"')
+        against(
+            "consumption",
+            i,
+            "rate",
+            use.rate,
+            family_unit.get(use.family),
+            f'family "{use.family}"',
+        )
     for i, system in enumerate(scenario.systems):
         if system.spare_parts_per_repair is not None and system.spare_part is None:
-            report("systems", i, "spare_part",
-                   "is required when spare_parts_per_repair is given")
+            report("systems", i, "spare_part", "is required when spare_parts_per_repair is given")
         elif system.spare_part is not None:
-            against("systems", i, "spare_parts_per_repair", system.spare_parts_per_repair,
-                    item_unit.get(system.spare_part), f'item "{system.spare_part}"')
+            against(
+                "systems",
+                i,
+                "spare_parts_per_repair",
+                system.spare_parts_per_repair,
+                item_unit.get(system.spare_part),
+                f'item "{system.spare_part}"',
+            )
 
 
 def _convertible(unit: str, other: str) -> bool:
@@ -173,6 +221,8 @@ def _convertible(unit: str, other: str) -> bool:
 def _check_families(scenario: Scenario, report: _Reporter) -> None:
     item_families = {item.family for item in scenario.items}
     used = {family for system in scenario.systems for family in system.families}
+    spare_family = {item.id: item.family for item in scenario.items}
+    used |= {spare_family.get(s.spare_part, "") for s in scenario.systems if s.spare_part}
     reported: set[str] = set()
     for index, item in enumerate(scenario.items):
         if item.family not in used and item.family not in reported:
@@ -180,34 +230,50 @@ def _check_families(scenario: Scenario, report: _Reporter) -> None:
             report("items", index, "family", f'family "{item.family}" is used by no system')
     for index, system in enumerate(scenario.systems):
         if system.families and not item_families.intersection(system.families):
-            report("systems", index, "families",
-                   f'system "{system.id}" has no compatible item anywhere: no item is of family '
-                   + ", ".join(f'"{f}"' for f in system.families))
+            report(
+                "systems",
+                index,
+                "families",
+                f'system "{system.id}" has no compatible item anywhere: no item is of family '
+                + ", ".join(f'"{f}"' for f in system.families),
+            )
     families_of = {s.id: set(s.families) for s in scenario.systems}
     for index, use in enumerate(scenario.consumption):
         own = families_of.get(use.system)
         if own is not None and use.family not in own:
-            report("consumption", index, "family",
-                   f'system "{use.system}" cannot use family "{use.family}" '
-                   f'(its families: {", ".join(sorted(own))})')
+            report(
+                "consumption",
+                index,
+                "family",
+                f'system "{use.system}" cannot use family "{use.family}" '
+                f"(its families: {', '.join(sorted(own))})",
+            )
 
 
 def _check_dates(scenario: Scenario, report: _Reporter) -> None:
     settings = scenario.scenario
     start, end = settings.start, scenario.end
     if settings.horizon < scenario.period_days or not float(settings.horizon).is_integer():
-        report("scenario", 0, "horizon",
-               f'"{units.format_number(settings.horizon)} day" must be a whole number of days, '
-               f"at least one {settings.period.value}")
+        report(
+            "scenario",
+            0,
+            "horizon",
+            f'"{units.format_number(settings.horizon)} day" must be a whole number of days, '
+            f"at least one {settings.period.value}",
+        )
     last = end - dt.timedelta(days=1)
 
     def within(table: str, field: str, allow_before: bool) -> None:
         for index, record in enumerate(scenario.records(table)):
             day: dt.date = getattr(record, field)
             if day >= end or (not allow_before and day < start):
-                report(table, index, field,
-                       f"{day.isoformat()} is outside the horizon {start.isoformat()} to "
-                       f"{last.isoformat()}")
+                report(
+                    table,
+                    index,
+                    field,
+                    f"{day.isoformat()} is outside the horizon {start.isoformat()} to "
+                    f"{last.isoformat()}",
+                )
 
     within("intensity", "start", allow_before=True)
     within("capacity_changes", "start", allow_before=True)
@@ -216,16 +282,23 @@ def _check_dates(scenario: Scenario, report: _Reporter) -> None:
 
     first_entry: dict[str, dt.date] = {}
     for entry in scenario.intensity:
-        first_entry[entry.formation] = min(entry.start, first_entry.get(entry.formation, entry.start))
+        first_entry[entry.formation] = min(
+            entry.start, first_entry.get(entry.formation, entry.start)
+        )
     for index, formation in enumerate(scenario.formations):
         first = first_entry.get(formation.id)
         if first is None:
-            report("formations", index, "id",
-                   f'formation "{formation.id}" has no intensity schedule')
+            report(
+                "formations", index, "id", f'formation "{formation.id}" has no intensity schedule'
+            )
         elif first > start:
-            report("formations", index, "id",
-                   f'formation "{formation.id}" has no intensity level on the start date '
-                   f"{start.isoformat()} (its first entry is {first.isoformat()})")
+            report(
+                "formations",
+                index,
+                "id",
+                f'formation "{formation.id}" has no intensity level on the start date '
+                f"{start.isoformat()} (its first entry is {first.isoformat()})",
+            )
 
 
 def _check_lanes(scenario: Scenario, report: _Reporter) -> None:
@@ -268,9 +341,13 @@ def _check_reachability(scenario: Scenario, report: _Reporter) -> None:
     for index, formation in enumerate(scenario.formations):
         for family in sorted(consumed.get(formation.id, ())):
             if site_index[formation.site] not in reachable(family):
-                report("formations", index, "site",
-                       f'formation "{formation.id}" at "{formation.site}" cannot be reached by '
-                       f'any source of family "{family}"')
+                report(
+                    "formations",
+                    index,
+                    "site",
+                    f'formation "{formation.id}" at "{formation.site}" cannot be reached by '
+                    f'any source of family "{family}"',
+                )
 
 
 def families_consumed(scenario: Scenario) -> dict[str, set[str]]:

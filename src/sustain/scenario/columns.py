@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from pydantic.fields import FieldInfo
 
-from sustain.scenario.schema import TABLES, Record, columns
+from sustain.scenario.schema import TABLES, Figure, Record, columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +47,8 @@ def _enum_of(annotation: Any) -> type[Enum] | None:
 def _kind(info: FieldInfo) -> tuple[str, str]:
     """(what to write, example) for one field."""
     for meta in info.metadata:
-        schema = getattr(meta, "json_schema", None)
-        if isinstance(schema, dict) and "unit" in schema:
-            return f"figure with a unit ({schema['unit']})", str(schema["example"])
+        if isinstance(meta, Figure):
+            return f"figure with a unit ({meta.unit_label})", meta.example
     enum = _enum_of(info.annotation)
     if enum is not None:
         values = [str(m.value) for m in enum]

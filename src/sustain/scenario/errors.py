@@ -10,15 +10,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a scenario, e.g. `lanes.csv:14 capacity: "-5 t/day" must be positive`."""
+    """One thing wrong in a scenario, e.g. `lanes.csv:14 capacity: "-5 t/day" must be positive`."""
 
     where: str
     field: str | None
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where} {self.field}: {self.message}" if self.field else (
-            f"{self.where}: {self.message}"
+        return (
+            f"{self.where} {self.field}: {self.message}"
+            if self.field
+            else (f"{self.where}: {self.message}")
         )
 
     def sort_key(self) -> tuple[str, int, str, str]:

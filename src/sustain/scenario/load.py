@@ -39,7 +39,9 @@ def load(path: str | Path) -> Scenario:
     for table in REQUIRED_TABLES:
         if not raw.tables.get(table):
             problems.append(
-                Problem(_file_for(Path(path), table), None, f'the table "{table}" is missing or empty')
+                Problem(
+                    _file_for(Path(path), table), None, f'the table "{table}" is missing or empty'
+                )
             )
     settings = tables.get("scenario", [])
     if len(settings) > 1:
@@ -64,7 +66,9 @@ def _names_written(tables: dict[str, list[RawRecord]]) -> dict[str, set[str]]:
         table: {str(r.values["id"]) for r in records if "id" in r.values}
         for table, records in tables.items()
     }
-    names["families"] = {str(r.values["family"]) for r in tables.get("items", ()) if "family" in r.values}
+    names["families"] = {
+        str(r.values["family"]) for r in tables.get("items", ()) if "family" in r.values
+    }
     return names
 
 
@@ -99,9 +103,8 @@ def _message(model: type[Record], error: Any) -> str:
     if kind == "extra_forbidden":
         return "unknown column" + did_you_mean(str(error["loc"][0]), columns(model))
     if kind == "enum":
-        return (
-            f'"{shown(value)}" is not one of: {ctx.get("expected", "")}'
-            + did_you_mean(str(value), [str(e) for e in _enum_values(model, error)])
+        return f'"{shown(value)}" is not one of: {ctx.get("expected", "")}' + did_you_mean(
+            str(value), [str(e) for e in _enum_values(model, error)]
         )
     if kind in ("unit", "sign"):
         return str(error["msg"])

@@ -112,7 +112,7 @@ def _load_yaml(path: Path, raw: RawScenario) -> Any:
         raw.problems.append(Problem(path.name, None, f"cannot be read: {exc.strerror}"))
         return None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path.name}:{mark.line + 1}" if mark else path.name
@@ -155,8 +155,11 @@ def _read_yaml_scenario(path: Path, raw: RawScenario) -> None:
         line = data.field_lines.get(table, 1)
         if table not in TABLES:
             raw.problems.append(
-                Problem(f"{path.name}:{line}", None, f'unknown table "{shown(table)}"'
-                        + did_you_mean(table, TABLES))
+                Problem(
+                    f"{path.name}:{line}",
+                    None,
+                    f'unknown table "{shown(table)}"' + did_you_mean(table, TABLES),
+                )
             )
             continue
         _yaml_records(content, path.name, table, raw, line)
@@ -173,8 +176,9 @@ def _read_folder(folder: Path, raw: RawScenario) -> None:
         table = path.stem
         if table not in TABLES:
             raw.problems.append(
-                Problem(path.name, None, f'unknown table "{shown(table)}"'
-                        + did_you_mean(table, TABLES))
+                Problem(
+                    path.name, None, f'unknown table "{shown(table)}"' + did_you_mean(table, TABLES)
+                )
             )
             continue
         if table in raw.tables:
@@ -210,8 +214,9 @@ def _read_csv(path: Path, table: str, raw: RawScenario) -> None:
                 where = f"{path.name}:{start}"
                 if len(row) > len(header):
                     raw.problems.append(
-                        Problem(where, None, f"has {len(row)} cells but the header has "
-                                f"{len(header)}")
+                        Problem(
+                            where, None, f"has {len(row)} cells but the header has {len(header)}"
+                        )
                     )
                     continue
                 values = {
@@ -269,8 +274,9 @@ def _read_workbook(path: Path, raw: RawScenario) -> None:
             file = f"{path.name}[{table}]"
             if table not in TABLES:
                 raw.problems.append(
-                    Problem(file, None, f'unknown sheet "{shown(table)}"'
-                            + did_you_mean(table, TABLES))
+                    Problem(
+                        file, None, f'unknown sheet "{shown(table)}"' + did_you_mean(table, TABLES)
+                    )
                 )
                 continue
             records = raw.tables.setdefault(table, [])
@@ -283,7 +289,7 @@ def _read_workbook(path: Path, raw: RawScenario) -> None:
                     header = ["" if v is None else str(v).strip() for v in row]
                     _check_header([h for h in header if h], f"{file}:{number}", raw)
                     continue
-                extra = [v for v in row[len(header):] if v not in (None, "")]
+                extra = [v for v in row[len(header) :] if v not in (None, "")]
                 if extra:
                     raw.problems.append(
                         Problem(f"{file}:{number}", None, "has cells right of the last column")

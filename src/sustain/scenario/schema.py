@@ -10,6 +10,7 @@ check names unknown references with a did-you-mean suggestion.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -18,11 +19,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PrivateAttr,
-    WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from sustain import units
 from sustain.units import Amount, UnitError, format_number
@@ -31,50 +33,62 @@ from sustain.units import Amount, UnitError, format_number
 # Field types: a figure with a unit, converted on the way in and written back with its unit.
 
 
-def _quantity_type(canonical: str, example: str, sign: str) -> Any:
-    def parse(value: Any) -> float:
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """Annotation for a figure written with a unit: parsed into canonical units on the way
+    in, written back with its unit on the way out.
+
+    `canonical` is a pint unit ("t/day") for plain figures; for counts of an item it is None
+    and the figure keeps the unit it was written in (an `Amount`), per day when `rate`."""
+
+    example: str
+    sign: str  # "positive" or "nonnegative"
+    canonical: str | None = None
+    rate: bool = False
+
+    @property
+    def unit_label(self) -> str:
+        if self.canonical is not None:
+            return self.canonical
+        return "item unit per day" if self.rate else "item unit"
+
+    def parse(self, value: Any) -> float | Amount:
         try:
-            number = units.parse_quantity(value, canonical, example)
+            if self.canonical is not None:
+                number = units.parse_quantity(value, self.canonical, self.example)
+                parsed: float | Amount = number
+            else:
+                parsed = units.parse_amount(value, rate=self.rate, example=self.example)
+                number = parsed.value
         except UnitError as exc:
             raise PydanticCustomError("unit", str(exc)) from None
-        _check_sign(number, value, sign)
-        return number
+        text = value if isinstance(value, str) else str(value)
+        if self.sign == "positive" and not number > 0:
+            raise PydanticCustomError("sign", f'"{text}" must be positive')
+        if self.sign == "nonnegative" and number < 0:
+            raise PydanticCustomError("sign", f'"{text}" must not be negative')
+        return parsed
 
-    return Annotated[
-        float,
-        BeforeValidator(parse),
-        PlainSerializer(lambda v: f"{format_number(v)} {canonical}", return_type=str),
-        WithJsonSchema({"type": "string", "unit": canonical, "example": example}),
-    ]
+    def write(self, value: float | Amount) -> str:
+        if isinstance(value, Amount):
+            return f"{value}/day" if self.rate else str(value)
+        return f"{format_number(value)} {self.canonical}"
 
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            self.parse,
+            handler(source),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                self.write, return_schema=core_schema.str_schema()
+            ),
+        )
 
-def _amount_type(rate: bool, example: str, sign: str) -> Any:
-    def parse(value: Any) -> Amount:
-        try:
-            amount = units.parse_amount(value, rate=rate, example=example)
-        except UnitError as exc:
-            raise PydanticCustomError("unit", str(exc)) from None
-        _check_sign(amount.value, value, sign)
-        return amount
-
-    def write(amount: Amount) -> str:
-        return f"{amount}/day" if rate else str(amount)
-
-    unit = "item unit per day" if rate else "item unit"
-    return Annotated[
-        Amount,
-        BeforeValidator(parse),
-        PlainSerializer(write, return_type=str),
-        WithJsonSchema({"type": "string", "unit": unit, "example": example}),
-    ]
-
-
-def _check_sign(number: float, written: Any, sign: str) -> None:
-    text = written if isinstance(written, str) else str(written)
-    if sign == "positive" and not number > 0:
-        raise PydanticCustomError("sign", f'"{text}" must be positive')
-    if sign == "nonnegative" and number < 0:
-        raise PydanticCustomError("sign", f'"{text}" must not be negative')
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "unit": self.unit_label, "example": self.example}
 
 
 def _split_list(value: Any) -> Any:
@@ -83,16 +97,16 @@ def _split_list(value: Any) -> Any:
     return value
 
 
-MassRate = _quantity_type(units.MASS_RATE, "120 t/day", "positive")
-Mass = _quantity_type(units.MASS, "5000 t", "positive")
-UnitMass = _quantity_type(units.MASS, "45 kg", "positive")
-Duration = _quantity_type(units.DAYS, "14 days", "nonnegative")
-CostPerMass = _quantity_type(units.COST_PER_MASS, "80 EUR/t", "nonnegative")
-DailyFraction = _quantity_type(units.PER_DAY, "0.5 %/day", "nonnegative")
-SystemsPerDay = _quantity_type("system/day", "4 systems/day", "positive")
-Count = _amount_type(False, "5000 rounds", "nonnegative")
-PositiveCount = _amount_type(False, "5000 rounds", "positive")
-CountRate = _amount_type(True, "14000 rounds/month", "nonnegative")
+MassRate = Annotated[float, Figure("120 t/day", "positive", units.MASS_RATE)]
+Mass = Annotated[float, Figure("5000 t", "positive", units.MASS)]
+UnitMass = Annotated[float, Figure("45 kg", "positive", units.MASS)]
+Duration = Annotated[float, Figure("14 days", "nonnegative", units.DAYS)]
+CostPerMass = Annotated[float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS)]
+DailyFraction = Annotated[float, Figure("0.5 %/day", "nonnegative", units.PER_DAY)]
+SystemsPerDay = Annotated[float, Figure("4 systems/day", "positive", "system/day")]
+Count = Annotated[Amount, Figure("5000 rounds", "nonnegative")]
+PositiveCount = Annotated[Amount, Figure("5000 rounds", "positive")]
+CountRate = Annotated[Amount, Figure("14000 rounds/month", "nonnegative", rate=True)]
 NameList = Annotated[
     tuple[str, ...],
     BeforeValidator(_split_list),

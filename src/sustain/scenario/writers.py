@@ -24,7 +24,7 @@ Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 FORMATS = ("yaml", "csv", "xlsx")
 
 
-class OutputExists(FileExistsError):
+class OutputExistsError(FileExistsError):
     """The output path exists and overwriting was not asked for."""
 
 
@@ -32,7 +32,7 @@ class OutputExists(FileExistsError):
 def atomic_output(out: Path, *, force: bool, is_dir: bool) -> Iterator[Path]:
     """Yield a temporary path beside `out`; move it onto `out` only if the block succeeds."""
     if out.exists() and not force:
-        raise OutputExists(f"{out} exists (use --force to replace it)")
+        raise OutputExistsError(f"{out} exists (use --force to replace it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     temporary = workdir / out.name
@@ -95,7 +95,9 @@ def write_workbook(rows: Rows, path: Path) -> None:
         for row in rows.get(table, ()):
             sheet.append([row.get(col) for col in header])
         for index, name in enumerate(header, start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, len(name) + 4)
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
+                12, len(name) + 4
+            )
         sheet.freeze_panes = "A2"
     docs = workbook.create_sheet("_columns")
     docs.append(HEADER)
