@@ -44,10 +44,15 @@ def name_sets(scenario: Scenario, extra: Mapping[str, Iterable[str]]) -> dict[st
 
 
 def cross_check(
-    scenario: Scenario, known: Mapping[str, Iterable[str]] | None = None
+    scenario: Scenario,
+    known: Mapping[str, Iterable[str]] | None = None,
+    *,
+    check_reachability: bool = True,
 ) -> list[Problem]:
     """All cross-table problems. `known` adds names from rows that failed their own checks,
-    so that one bad row does not also raise a cascade of 'unknown reference' problems."""
+    so that one bad row does not also raise a cascade of 'unknown reference' problems.
+    Reachability is checked only when nothing else is wrong: on a broken scenario it would
+    mostly repeat the problems already found."""
     report = _Reporter(scenario)
     names = name_sets(scenario, known or {})
     _check_keys(scenario, report)
@@ -56,7 +61,7 @@ def cross_check(
     _check_families(scenario, report)
     _check_dates(scenario, report)
     _check_lanes(scenario, report)
-    if not report.problems:  # reachability only makes sense on a consistent scenario
+    if check_reachability and not report.problems:
         _check_reachability(scenario, report)
     return report.problems
 

@@ -36,8 +36,8 @@ def load(path: str | Path) -> Scenario:
         tables[table] = valid
         locations[table] = where
 
-    for table in REQUIRED_TABLES:
-        if not raw.tables.get(table):
+    for table in REQUIRED_TABLES:  # unless a file could not be read at all
+        if not raw.problems and not raw.tables.get(table):
             problems.append(
                 Problem(
                     _file_for(Path(path), table), None, f'the table "{table}" is missing or empty'
@@ -54,7 +54,9 @@ def load(path: str | Path) -> Scenario:
         {"scenario": settings[0], **{t: tuple(r) for t, r in tables.items() if t != "scenario"}}
     )
     scenario._locations.update(locations)
-    problems.extend(cross_check(scenario, _names_written(raw.tables)))
+    problems.extend(
+        cross_check(scenario, _names_written(raw.tables), check_reachability=not problems)
+    )
     if problems:
         raise ScenarioError(problems)
     return scenario

@@ -52,6 +52,13 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _sheet_value(value: Any) -> Any:
+    """Excel keeps 15 significant digits: a float needing more is written as text, exactly."""
+    if isinstance(value, float) and float(f"{value:.15g}") != value:
+        return repr(value)
+    return value
+
+
 def write_csv_folder(rows: Rows, folder: Path) -> None:
     for table, model in TABLES.items():
         header = columns(model)
@@ -93,7 +100,7 @@ def write_workbook(rows: Rows, path: Path) -> None:
             note = f"{doc.description}\n{doc.kind}" + ("; required" if doc.required else "")
             cell.comment = Comment(note, "Sustain")
         for row in rows.get(table, ()):
-            sheet.append([row.get(col) for col in header])
+            sheet.append([_sheet_value(row.get(col)) for col in header])
         for index, name in enumerate(header, start=1):
             sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
                 12, len(name) + 4

@@ -1,0 +1,3 @@
+from sustain.cli import main
+
+main()

@@ -1,0 +1,110 @@
+"""The command line: exit codes, JSON output, located errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import sustain
+from sustain.cli import app
+from tests.conftest import EXAMPLES, TINY, edit_csv, tiny_folder
+
+runner = CliRunner()
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real entry point, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sustain", *args], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_examples_validate(example: Path) -> None:
+    result = runner.invoke(app, ["validate", str(example)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+
+
+def test_bad_scenario_exits_2_with_located_messages_and_no_traceback(
+    tmp_path: Path, tiny: sustain.Scenario
+) -> None:
+    folder = tiny_folder(tmp_path, tiny)
+    edit_csv(folder, [{"table": "lanes", "row": 0, "column": "capacity", "value": "-5 t/day"}])
+    result = run("validate", str(folder))
+    assert result.returncode == 2
+    assert 'lanes.csv:2 capacity: "-5 t/day" must be positive' in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_json(tmp_path: Path, tiny: sustain.Scenario) -> None:
+    ok = runner.invoke(app, ["validate", str(TINY), "--json"])
+    assert ok.exit_code == 0
+    assert json.loads(ok.output)["summary"]["lanes"] == 2
+    folder = tiny_folder(tmp_path, tiny)
+    edit_csv(folder, [{"table": "lanes", "row": 1, "column": "to", "value": "frnt"}])
+    bad = runner.invoke(app, ["validate", str(folder), "--json"])
+    assert bad.exit_code == 2
+    document = json.loads(bad.output)
+    assert document["ok"] is False
+    assert document["problems"] == [
+        {
+            "where": "lanes.csv:3",
+            "field": "to",
+            "message": 'unknown site "frnt" (did you mean "front"?)',
+        }
+    ]
+
+
+def test_info_tables_and_json() -> None:
+    text = runner.invoke(app, ["info", str(EXAMPLES[0])])
+    assert text.exit_code == 0
+    for title in ("sites by kind and nation", "lanes by mode", "demand by family", "supply"):
+        assert title in text.output
+    result = runner.invoke(app, ["info", str(TINY), "--json"])
+    document = json.loads(result.output)
+    demand = {row["family"]: row["demand"] for row in document["demand_by_family"]}
+    assert demand == pytest.approx({"155mm-NATO": 7000, "152mm-Soviet": 2100, "diesel": 42})
+    lanes = {row["mode"]: row["capacity_t_per_day"] for row in document["lanes_by_mode"]}
+    assert lanes == {"rail": 100, "sea": 1000}
+    sites = {(r["kind"], r["nation"]): r["sites"] for r in document["sites_by_kind_and_nation"]}
+    assert sites == {("factory", "USA"): 1, ("hub", "POL"): 1, ("front", "UKR"): 1}
+    supply = {row["family"]: row for row in document["supply_by_family"]}
+    assert supply["152mm-Soviet"]["stock_above_floor"] == 4000  # 5000 less the 1000 floor
+    assert supply["155mm-NATO"]["pledged"] == 3000
+
+
+def test_export_and_overwrite_protection(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.xlsx"
+    first = runner.invoke(app, ["export", str(TINY), "--to", "xlsx", str(out)])
+    assert first.exit_code == 0, first.output
+    assert sustain.load(out) == sustain.load(TINY)
+    before = out.read_bytes()
+    again = run("export", str(TINY), "--to", "xlsx", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert out.read_bytes() == before
+    forced = runner.invoke(app, ["export", str(TINY), "--to", "csv", str(tmp_path / "c")])
+    assert forced.exit_code == 0
+    unknown = runner.invoke(app, ["export", str(TINY), "--to", "pdf", str(tmp_path / "p")])
+    assert unknown.exit_code == 2
+    assert not (tmp_path / "p").exists()
+
+
+def test_template(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["template", str(tmp_path / "t"), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["ok"] is True
+    assert (tmp_path / "t" / "scenario.xlsx").is_file()
+    assert (tmp_path / "t" / "csv" / "lanes.csv").is_file()
+
+
+@pytest.mark.parametrize("command", ["validate", "info", "export", "template"])
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--json" in result.output
