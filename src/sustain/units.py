@@ -112,8 +112,8 @@ def describe_dimension(canonical: str) -> str:
     }.get(canonical, f"unit compatible with {canonical}")
 
 
-def parse_quantity(text: Any, canonical: str, example: str) -> float:
-    """Parse '120 t/day' into the canonical unit. A bare number is an error: units are required."""
+def _figure(text: Any, example: str) -> tuple[str, float, str]:
+    """(text, number, unit text) of a figure; a bare number is an error: units are required."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise UnitError(f"expected a figure with a unit, e.g. '{example}'")
     if not isinstance(text, str):
@@ -121,6 +121,12 @@ def parse_quantity(text: Any, canonical: str, example: str) -> float:
     value, unit_text = split_number(text)
     if not unit_text:
         raise UnitError(f'"{text}" has no unit: write e.g. "{example}"')
+    return text, value, unit_text
+
+
+def parse_quantity(text: Any, canonical: str, example: str) -> float:
+    """Parse '120 t/day' into the canonical unit."""
+    text, value, unit_text = _figure(text, example)
     try:
         return value * conversion_factor(unit_text, canonical)
     except UnitError as exc:
@@ -137,13 +143,7 @@ def parse_amount(text: Any, *, rate: bool, example: str) -> Amount:
     """'5000 rounds' -> Amount(5000, 'rounds'); with rate=True '14000 rounds/month' -> per day."""
     if isinstance(text, Amount):
         return text
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise UnitError(f"expected a figure with a unit, e.g. '{example}'")
-    if not isinstance(text, str):
-        raise UnitError(f'"{format_number(float(text))}" has no unit: write e.g. "{example}"')
-    value, unit_text = split_number(text)
-    if not unit_text:
-        raise UnitError(f'"{text}" has no unit: write e.g. "{example}"')
+    text, value, unit_text = _figure(text, example)
     if rate:
         count_text, slash, time_text = unit_text.rpartition("/")
         if not slash or not count_text.strip():
