@@ -52,7 +52,11 @@ CELLS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(str),
     st.sampled_from(["hub", "front", "factory", "shell-155", "USA", "high", "low", "sea"]),
 )
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=settings().max_examples if settings().max_examples > 100 else 150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def assert_clean(path: Path, files: set[str]) -> None:

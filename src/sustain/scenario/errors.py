@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -15,6 +17,12 @@ class Problem:
     where: str
     field: str | None
     message: str
+
+    def __post_init__(self) -> None:
+        # Names quoted in messages come from user files: keep every problem on one line.
+        object.__setattr__(self, "message", _CONTROL.sub("?", self.message))
+        if self.field is not None:
+            object.__setattr__(self, "field", _CONTROL.sub("?", self.field))
 
     def __str__(self) -> str:
         return (
@@ -50,9 +58,6 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
         close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
         close = [lowered[c] for c in close]
     return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def shown(value: object, limit: int = 60) -> str:
