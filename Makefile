@@ -19,6 +19,7 @@ $(VENV)/.dev-installed: $(BIN)/sustain
 demo: $(BIN)/sustain
 	$(BIN)/sustain validate $(EXAMPLE)
 	$(BIN)/sustain info $(EXAMPLE)
+	$(BIN)/sustain plan $(EXAMPLE) --top 8
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

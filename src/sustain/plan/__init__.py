@@ -1,0 +1,222 @@
+"""The planner: the delivery plan that minimises priority-weighted shortfall, then lateness,
+then cost, solved with HiGHS; every plan is verified by an independent checker before it is
+returned, and the duals rank the capacities that limit it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sustain.network import Network
+from sustain.plan.check import PlanCheckError, check_plan
+from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
+from sustain.plan.results import tables
+from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver
+
+__all__ = [
+    "SOLVERS",
+    "Closure",
+    "Plan",
+    "PlanCheckError",
+    "PlanError",
+    "PlanOptions",
+    "Planner",
+    "plan",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A verified plan: tidy tables, the objective, and how long each step took."""
+
+    network: Network
+    options: PlanOptions
+    objective: float
+    tables: dict[str, pd.DataFrame]
+    timings: dict[str, float] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables: dict[str, pd.DataFrame] = self.__dict__["tables"]
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def total_shortfall(self) -> float:
+        return float(self.tables["shortfall"]["weighted_shortfall"].sum())
+
+    def summary(self) -> pd.DataFrame:
+        """Shortfall by formation and family over the horizon."""
+        short = self.tables["shortfall"]
+        grouped = short.groupby(["formation", "family", "unit"], as_index=False)[
+            ["demand", "delivered", "shortfall", "weighted_shortfall"]
+        ].sum()
+        grouped["fill_rate"] = grouped["delivered"] / grouped["demand"]
+        first_short = (
+            short[short["shortfall"] > 1e-6]
+            .groupby(["formation", "family"], as_index=False)
+            .agg(first_short=("date", "min"))
+        )
+        grouped = grouped.merge(first_short, on=["formation", "family"], how="left")
+        return grouped.sort_values("weighted_shortfall", ascending=False, ignore_index=True)
+
+    def explanation(self) -> str:
+        """One sentence on the largest shortfall and the binding limits upstream of it."""
+        summary = self.summary()
+        if summary.empty or summary["shortfall"].iloc[0] <= 1e-6:
+            return "Every formation's demand is met in every period."
+        top = summary.iloc[0]
+        n = self.network
+        formation = n.formations[str(top["formation"])]
+        upstream = _upstream_sites(n, int(n.formation_site[formation]))
+        limits = self.tables["bottlenecks"]
+        family = str(top["family"])
+        relevant = limits[[_touches(n, name, upstream, family) for name in limits["name"]]].head(3)
+        causes = "; ".join(
+            f"{row.name} (+1 {row.unit} removes {row.value_per_unit:,.1f})"
+            for row in relevant.itertuples()
+        )
+        start = pd.Timestamp(top["first_short"]).date().isoformat()
+        sentence = (
+            f"{top['formation']} is short of {top['family']} by {top['shortfall']:,.0f} "
+            f"{top['unit']} ({1 - top['fill_rate']:.0%} of its need) from {start} on"
+        )
+        if causes:
+            return f"{sentence}; the binding limits upstream are: {causes}."
+        return (
+            f"{sentence}; no capacity upstream binds: no more of it can reach the formation in "
+            "time (what is upstream is used, held at floors that do not bind, or too far away)."
+        )
+
+
+def _upstream_sites(network: Network, site: int) -> set[int]:
+    """Sites with a lane path to `site` (including itself)."""
+    reached = {site}
+    frontier = [site]
+    incoming: dict[int, list[int]] = {}
+    for a, b in zip(network.lane_origin.tolist(), network.lane_destination.tolist(), strict=True):
+        incoming.setdefault(b, []).append(a)
+    while frontier:
+        here = frontier.pop()
+        for before in incoming.get(here, ()):
+            if before not in reached:
+                reached.add(before)
+                frontier.append(before)
+    return reached
+
+
+def _touches(network: Network, name: str, sites: set[int], family: str) -> bool:
+    """Whether a bottleneck (by its display name) lies upstream of the given sites and, for a
+    line or a stock floor, concerns an item of the family."""
+    last = name.rsplit(" ", 1)[-1]
+    if " lane " in f" {name}":
+        return int(network.lane_destination[network.lanes[last]]) in sites
+    if name.startswith("production line"):
+        line = network.lines[last]
+        item_family = network.families.names[network.item_family[network.line_item[line]]]
+        return item_family == family and int(network.line_site[line]) in sites
+    if name.startswith("stock floor"):
+        site, item = last.split("/")
+        item_family = network.families.names[network.item_family[network.items[item]]]
+        return item_family == family and network.sites[site] in sites
+    if name.startswith("repair hub"):
+        return False
+    return last in network.sites and network.sites[last] in sites
+
+
+class Planner:
+    """A built model and its HiGHS instance, for solving and re-solving with closures."""
+
+    def __init__(
+        self,
+        network: Network,
+        options: PlanOptions | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.network = network
+        self.options = options or PlanOptions()
+        self._progress = progress or (lambda _: None)
+        _check_storage(network)
+        self._progress("building the model")
+        start = time.perf_counter()
+        self.model: Model = build(network, self.options)
+        self.build_seconds = time.perf_counter() - start
+        self._progress("passing the model to HiGHS")
+        start = time.perf_counter()
+        self.solver = Solver(self.model)
+        self.pass_seconds = time.perf_counter() - start
+
+    def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
+        """Solve (again); `closures` replace the options' closures, warm-starting from the
+        previous basis."""
+        options = self.options
+        if closures is not None:
+            options = PlanOptions(**{**options.__dict__, "closures": closures})
+            share = open_share(self.network, closures)
+            capacity = self.network.lane_capacity * share
+            self.model.lane_capacity = capacity
+            rows = np.arange(self.model.rows["lane"].start, self.model.rows["lane"].stop)
+            upper = capacity[self.model.lane_row_period, self.model.lane_row_lane]
+            self.model.row_upper[rows] = upper
+            self.solver.set_row_upper(rows, upper)
+            self.model.options = options
+        self._progress("solving with HiGHS")
+        solution: Solution = self.solver.solve()
+        start = time.perf_counter()
+        result = tables(self.model, solution)
+        tables_seconds = time.perf_counter() - start
+        check_seconds = 0.0
+        if options.check:
+            self._progress("checking the plan")
+            start = time.perf_counter()
+            check_plan(self.network, result, options.closures)
+            check_seconds = time.perf_counter() - start
+        return Plan(
+            network=self.network,
+            options=options,
+            objective=solution.objective,
+            tables=result,
+            timings={
+                "build_s": self.build_seconds,
+                "pass_s": self.pass_seconds,
+                "solve_s": solution.solve_seconds,
+                "tables_s": tables_seconds,
+                "check_s": check_seconds,
+            },
+            size={
+                "columns": self.model.n_columns,
+                "rows": self.model.n_rows,
+                "nonzeros": int(self.model.matrix.nnz) if self.model.matrix is not None else 0,
+                "iterations": solution.iterations,
+            },
+        )
+
+
+def plan(
+    network: Network,
+    options: PlanOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
+    """The optimal, independently checked delivery plan for a Network."""
+    return Planner(network, options, progress).solve()
+
+
+def _check_storage(network: Network) -> None:
+    """Initial stock heavier than a site's storage makes the model infeasible: say where."""
+    mass = np.zeros(len(network.sites))
+    np.add.at(
+        mass, network.stock_site, network.stock_quantity * network.item_mass[network.stock_item]
+    )
+    over = np.flatnonzero(mass > network.site_storage * (1 + 1e-9))
+    if over.size:
+        listed = ", ".join(
+            f"{network.sites.names[s]} holds {mass[s]:,.1f} t against storage of "
+            f"{network.site_storage[s]:,.1f} t"
+            for s in over
+        )
+        raise PlanError(f"initial stock exceeds storage: {listed}")

@@ -1,0 +1,534 @@
+"""The planning LP, assembled straight from the Network's index arrays.
+
+Variables (each a block of columns, described by index arrays):
+
+- `ship`    quantity of item i leaving on lane l in period t, arriving in t + transit(l);
+- `inv`     inventory of item i at site s at the end of period t (lower bound: the floor);
+- `prod`    output of production line k in period t (upper bound: its capacity);
+- `use`     consumption of item i by formation f in period t (only items of a family the
+            formation's systems can use);
+- `short`   shortfall of family m at formation f in period t;
+- `repair`  systems of type y repaired at repair hub h in period t (using spare parts there);
+- `backlog` systems of type y waiting for repair at the end of period t.
+
+Constraints (each a block of rows): conservation of every (site, item) in every period with
+transit lags; lane capacity (mass, all items together, scaled by the open share of the period);
+site handling in and out; storage; demand = use + shortfall per family; the repair backlog;
+repair-hub capacity.
+
+Objective, in order of importance (weights in PlanOptions): priority-weighted shortfall
+(formation priority x family criticality), made up to `lateness_weight` dearer in the first
+period than in the last (a unit delivered earlier is worth more); systems waiting for repair;
+transport cost.
+
+Only (lane, item) pairs that lie on some path from a source of the item to a place that can use
+it get shipment variables, and only (site, item) pairs on such paths get inventory: this keeps
+the model to what can matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_array, csc_array, csr_array
+from scipy.sparse.csgraph import breadth_first_order
+
+from sustain.network import PLEDGE_STATUSES, Network
+
+IntArray = npt.NDArray[np.integer[Any]]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Closure:
+    """An asset (or a single lane) out of action from `start_day` up to, not including,
+    `end_day`, counted in days from the scenario start."""
+
+    start_day: float
+    end_day: float
+    asset: str | None = None
+    lane: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Weights of the objective and how to solve. Shortfall dominates, then lateness, then
+    systems waiting for repair, then cost: keep the weights in that order of size."""
+
+    shortfall_weight: float = 1.0
+    lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
+    repair_weight: float = 10.0  # per system waiting for repair per period
+    cost_weight: float = 1e-6  # per euro of transport
+    solver: str = "choose"  # choose, simplex, ipm, ipm-nox, pdlp
+    closures: tuple[Closure, ...] = ()
+    time_limit: float | None = None
+    check: bool = True
+
+
+@dataclass(frozen=True)
+class Block:
+    """A contiguous range of columns or rows."""
+
+    start: int
+    size: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.size
+
+    def slice(self) -> slice:
+        return slice(self.start, self.stop)
+
+
+@dataclass
+class Model:
+    """The LP in arrays, and the index arrays that say what each column and row is."""
+
+    network: Network
+    options: PlanOptions
+    n_periods: int
+    # columns
+    ship_lane: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ship_item: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ship_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    inv_site: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    inv_item: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    inv_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prod_line: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prod_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    use_formation: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    use_item: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    use_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    short_formation: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    short_family: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    short_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    short_weight: FloatArray = field(default_factory=lambda: np.zeros(0))
+    repair_hub: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    repair_system: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    repair_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    backlog_system: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    backlog_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    columns: dict[str, Block] = field(default_factory=dict)
+    rows: dict[str, Block] = field(default_factory=dict)
+    # rows that carry capacities (for bottlenecks and re-solves)
+    lane_row_lane: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    lane_row_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    site_out_row_site: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    site_out_row_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    site_in_row_site: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    site_in_row_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    storage_row_site: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    storage_row_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hub_row_site: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    hub_row_period: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # the LP
+    cost: FloatArray = field(default_factory=lambda: np.zeros(0))
+    col_lower: FloatArray = field(default_factory=lambda: np.zeros(0))
+    col_upper: FloatArray = field(default_factory=lambda: np.zeros(0))
+    row_lower: FloatArray = field(default_factory=lambda: np.zeros(0))
+    row_upper: FloatArray = field(default_factory=lambda: np.zeros(0))
+    matrix: csc_array | None = None
+    lane_capacity: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    initial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
+    floor: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.cost.size)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.row_lower.size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each item can come from and go to.
+
+
+def _reach(n_sites: int, origin: IntArray, destination: IntArray, seeds: BoolArray) -> BoolArray:
+    """(items, sites): sites reachable from any seed site of each item along lanes."""
+    reach = np.zeros_like(seeds)
+    rows = np.concatenate([origin, np.full(n_sites, n_sites)])
+    cols = np.concatenate([destination, np.arange(n_sites)])
+    for item in range(seeds.shape[0]):
+        start = np.flatnonzero(seeds[item])
+        if start.size == 0:
+            continue
+        keep = np.concatenate([np.ones(origin.size, bool), seeds[item]])
+        graph = coo_array(
+            (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n_sites + 1, n_sites + 1)
+        ).tocsr()
+        order = breadth_first_order(graph, n_sites, directed=True, return_predecessors=False)
+        reach[item, order[order < n_sites]] = True
+    return reach
+
+
+def item_sources(network: Network) -> BoolArray:
+    """(items, sites): where each item can enter the network."""
+    n_items, n_sites = len(network.items), len(network.sites)
+    sources = np.zeros((n_items, n_sites), dtype=bool)
+    has_stock = network.stock_quantity > network.stock_floor
+    sources[network.stock_item[has_stock], network.stock_site[has_stock]] = True
+    sources[network.line_item, network.line_site] = True
+    live = network.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    sources[network.pledge_item[live], network.pledge_site[live]] = True
+    return sources
+
+
+def item_sinks(network: Network) -> BoolArray:
+    """(items, sites): where each item can be used: formations that can use its family and
+    need it, and repair hubs for spare parts."""
+    n_items, n_sites = len(network.items), len(network.sites)
+    sinks = np.zeros((n_items, n_sites), dtype=bool)
+    needed = network.formation_family & (network.demand.sum(axis=0) > 0)  # (formations, fam)
+    uses = needed[:, network.item_family]  # (formations, items)
+    f_idx, i_idx = np.nonzero(uses)
+    sinks[i_idx, network.formation_site[f_idx]] = True
+    hubs = np.flatnonzero(network.site_repair_capacity > 0)
+    parts = network.system_spare_part[network.system_spare_part >= 0]
+    if hubs.size and parts.size:
+        sinks[np.ix_(np.unique(parts), hubs)] = True
+    return sinks
+
+
+def open_share(network: Network, closures: tuple[Closure, ...]) -> FloatArray:
+    """(periods, lanes): the share of each period a lane is open, given the closures."""
+    n_periods, n_lanes = network.n_periods, len(network.lanes)
+    share = np.ones((n_periods, n_lanes))
+    if not closures:
+        return share
+    starts = np.arange(n_periods) * network.period_days
+    ends = starts + network.period_length
+    by_asset = csr_array(network.lane_assets.T)  # assets -> lanes
+    for closure in closures:
+        if closure.asset is not None:
+            a = network.assets[closure.asset]
+            lanes = by_asset.indices[by_asset.indptr[a] : by_asset.indptr[a + 1]]
+        elif closure.lane is not None:
+            lanes = np.array([network.lanes[closure.lane]])
+        else:
+            continue
+        overlap = np.clip(
+            np.minimum(ends, closure.end_day) - np.maximum(starts, closure.start_day), 0, None
+        )
+        closed = overlap / network.period_length
+        share[:, lanes] = np.minimum(share[:, lanes], (1.0 - closed)[:, None])
+    return share
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly.
+
+
+def _expand(counts: IntArray) -> tuple[IntArray, IntArray]:
+    """For groups of sizes `counts`: (group of each element, position within its group)."""
+    group = np.repeat(np.arange(counts.size), counts)
+    starts = np.cumsum(counts) - counts
+    return group, np.arange(group.size) - starts[group]
+
+
+class _Triplets:
+    """Coefficients gathered block by block, turned into one sparse matrix at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+
+    def add(self, rows: IntArray, cols: IntArray, vals: FloatArray | float) -> None:
+        self.rows.append(np.asarray(rows, dtype=np.int64))
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(rows)))
+
+    def matrix(self, n_rows: int, n_cols: int) -> csc_array:
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
+        cols = np.concatenate(self.cols) if self.cols else np.zeros(0, np.int64)
+        vals = np.concatenate(self.vals) if self.vals else np.zeros(0)
+        return csc_array((vals, (rows, cols)), shape=(n_rows, n_cols))
+
+
+def build(network: Network, options: PlanOptions) -> Model:
+    """Assemble the LP for a Network."""
+    n = network
+    n_periods = n.n_periods
+    n_sites, n_items = len(n.sites), len(n.items)
+    model = Model(network=n, options=options, n_periods=n_periods)
+
+    sources = item_sources(n)
+    forward = _reach(n_sites, n.lane_origin.astype(np.int64), n.lane_destination, sources)
+    backward = _reach(n_sites, n.lane_destination.astype(np.int64), n.lane_origin, item_sinks(n))
+    on_path = forward & backward  # (items, sites)
+
+    initial = np.zeros((n_sites, n_items))
+    np.add.at(initial, (n.stock_site, n.stock_item), n.stock_quantity)
+    floor = np.zeros((n_sites, n_items))
+    np.add.at(floor, (n.stock_site, n.stock_item), n.stock_floor)
+    floor = np.minimum(floor, initial)
+    model.initial, model.floor = initial, floor
+
+    # --- columns -----------------------------------------------------------------------------
+    # Shipments: (lane, item) pairs on a path, for every period whose arrival is in the horizon.
+    usable = on_path[:, n.lane_origin].T & on_path[:, n.lane_destination].T  # (lanes, items)
+    pair_lane, pair_item = np.nonzero(usable)
+    transit = n.lane_transit_periods.astype(np.int64)
+    counts = np.clip(n_periods - transit[pair_lane], 0, None)
+    group, offset = _expand(counts)
+    model.ship_lane, model.ship_item, model.ship_period = pair_lane[group], pair_item[group], offset
+
+    inv_item_pair, inv_site_pair = np.nonzero(on_path)
+    pair_id = np.full((n_sites, n_items), -1, dtype=np.int64)
+    pair_id[inv_site_pair, inv_item_pair] = np.arange(inv_site_pair.size)
+    model.inv_site = np.repeat(inv_site_pair, n_periods)
+    model.inv_item = np.repeat(inv_item_pair, n_periods)
+    model.inv_period = np.tile(np.arange(n_periods), inv_site_pair.size)
+
+    lines = np.flatnonzero(on_path[n.line_item, n.line_site])
+    model.prod_line = np.repeat(lines, n_periods)
+    model.prod_period = np.tile(np.arange(n_periods), lines.size)
+
+    demand = n.demand  # (periods, formations, families)
+    d_t, d_f, d_m = np.nonzero(demand > 0)
+    model.short_formation, model.short_family, model.short_period = d_f, d_m, d_t
+    # use: every item of the demanded family that can reach the formation's site
+    item_of_family = [np.flatnonzero(n.item_family == m) for m in range(len(n.families))]
+    use_pairs_f, use_pairs_i = [], []
+    for f in range(len(n.formations)):
+        for m in np.flatnonzero(demand[:, f, :].sum(axis=0) > 0):
+            items = item_of_family[m]
+            items = items[on_path[items, n.formation_site[f]]]
+            use_pairs_f.append(np.full(items.size, f))
+            use_pairs_i.append(items)
+    uf = np.concatenate(use_pairs_f) if use_pairs_f else np.zeros(0, np.int64)
+    ui = np.concatenate(use_pairs_i) if use_pairs_i else np.zeros(0, np.int64)
+    model.use_formation = np.repeat(uf, n_periods).astype(np.int64)
+    model.use_item = np.repeat(ui, n_periods).astype(np.int64)
+    model.use_period = np.tile(np.arange(n_periods), uf.size)
+    keep = demand[model.use_period, model.use_formation, n.item_family[model.use_item]] > 0
+    model.use_formation, model.use_item = model.use_formation[keep], model.use_item[keep]
+    model.use_period = model.use_period[keep]
+
+    # Repairs: systems that fail and take time to repair, at hubs holding their spare part.
+    failure = n.system_breakdown_rate + n.system_damage_rate
+    fleet = n.holdings.sum(axis=0)
+    systems = np.flatnonzero((failure > 0) & (n.system_repair_days > 0) & (fleet > 0))
+    hubs = np.flatnonzero(n.site_repair_capacity > 0)
+    if systems.size and hubs.size:
+        hh = np.repeat(hubs, systems.size)
+        yy = np.tile(systems, hubs.size)
+        part = n.system_spare_part[yy]
+        ok = (part < 0) | (pair_id[hh, np.maximum(part, 0)] >= 0)
+        hh, yy = hh[ok], yy[ok]
+        model.repair_hub = np.repeat(hh, n_periods).astype(np.int64)
+        model.repair_system = np.repeat(yy, n_periods).astype(np.int64)
+        model.repair_period = np.tile(np.arange(n_periods), hh.size)
+        model.backlog_system = np.repeat(systems, n_periods).astype(np.int64)
+        model.backlog_period = np.tile(np.arange(n_periods), systems.size)
+
+    sizes = {
+        "ship": model.ship_lane.size,
+        "inv": model.inv_site.size,
+        "prod": model.prod_line.size,
+        "use": model.use_item.size,
+        "short": model.short_period.size,
+        "repair": model.repair_hub.size,
+        "backlog": model.backlog_system.size,
+    }
+    start = 0
+    for name, size in sizes.items():
+        model.columns[name] = Block(start, int(size))
+        start += int(size)
+    n_cols = start
+    col = model.columns
+
+    cost = np.zeros(n_cols)
+    lower = np.zeros(n_cols)
+    upper = np.full(n_cols, np.inf)
+
+    # objective
+    late = 1.0 + options.lateness_weight * (n_periods - 1 - np.arange(n_periods)) / max(
+        n_periods - 1, 1
+    )
+    criticality = np.zeros(len(n.families))
+    np.maximum.at(criticality, n.item_family, n.item_criticality)
+    model.short_weight = (
+        options.shortfall_weight
+        * n.formation_priority[model.short_formation]
+        * criticality[model.short_family]
+        * late[model.short_period]
+    )
+    cost[col["short"].slice()] = model.short_weight
+    cost[col["ship"].slice()] = (
+        options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
+    )
+    cost[col["backlog"].slice()] = options.repair_weight
+
+    # bounds
+    lower[col["inv"].slice()] = floor[model.inv_site, model.inv_item]
+    upper[col["prod"].slice()] = n.line_capacity[model.prod_period, model.prod_line]
+
+    # --- rows --------------------------------------------------------------------------------
+    triplets = _Triplets()
+    row_lower: list[FloatArray] = []
+    row_upper: list[FloatArray] = []
+    n_rows = 0
+
+    def add_rows(name: str, lo: FloatArray, hi: FloatArray) -> int:
+        nonlocal n_rows
+        model.rows[name] = Block(n_rows, int(lo.size))
+        row_lower.append(lo)
+        row_upper.append(hi)
+        first = n_rows
+        n_rows += int(lo.size)
+        return first
+
+    # Conservation at every (site, item, period) on a path.
+    n_pairs = inv_site_pair.size
+    injection = np.zeros((n_pairs, n_periods))
+    injection[:, 0] = initial[inv_site_pair, inv_item_pair]
+    live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    p_pair = pair_id[n.pledge_site[live], n.pledge_item[live]]
+    p_period = n.pledge_period[live]
+    p_ok = (p_pair >= 0) & (p_period < n_periods)
+    np.add.at(injection, (p_pair[p_ok], p_period[p_ok]), n.pledge_quantity[live][p_ok])
+    base = add_rows("balance", injection.ravel(), injection.ravel())
+
+    def balance_row(site: IntArray, item: IntArray, period: IntArray) -> IntArray:
+        return base + pair_id[site, item] * n_periods + period
+
+    inv_cols = np.arange(col["inv"].start, col["inv"].stop)
+    triplets.add(balance_row(model.inv_site, model.inv_item, model.inv_period), inv_cols, 1.0)
+    carry = model.inv_period + 1 < n_periods
+    triplets.add(
+        balance_row(model.inv_site[carry], model.inv_item[carry], model.inv_period[carry] + 1),
+        inv_cols[carry],
+        -1.0,
+    )
+    ship_cols = np.arange(col["ship"].start, col["ship"].stop)
+    origin = n.lane_origin[model.ship_lane].astype(np.int64)
+    destination = n.lane_destination[model.ship_lane].astype(np.int64)
+    arrival = model.ship_period + transit[model.ship_lane]
+    triplets.add(balance_row(origin, model.ship_item, model.ship_period), ship_cols, 1.0)
+    triplets.add(balance_row(destination, model.ship_item, arrival), ship_cols, -1.0)
+    prod_cols = np.arange(col["prod"].start, col["prod"].stop)
+    triplets.add(
+        balance_row(
+            n.line_site[model.prod_line].astype(np.int64),
+            n.line_item[model.prod_line].astype(np.int64),
+            model.prod_period,
+        ),
+        prod_cols,
+        -1.0,
+    )
+    use_cols = np.arange(col["use"].start, col["use"].stop)
+    use_site = n.formation_site[model.use_formation].astype(np.int64)
+    triplets.add(balance_row(use_site, model.use_item, model.use_period), use_cols, 1.0)
+    repair_cols = np.arange(col["repair"].start, col["repair"].stop)
+    part = n.system_spare_part[model.repair_system].astype(np.int64)
+    with_part = part >= 0
+    triplets.add(
+        balance_row(model.repair_hub[with_part], part[with_part], model.repair_period[with_part]),
+        repair_cols[with_part],
+        n.system_spare_parts_per_repair[model.repair_system[with_part]],
+    )
+
+    # Lane capacity: mass of every item leaving on the lane in the period.
+    open_ = open_share(n, options.closures)
+    model.lane_capacity = n.lane_capacity * open_
+    lane_key = model.ship_lane * n_periods + model.ship_period
+    keys, lane_row = np.unique(lane_key, return_inverse=True)
+    model.lane_row_lane, model.lane_row_period = keys // n_periods, keys % n_periods
+    first = add_rows(
+        "lane",
+        np.full(keys.size, -np.inf),
+        model.lane_capacity[model.lane_row_period, model.lane_row_lane],
+    )
+    mass = n.item_mass[model.ship_item]
+    triplets.add(first + lane_row, ship_cols, mass)
+
+    # Handling at sites with a throughput limit: out (departures) and in (arrivals).
+    limited = np.isfinite(n.site_throughput)
+    for name, site, period in (
+        ("site_out", origin, model.ship_period),
+        ("site_in", destination, arrival),
+    ):
+        sel = limited[site]
+        keys, rows = np.unique(site[sel] * n_periods + period[sel], return_inverse=True)
+        row_site, row_period = keys // n_periods, keys % n_periods
+        first = add_rows(
+            name,
+            np.full(keys.size, -np.inf),
+            n.site_throughput[row_site] * n.period_length[row_period],
+        )
+        triplets.add(first + rows, ship_cols[sel], mass[sel])
+        setattr(model, f"{name}_row_site", row_site)
+        setattr(model, f"{name}_row_period", row_period)
+
+    # Storage: mass held at the end of each period, less what lies there off every path.
+    stored = np.isfinite(n.site_storage)
+    sel = stored[model.inv_site]
+    keys, rows = np.unique(
+        model.inv_site[sel] * n_periods + model.inv_period[sel], return_inverse=True
+    )
+    model.storage_row_site, model.storage_row_period = keys // n_periods, keys % n_periods
+    off_path_mass = ((initial * ~on_path.T) * n.item_mass[None, :]).sum(axis=1)
+    first = add_rows(
+        "storage",
+        np.full(keys.size, -np.inf),
+        n.site_storage[model.storage_row_site] - off_path_mass[model.storage_row_site],
+    )
+    triplets.add(first + rows, inv_cols[sel], n.item_mass[model.inv_item[sel]])
+
+    # Demand: compatible use (in family units) plus shortfall equals demand.
+    need = demand[model.short_period, model.short_formation, model.short_family]
+    first = add_rows("demand", need, need)
+    short_row = np.full(demand.shape, -1, dtype=np.int64)
+    short_row[model.short_period, model.short_formation, model.short_family] = np.arange(need.size)
+    triplets.add(
+        first + np.arange(need.size), np.arange(col["short"].start, col["short"].stop), 1.0
+    )
+    triplets.add(
+        first + short_row[model.use_period, model.use_formation, n.item_family[model.use_item]],
+        use_cols,
+        n.item_family_factor[model.use_item],
+    )
+
+    # Repairs: backlog(t) = backlog(t-1) + failures(t) - repaired(t); hub capacity.
+    if model.backlog_system.size:
+        failures = (
+            fleet[model.backlog_system]
+            * failure[model.backlog_system]
+            * n.period_length[model.backlog_period]
+        )
+        first = add_rows("backlog", failures, failures)
+        system_slot = np.full(len(n.systems), -1, dtype=np.int64)
+        system_slot[systems] = np.arange(systems.size)
+        backlog_cols = np.arange(col["backlog"].start, col["backlog"].stop)
+        own_row = first + system_slot[model.backlog_system] * n_periods + model.backlog_period
+        triplets.add(own_row, backlog_cols, 1.0)
+        carry = model.backlog_period + 1 < n_periods
+        triplets.add(own_row[carry] + 1, backlog_cols[carry], -1.0)
+        triplets.add(
+            first + system_slot[model.repair_system] * n_periods + model.repair_period,
+            repair_cols,
+            1.0,
+        )
+        keys, rows = np.unique(
+            model.repair_hub * n_periods + model.repair_period, return_inverse=True
+        )
+        model.hub_row_site, model.hub_row_period = keys // n_periods, keys % n_periods
+        first = add_rows(
+            "hub",
+            np.full(keys.size, -np.inf),
+            n.site_repair_capacity[model.hub_row_site] * n.period_length[model.hub_row_period],
+        )
+        triplets.add(first + rows, repair_cols, 1.0)
+
+    model.cost, model.col_lower, model.col_upper = cost, lower, upper
+    model.row_lower = np.concatenate(row_lower)
+    model.row_upper = np.concatenate(row_upper)
+    model.matrix = triplets.matrix(n_rows, n_cols)
+    return model

@@ -1,0 +1,109 @@
+"""Solving the planning LP with HiGHS (highspy), in bulk arrays; re-solving after a change of
+bounds from the previous basis (the resilience engine closes a few lanes and re-solves)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+
+from sustain.plan.model import Model
+
+FloatArray = npt.NDArray[np.float64]
+
+SOLVERS = ("choose", "simplex", "ipm", "ipm-nox", "pdlp")
+
+
+class PlanError(RuntimeError):
+    """The model could not be solved to optimality; the message says why and what is involved."""
+
+
+@dataclass(frozen=True)
+class Solution:
+    status: str
+    objective: float
+    col_value: FloatArray
+    col_dual: FloatArray
+    row_dual: FloatArray
+    solve_seconds: float
+    iterations: int
+
+
+class Solver:
+    """One HiGHS instance holding one model, solved and re-solved."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.highs.setOptionValue("output_flag", False)
+        options = model.options
+        if options.solver not in SOLVERS:
+            raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')
+        if options.solver == "simplex":
+            self.highs.setOptionValue("solver", "simplex")
+        elif options.solver in ("ipm", "ipm-nox"):
+            self.highs.setOptionValue("solver", "ipm")
+            self.highs.setOptionValue("run_crossover", "on" if options.solver == "ipm" else "off")
+        elif options.solver == "pdlp":
+            self.highs.setOptionValue("solver", "pdlp")
+        if options.time_limit is not None:
+            self.highs.setOptionValue("time_limit", float(options.time_limit))
+        self.highs.passModel(self._lp())
+
+    def _lp(self) -> highspy.HighsLp:
+        model = self.model
+        matrix = model.matrix
+        assert matrix is not None
+        lp = highspy.HighsLp()
+        lp.num_col_ = model.n_columns
+        lp.num_row_ = model.n_rows
+        lp.col_cost_ = model.cost
+        lp.col_lower_ = model.col_lower
+        lp.col_upper_ = model.col_upper
+        lp.row_lower_ = model.row_lower
+        lp.row_upper_ = model.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data
+        return lp
+
+    def solve(self) -> Solution:
+        highs = self.highs
+        highs.run()
+        status = highs.getModelStatus()
+        text = highs.modelStatusToString(status)
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise PlanError(self._explain(text))
+        solution = highs.getSolution()
+        info = highs.getInfo()
+        return Solution(
+            status=text,
+            objective=float(info.objective_function_value),
+            col_value=np.asarray(solution.col_value),
+            col_dual=np.asarray(solution.col_dual),
+            row_dual=np.asarray(solution.row_dual),
+            solve_seconds=float(highs.getRunTime()),
+            iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+        )
+
+    def set_row_upper(self, rows: npt.NDArray[np.int64], upper: FloatArray) -> None:
+        """Change row upper bounds in place (the next solve starts from the last basis)."""
+        if rows.size:
+            lower = self.model.row_lower[rows]
+            self.highs.changeRowsBounds(  # type: ignore[attr-defined]
+                rows.size, rows.astype(np.int32), lower, upper
+            )
+
+    def _explain(self, status: str) -> str:
+        blocks = ", ".join(f"{k} ({b.size})" for k, b in self.model.rows.items() if b.size)
+        hint = ""
+        if "nfeasible" in status:
+            hint = (
+                " Every demand has a shortfall slack, so this comes from fixed figures that "
+                "contradict each other: initial stock heavier than a site's storage, or stock "
+                "floors and storage that cannot both hold."
+            )
+        return f"HiGHS stopped with status '{status}'.{hint} Constraint families: {blocks}."
