@@ -1,0 +1,290 @@
+"""The planner against answers worked out by hand, and the checker against broken plans."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sustain
+from sustain.plan import Closure, PlanCheckError, PlanError, Planner, PlanOptions, plan
+from sustain.plan.check import check_plan
+from tests.conftest import EXAMPLES, TINY
+from tests.scenarios import base, formation, lane, load_document, site
+
+# Plain weights: one weighted unit per unit short, nothing else, so optima are hand-computable.
+EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0, repair_weight=1.0)
+
+
+def shortfall_by(result: sustain.plan.Plan, *keys: str) -> pd.Series:
+    return result.shortfall.groupby(list(keys))["shortfall"].sum()
+
+
+def test_single_lane_bottleneck() -> None:
+    doc = base(days=10)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    lane(doc, "rail", "depot", "front", "10 t/day")  # 200 rounds of 50 kg a day
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "10000 rounds"})
+    formation(doc, "bde", "front", guns=300)  # 300 rounds a day
+    result = plan(load_document(doc), EXACT)
+    assert result.objective == pytest.approx(10 * 100)
+    assert result.shortfall["shortfall"].sum() == pytest.approx(1000.0)
+    top = result.bottlenecks.iloc[0]
+    assert (top["kind"], top["name"], top["unit"]) == ("lane", "rail lane rail", "t/day")
+    # +1 t/day is 20 more rounds on each of 10 days.
+    assert top["value_per_unit"] == pytest.approx(200.0)
+    assert top["binding_periods"] == 10
+    assert "rail lane rail (+1 t/day removes 200.0)" in result.explanation()
+
+
+def test_transit_lag() -> None:
+    doc = base(days=10)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    lane(doc, "road", "depot", "front", "100 t/day", transit="3 days")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "5000 rounds"})
+    formation(doc, "bde", "front", guns=100)
+    result = plan(load_document(doc), EXACT)
+    assert result.shortfall["shortfall"].to_numpy() == pytest.approx([100] * 3 + [0] * 7)
+    ships = result.shipments
+    assert (ships["arrival_period"] - ships["period"] == 3).all()
+    assert ships["period"].max() == 6  # nothing leaves that would arrive after the horizon
+
+
+def test_substitution_between_compatible_items_only() -> None:
+    doc = base(days=10)
+    doc["items"] += [
+        {
+            "id": "shell-b",
+            "supply_class": "ammunition",
+            "family": "fam",
+            "unit": "round",
+            "mass": "50 kg",
+        },
+        {
+            "id": "other",
+            "supply_class": "ammunition",
+            "family": "other",
+            "unit": "round",
+            "mass": "50 kg",
+        },
+    ]
+    doc["systems"].append({"id": "mortar", "standard": "soviet", "families": "other"})
+    doc["consumption"].append(
+        {"system": "mortar", "family": "other", "intensity": "x", "rate": "1 round/day"}
+    )
+    for name in ("d1", "d2"):
+        site(doc, name, "depot")
+    site(doc, "front", "front")
+    site(doc, "front2", "front")
+    lane(doc, "l1", "d1", "front", "100 t/day")
+    lane(doc, "l2", "d2", "front", "100 t/day")
+    lane(doc, "l3", "d1", "front2", "100 t/day")
+    doc["stocks"] += [
+        {"site": "d1", "item": "shell", "quantity": "500 rounds"},
+        {"site": "d2", "item": "shell-b", "quantity": "500 rounds"},
+        {"site": "d1", "item": "other", "quantity": "100000 rounds"},
+    ]
+    formation(doc, "bde", "front", guns=100)
+    formation(doc, "bde2", "front2", guns=1, system="mortar")
+    result = plan(load_document(doc), EXACT)
+    assert result.objective == pytest.approx(0.0, abs=1e-9)
+    used = result.consumption[result.consumption["formation"] == "bde"]
+    assert used.groupby("item")["quantity"].sum().to_dict() == pytest.approx(
+        {"shell": 500.0, "shell-b": 500.0}
+    )
+    assert "other" not in set(used["item"])  # plenty of it, but the guns cannot fire it
+
+
+def test_binding_stock_floor() -> None:
+    doc = base(days=5)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    doc["stocks"].append(
+        {"site": "depot", "item": "shell", "quantity": "1000 rounds", "floor": "800 rounds"}
+    )
+    formation(doc, "bde", "front", guns=100)  # 500 over the horizon, 200 above the floor
+    result = plan(load_document(doc), EXACT)
+    assert result.objective == pytest.approx(300.0)
+    depot = result.inventory[result.inventory["site"] == "depot"]
+    assert depot["quantity"].min() == pytest.approx(800.0)
+    top = result.bottlenecks.iloc[0]
+    assert top["name"] == "stock floor depot/shell"
+    assert top["value_per_unit"] == pytest.approx(1.0)
+
+
+def test_priorities_share_one_lane() -> None:
+    doc = base(days=4)
+    site(doc, "depot", "depot")
+    site(doc, "hub", "hub")
+    site(doc, "front-a", "front")
+    site(doc, "front-b", "front")
+    lane(doc, "bottleneck", "depot", "hub", "10 t/day")  # 200 rounds a day
+    lane(doc, "to-a", "hub", "front-a", "100 t/day")
+    lane(doc, "to-b", "hub", "front-b", "100 t/day")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "100000 rounds"})
+    formation(doc, "high", "front-a", guns=150, priority=2)
+    formation(doc, "low", "front-b", guns=150, priority=1)
+    result = plan(load_document(doc), EXACT)
+    short = shortfall_by(result, "formation")
+    assert short["high"] == pytest.approx(0.0, abs=1e-9)
+    assert short["low"] == pytest.approx(4 * 100)
+    assert result.objective == pytest.approx(400.0)
+
+
+def test_repair_loop_and_spare_parts() -> None:
+    doc = base(days=10)
+    doc["items"].append(
+        {
+            "id": "kit",
+            "supply_class": "spare_parts",
+            "family": "kits",
+            "unit": "kit",
+            "mass": "100 kg",
+        }
+    )
+    doc["systems"][0].update(
+        {
+            "breakdown_rate": "1 %/day",
+            "repair_time": "5 days",
+            "spare_part": "kit",
+            "spare_parts_per_repair": "1 kit",
+        }
+    )
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="0.5 systems/day")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    lane(doc, "parts", "depot", "workshop", "100 t/day")
+    doc["stocks"] += [
+        {"site": "depot", "item": "shell", "quantity": "100000 rounds"},
+        {"site": "workshop", "item": "kit", "quantity": "3 kits"},
+    ]
+    formation(doc, "bde", "front", guns=100)  # 100 guns at 1 %/day: one failure a day
+    result = plan(load_document(doc), EXACT)
+    # Half a repair a day is possible, but only 3 kits exist: 3 repairs in all.
+    assert result.repairs["repaired"].sum() == pytest.approx(3.0)
+    waiting = result.repair_backlog.sort_values("period")["waiting"].to_numpy()
+    assert waiting[-1] == pytest.approx(10 - 3)
+    # With kits to spare, the hub repairs half a system a day and the backlog grows by half.
+    doc["stocks"][-1]["quantity"] = "100 kits"
+    result = plan(load_document(doc), EXACT)
+    waiting = result.repair_backlog.sort_values("period")["waiting"].to_numpy()
+    assert waiting == pytest.approx(0.5 * np.arange(1, 11))
+    assert result.bottlenecks.iloc[0]["name"] == "repair hub workshop"
+
+
+def test_closure_of_an_asset_and_warm_resolve() -> None:
+    doc = base(days=10)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    doc["assets"] = [{"id": "bridge", "kind": "bridge", "recovery_time": "4 days"}]
+    lane(doc, "rail", "depot", "front", "100 t/day", assets="bridge")
+    lane(doc, "road", "depot", "front", "2.5 t/day")  # 50 rounds a day
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "100000 rounds"})
+    formation(doc, "bde", "front", guns=100)
+    planner = Planner(load_document(doc), EXACT)
+    assert planner.solve().objective == pytest.approx(0.0, abs=1e-9)
+    closed = planner.solve(closures=(Closure(start_day=0, end_day=4, asset="bridge"),))
+    # Four days on the road alone from the start: 50 rounds short each day.
+    assert closed.objective == pytest.approx(4 * 50)
+    assert shortfall_by(closed, "period").to_numpy() == pytest.approx(
+        [50, 50, 50, 50, 0, 0, 0, 0, 0, 0]
+    )
+    # A closure known in advance is bridged by stock moved forward before it.
+    later = planner.solve(closures=(Closure(start_day=2, end_day=6, asset="bridge"),))
+    assert later.objective == pytest.approx(0.0, abs=1e-9)
+    front = later.inventory[(later.inventory["site"] == "front") & (later.inventory["period"] == 1)]
+    assert front["quantity"].sum() >= 4 * 50 - 1e-6
+    reopened = planner.solve(closures=())
+    assert reopened.objective == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["simplex", "ipm", "ipm-nox", "pdlp", "choose"])
+def test_every_solver_finds_the_same_optimum(solver: str) -> None:
+    network = sustain.compile_network(sustain.load(TINY))
+    reference = plan(network, PlanOptions(solver="simplex"))
+    result = plan(network, PlanOptions(solver=solver))
+    assert result.objective == pytest.approx(reference.objective, rel=1e-5)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_examples_plan_and_pass_the_checker(example: object) -> None:
+    network = sustain.compile_network(sustain.load(str(example)))
+    result = plan(network)
+    assert result.timings["check_s"] > 0
+    assert (result.shortfall["shortfall"] >= -1e-9).all()
+    assert result.explanation().endswith(".")
+    days = result.days_of_supply
+    assert set(days["formation"]) <= set(network.formations.names)
+
+
+def test_checker_rejects_broken_plans() -> None:
+    network = sustain.compile_network(sustain.load(TINY))
+    result = plan(network)
+    tables = result.tables
+
+    def broken(change: str) -> dict[str, pd.DataFrame]:
+        copied = {k: v.copy() for k, v in tables.items()}
+        if change == "ship more":
+            copied["shipments"].loc[0, "quantity"] += 10.0
+        elif change == "eat the floor":
+            inv = copied["inventory"]
+            floor = inv[inv["floor"] > 0].index[0]
+            inv.loc[floor, "quantity"] = 0.0
+        elif change == "wrong family":
+            copied["consumption"].loc[0, "item"] = "shell-152"
+        elif change == "overfill a lane":
+            ships = copied["shipments"]
+            rail = ships[ships["lane"] == "rail"].index[0]
+            ships.loc[rail, "quantity"] *= 100
+        elif change == "hide shortfall":
+            copied["shortfall"].loc[0, "shortfall"] = 0.0
+        return copied
+
+    for change in (
+        "ship more",
+        "eat the floor",
+        "wrong family",
+        "overfill a lane",
+        "hide shortfall",
+    ):
+        with pytest.raises(PlanCheckError):
+            check_plan(network, broken(change), ())
+    check_plan(network, copy.deepcopy(tables), ())  # the plan itself passes
+
+
+def test_storage_smaller_than_initial_stock_is_a_clear_error() -> None:
+    doc = base(days=3)
+    site(doc, "depot", "depot", storage="10 t")
+    site(doc, "front", "front")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "1000 rounds"})  # 50 t
+    formation(doc, "bde", "front", guns=1)
+    with pytest.raises(PlanError, match=r"depot holds 50\.0 t against storage of 10\.0 t"):
+        plan(load_document(doc))
+
+
+def test_plan_tables_are_tidy(tmp_path: object) -> None:
+    result = plan(sustain.compile_network(sustain.load(TINY)))
+    expected = {
+        "shipments",
+        "inventory",
+        "production",
+        "consumption",
+        "shortfall",
+        "repairs",
+        "repair_backlog",
+        "days_of_supply",
+        "bottlenecks",
+    }
+    assert set(result.tables) == expected
+    assert {"lane", "from", "to", "item", "period", "quantity", "tonnes"} <= set(
+        result.shipments.columns
+    )
+    summary = result.summary()
+    assert list(summary.columns[:4]) == ["formation", "family", "unit", "demand"]

@@ -1,0 +1,225 @@
+"""Property tests of the planner on random small networks, and a cross-check against a second
+formulation built by separate, plain code and solved with scipy's linprog."""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+from scipy.sparse import coo_array
+
+import sustain
+from sustain.plan import PlanOptions, plan
+from tests.scenarios import load_document, random_network
+
+SEEDS = st.integers(0, 10**6)
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(seed=SEEDS)
+def test_random_plans_pass_the_checker_and_shortfall_is_never_negative(seed: int) -> None:
+    result = plan(load_document(random_network(seed)))  # the checker runs inside plan()
+    assert (result.shortfall["shortfall"] >= -1e-9).all()
+    assert (result.shipments["quantity"] > 0).all()
+
+
+@SETTINGS
+@given(seed=SEEDS, lane_pick=st.integers(0, 100), factor=st.floats(1.0, 4.0))
+def test_more_capacity_never_raises_the_objective(seed: int, lane_pick: int, factor: float) -> None:
+    doc = random_network(seed)
+    before = plan(load_document(doc)).objective
+    wider = copy.deepcopy(doc)
+    chosen = wider["lanes"][lane_pick % len(wider["lanes"])]
+    tonnes = float(chosen["capacity"].split()[0])
+    chosen["capacity"] = f"{tonnes * factor!r} t/day"
+    assert plan(load_document(wider)).objective <= before + 1e-6 * max(1.0, abs(before))
+
+
+@SETTINGS
+@given(seed=SEEDS, lane_pick=st.integers(0, 100))
+def test_removing_a_lane_never_lowers_the_objective(seed: int, lane_pick: int) -> None:
+    doc = random_network(seed)
+    before = plan(load_document(doc)).objective
+    fewer = copy.deepcopy(doc)
+    del fewer["lanes"][lane_pick % len(fewer["lanes"])]
+    try:
+        network = load_document(fewer)
+    except sustain.ScenarioError as exc:  # the lane was the only way to reach a formation
+        assert all("cannot be reached" in p.message for p in exc.problems)
+        return
+    assert plan(network).objective >= before - 1e-6 * max(1.0, abs(before))
+
+
+def independent_optimum(network: sustain.Network, options: PlanOptions) -> float:
+    """The same planning problem, written out variable by variable with dictionaries and
+    solved by scipy's linprog. No pruning of variables and no shared index code."""
+    n = network
+    periods = n.n_periods
+    variables: dict[tuple[Any, ...], int] = {}
+    cost: list[float] = []
+    bounds: list[tuple[float, float | None]] = []
+
+    def var(key: tuple[Any, ...], c: float, low: float = 0.0, high: float | None = None) -> int:
+        variables[key] = len(cost)
+        cost.append(c)
+        bounds.append((low, high))
+        return variables[key]
+
+    initial: dict[tuple[int, int], float] = defaultdict(float)
+    floor: dict[tuple[int, int], float] = defaultdict(float)
+    for s, i, q, f in zip(n.stock_site, n.stock_item, n.stock_quantity, n.stock_floor, strict=True):
+        initial[int(s), int(i)] += float(q)
+        floor[int(s), int(i)] += float(f)
+    criticality = defaultdict(float)
+    for i in range(len(n.items)):
+        m = int(n.item_family[i])
+        criticality[m] = max(criticality[m], float(n.item_criticality[i]))
+
+    for lane in range(len(n.lanes)):
+        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+        for i in range(len(n.items)):
+            for t in range(periods - lag):
+                c = options.cost_weight * float(n.lane_cost[lane]) * float(n.item_mass[i])
+                var(("ship", lane, i, t), c)
+    for s in range(len(n.sites)):
+        for i in range(len(n.items)):
+            keep = min(floor[s, i], initial[s, i])
+            for t in range(periods):
+                var(("inv", s, i, t), 0.0, keep)
+    for k in range(len(n.lines)):
+        for t in range(periods):
+            var(("prod", k, t), 0.0, 0.0, float(n.line_capacity[t, k]))
+    for f in range(len(n.formations)):
+        usable = {
+            int(m)
+            for y in np.flatnonzero(n.holdings[f] > 0)
+            for m in np.flatnonzero(n.system_family[y])
+        }
+        for t in range(periods):
+            for m in usable:
+                need = float(n.demand[t, f, m])
+                if need <= 0:
+                    continue
+                late = 1 + options.lateness_weight * (periods - 1 - t) / max(periods - 1, 1)
+                weight = options.shortfall_weight * float(n.formation_priority[f]) * criticality[m]
+                var(("short", f, m, t), weight * late)
+                for i in np.flatnonzero(n.item_family == m):
+                    var(("use", f, int(i), t), 0.0)
+
+    eq_rows: list[dict[int, float]] = []
+    eq_rhs: list[float] = []
+    ub_rows: list[dict[int, float]] = []
+    ub_rhs: list[float] = []
+    pledged: dict[tuple[int, int, int], float] = defaultdict(float)
+    for s, i, q, p, status in zip(
+        n.pledge_site,
+        n.pledge_item,
+        n.pledge_quantity,
+        n.pledge_period,
+        n.pledge_status,
+        strict=True,
+    ):
+        if status != 4:  # cancelled
+            pledged[int(s), int(i), int(p)] += float(q)
+    for s in range(len(n.sites)):
+        for i in range(len(n.items)):
+            for t in range(periods):
+                row: dict[int, float] = defaultdict(float)
+                row[variables["inv", s, i, t]] += 1
+                if t > 0:
+                    row[variables["inv", s, i, t - 1]] -= 1
+                for key, index in variables.items():
+                    if key[0] == "ship" and key[2] == i:
+                        lane, depart = key[1], key[3]
+                        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                        if n.lane_origin[lane] == s and depart == t:
+                            row[index] += 1
+                        if n.lane_destination[lane] == s and depart + lag == t:
+                            row[index] -= 1
+                    elif key[0] == "prod" and key[2] == t:
+                        if n.line_site[key[1]] == s and n.line_item[key[1]] == i:
+                            row[index] -= 1
+                    elif (
+                        key[0] == "use"
+                        and key[2] == i
+                        and key[3] == t
+                        and n.formation_site[key[1]] == s
+                    ):
+                        row[index] += 1
+                eq_rows.append(row)
+                eq_rhs.append((initial[s, i] if t == 0 else 0.0) + pledged[s, i, t])
+    for key, index in list(variables.items()):
+        if key[0] != "short":
+            continue
+        _, f, m, t = key
+        row = defaultdict(float, {index: 1.0})
+        for i in np.flatnonzero(n.item_family == m):
+            row[variables["use", f, int(i), t]] += float(n.item_family_factor[i])
+        eq_rows.append(row)
+        eq_rhs.append(float(n.demand[t, f, m]))
+    for lane in range(len(n.lanes)):
+        for t in range(periods):
+            row = defaultdict(float)
+            for i in range(len(n.items)):
+                if ("ship", lane, i, t) in variables:
+                    row[variables["ship", lane, i, t]] += float(n.item_mass[i])
+            if row:
+                ub_rows.append(row)
+                ub_rhs.append(float(n.lane_capacity[t, lane]))
+    for s in np.flatnonzero(np.isfinite(n.site_throughput)):
+        for t in range(periods):
+            out_row: dict[int, float] = defaultdict(float)
+            in_row: dict[int, float] = defaultdict(float)
+            for key, index in variables.items():
+                if key[0] != "ship":
+                    continue
+                lane, i, depart = key[1], key[2], key[3]
+                lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                if n.lane_origin[lane] == s and depart == t:
+                    out_row[index] += float(n.item_mass[i])
+                if n.lane_destination[lane] == s and depart + lag == t:
+                    in_row[index] += float(n.item_mass[i])
+            for row in (out_row, in_row):
+                if row:
+                    ub_rows.append(row)
+                    ub_rhs.append(float(n.site_throughput[s] * n.period_length[t]))
+    for s in np.flatnonzero(np.isfinite(n.site_storage)):
+        for t in range(periods):
+            ub_rows.append(
+                {variables["inv", s, i, t]: float(n.item_mass[i]) for i in range(len(n.items))}
+            )
+            ub_rhs.append(float(n.site_storage[s]))
+
+    def matrix(rows: list[dict[int, float]]) -> coo_array:
+        r = [k for k, row in enumerate(rows) for _ in row]
+        c = [j for row in rows for j in row]
+        v = [x for row in rows for x in row.values()]
+        return coo_array((v, (r, c)), shape=(len(rows), len(cost)))
+
+    solved = linprog(
+        np.array(cost),
+        A_ub=matrix(ub_rows) if ub_rows else None,
+        b_ub=np.array(ub_rhs) if ub_rows else None,
+        A_eq=matrix(eq_rows),
+        b_eq=np.array(eq_rhs),
+        bounds=bounds,
+        method="highs",
+    )
+    assert solved.status == 0, solved.message
+    return float(solved.fun)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cross_check_against_a_second_formulation(seed: int) -> None:
+    network = load_document(random_network(seed))
+    options = PlanOptions()
+    ours = plan(network, options).objective
+    theirs = independent_optimum(network, options)
+    assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-6)
