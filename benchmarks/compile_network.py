@@ -97,7 +97,7 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
         }
         for i in range(n_items)
     ]
-    n_systems = max(2, n_families // 2)
+    n_systems = max(2, -(-n_families // 2))  # two families each: every family is used
     systems = []
     consumption = []
     for k in range(n_systems):

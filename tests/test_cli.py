@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -103,8 +104,35 @@ def test_template(tmp_path: Path) -> None:
     assert (tmp_path / "t" / "csv" / "lanes.csv").is_file()
 
 
-@pytest.mark.parametrize("command", ["validate", "info", "export", "template"])
+@pytest.mark.parametrize("command", ["validate", "info", "export", "template", "plan"])
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "--json" in result.output
+
+
+def test_plan_writes_every_table_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = runner.invoke(app, ["plan", str(TINY), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "largest shortfalls" in result.output
+    assert "bde-1 is short of 155mm-NATO by 700 round" in result.output
+    for table in ("shipments", "inventory", "shortfall", "bottlenecks", "days_of_supply"):
+        csv_rows = pd.read_csv(out / f"{table}.csv")
+        parquet_rows = pd.read_parquet(out / f"{table}.parquet")
+        assert len(csv_rows) == len(parquet_rows)
+    shortfall = pd.read_parquet(out / "shortfall.parquet")
+    assert shortfall["shortfall"].sum() == pytest.approx(700.0)
+    again = runner.invoke(app, ["plan", str(TINY), "--out", str(out)])
+    assert again.exit_code == 2  # never overwritten without --force
+
+
+def test_plan_json_and_bad_options() -> None:
+    result = runner.invoke(app, ["plan", str(TINY), "--json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["ok"] is True
+    assert document["shortfall"][0]["formation"] == "bde-1"
+    assert document["shortfall"][0]["first_short"].startswith("2023-01-02")
+    bad = runner.invoke(app, ["plan", str(TINY), "--solver", "magic"])
+    assert bad.exit_code == 2
