@@ -101,8 +101,8 @@ def prepare(model: Model) -> Sets:
         item_family=n.item_family.tolist(),
         factor=n.item_family_factor.tolist(),
         lane_cap={
-            (int(l), int(t)): float(model.lane_capacity[t, l])
-            for l, t in zip(model.lane_row_lane, model.lane_row_period, strict=True)
+            (int(lane), int(t)): float(model.lane_capacity[t, lane])
+            for lane, t in zip(model.lane_row_lane, model.lane_row_period, strict=True)
         },
         demand={k: float(n.demand[k[2], k[0], k[1]]) for k in short},
         handling=n.site_throughput.tolist(),
