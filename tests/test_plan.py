@@ -288,3 +288,29 @@ def test_plan_tables_are_tidy(tmp_path: object) -> None:
     )
     summary = result.summary()
     assert list(summary.columns[:4]) == ["formation", "family", "unit", "demand"]
+
+
+def test_infeasible_model_names_the_constraints_involved() -> None:
+    doc = base(days=5)
+    site(doc, "depot", "depot", storage="10 t")
+    site(doc, "front", "front")
+    lane(doc, "rail", "depot", "front", "0.1 t/day")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "10 rounds"})
+    # 50 t arrive on day 3 where only 10 t fit and 0.1 t/day can leave.
+    doc["pledges"] = [
+        {
+            "id": "big",
+            "donor": "A",
+            "item": "shell",
+            "site": "depot",
+            "quantity": "1000 rounds",
+            "available": "2024-01-03",
+        }
+    ]
+    formation(doc, "bde", "front", guns=1)
+    with pytest.raises(PlanError) as caught:
+        plan(load_document(doc))
+    message = str(caught.value)
+    assert "Infeasible" in message
+    assert "storage at depot in period 2" in message
+    assert "conservation of shell at depot in period 2" in message

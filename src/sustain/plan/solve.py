@@ -98,12 +98,60 @@ class Solver:
             )
 
     def _explain(self, status: str) -> str:
-        blocks = ", ".join(f"{k} ({b.size})" for k, b in self.model.rows.items() if b.size)
-        hint = ""
-        if "nfeasible" in status:
-            hint = (
-                " Every demand has a shortfall slack, so this comes from fixed figures that "
-                "contradict each other: initial stock heavier than a site's storage, or stock "
-                "floors and storage that cannot both hold."
-            )
-        return f"HiGHS stopped with status '{status}'.{hint} Constraint families: {blocks}."
+        message = f"HiGHS stopped with status '{status}'."
+        if "nfeasible" not in status:
+            return message
+        involved = self._irreducible_rows()
+        hint = (
+            " Every demand has a shortfall slack, so this comes from fixed figures that "
+            "contradict each other (stock or pledges arriving where storage cannot hold them "
+            "and nothing can carry them away, or floors above storage)."
+        )
+        if involved:
+            hint += " The constraints involved: " + "; ".join(involved[:12]) + "."
+        return message + hint
+
+    def _irreducible_rows(self) -> list[str]:
+        """Names of the rows in HiGHS's irreducible infeasible subset, where it finds one."""
+        try:
+            # Only the strategy that works from the LP itself finds rows (HiGHS 1.15).
+            self.highs.setOptionValue("presolve", "off")
+            self.highs.setOptionValue("iis_strategy", 2)
+            status, iis = self.highs.getIis()
+        except (AttributeError, RuntimeError):  # older HiGHS without IIS
+            return []
+        if status != highspy.HighsStatus.kOk or not iis.valid_:
+            return []
+        return [describe_row(self.model, int(row)) for row in iis.row_index_]
+
+
+def describe_row(model: Model, row: int) -> str:
+    """A constraint row in a planner's words."""
+    n = model.network
+    for name, block in model.rows.items():
+        if block.start <= row < block.stop:
+            k = row - block.start
+            if name == "lane":
+                return (
+                    f"capacity of lane {n.lanes.names[model.lane_row_lane[k]]} in period "
+                    f"{model.lane_row_period[k]}"
+                )
+            if name == "storage":
+                return (
+                    f"storage at {n.sites.names[model.storage_row_site[k]]} in period "
+                    f"{model.storage_row_period[k]}"
+                )
+            if name in ("site_out", "site_in"):
+                sites = getattr(model, f"{name}_row_site")
+                periods = getattr(model, f"{name}_row_period")
+                return f"handling at {n.sites.names[sites[k]]} in period {periods[k]}"
+            if name == "balance":
+                pair, period = divmod(k, model.n_periods)
+                site = model.inv_site[pair * model.n_periods]
+                item = model.inv_item[pair * model.n_periods]
+                return (
+                    f"conservation of {n.items.names[item]} at {n.sites.names[site]} in "
+                    f"period {period}"
+                )
+            return f"{name} row {k}"
+    return f"row {row}"
