@@ -188,7 +188,9 @@ def plan(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
     ] = None,
-    solver: Annotated[str, typer.Option(help=f"HiGHS method: {', '.join(SOLVERS)}.")] = "choose",
+    solver: Annotated[
+        str, typer.Option(help=f"HiGHS method: {', '.join(SOLVERS)}.")
+    ] = PlanOptions.solver,
     lateness_weight: Annotated[
         float, typer.Option(help="How much dearer a shortfall is in the first period.")
     ] = PlanOptions.lateness_weight,

@@ -63,7 +63,7 @@ class PlanOptions:
     lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
     repair_weight: float = 10.0  # per system waiting for repair per period
     cost_weight: float = 1e-6  # per euro of transport
-    solver: str = "choose"  # choose, simplex, ipm, ipm-nox, pdlp
+    solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
     check: bool = True

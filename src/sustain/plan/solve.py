@@ -13,7 +13,18 @@ from sustain.plan.model import Model
 
 FloatArray = npt.NDArray[np.float64]
 
-SOLVERS = ("choose", "simplex", "ipm", "ipm-nox", "pdlp")
+SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")
+# Measured on the benchmark ladder (docs/benchmarks.md): dual simplex is fastest on small
+# models and gives a basis to warm-start re-solves from; interior point without crossover is
+# several times faster on large ones.
+AUTO_IPM_COLUMNS = 100_000
+
+
+def method(solver: str, n_columns: int) -> str:
+    """The HiGHS method `auto` stands for at this size; other names stand for themselves."""
+    if solver != "auto":
+        return solver
+    return "ipm-nox" if n_columns >= AUTO_IPM_COLUMNS else "simplex"
 
 
 class PlanError(RuntimeError):
@@ -41,12 +52,13 @@ class Solver:
         options = model.options
         if options.solver not in SOLVERS:
             raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')
-        if options.solver == "simplex":
+        self.method = method(options.solver, model.n_columns)
+        if self.method == "simplex":
             self.highs.setOptionValue("solver", "simplex")
-        elif options.solver in ("ipm", "ipm-nox"):
+        elif self.method in ("ipm", "ipm-nox"):
             self.highs.setOptionValue("solver", "ipm")
-            self.highs.setOptionValue("run_crossover", "on" if options.solver == "ipm" else "off")
-        elif options.solver == "pdlp":
+            self.highs.setOptionValue("run_crossover", "on" if self.method == "ipm" else "off")
+        elif self.method == "pdlp":
             self.highs.setOptionValue("solver", "pdlp")
         if options.time_limit is not None:
             self.highs.setOptionValue("time_limit", float(options.time_limit))
@@ -90,7 +102,12 @@ class Solver:
         )
 
     def set_row_upper(self, rows: npt.NDArray[np.int64], upper: FloatArray) -> None:
-        """Change row upper bounds in place (the next solve starts from the last basis)."""
+        """Change row upper bounds in place. The next solve starts from the last basis; a
+        model first solved by interior point without crossover has none, so re-solves switch
+        to dual simplex, which profits from the basis it leaves."""
+        if self.method == "ipm-nox":
+            self.highs.setOptionValue("solver", "simplex")
+            self.method = "simplex"
         if rows.size:
             lower = self.model.row_lower[rows]
             self.highs.changeRowsBounds(  # type: ignore[attr-defined]
