@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
@@ -96,18 +97,10 @@ class Plan:
 
 def _upstream_sites(network: Network, site: int) -> set[int]:
     """Sites with a lane path to `site` (including itself)."""
-    reached = {site}
-    frontier = [site]
-    incoming: dict[int, list[int]] = {}
-    for a, b in zip(network.lane_origin.tolist(), network.lane_destination.tolist(), strict=True):
-        incoming.setdefault(b, []).append(a)
-    while frontier:
-        here = frontier.pop()
-        for before in incoming.get(here, ()):
-            if before not in reached:
-                reached.add(before)
-                frontier.append(before)
-    return reached
+    seed = np.zeros(len(network.sites), dtype=bool)
+    seed[site] = True
+    upstream = reachable(len(network.sites), network.lane_destination, network.lane_origin, seed)
+    return set(np.flatnonzero(upstream[0]).tolist())
 
 
 def _touches(network: Network, name: str, sites: set[int], family: str) -> bool:

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_array, csc_array, csr_array
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse import csc_array, csr_array
 
+from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 
 IntArray = npt.NDArray[np.integer[Any]]
@@ -149,24 +149,6 @@ class Model:
 # Where each item can come from and go to.
 
 
-def _reach(n_sites: int, origin: IntArray, destination: IntArray, seeds: BoolArray) -> BoolArray:
-    """(items, sites): sites reachable from any seed site of each item along lanes."""
-    reach = np.zeros_like(seeds)
-    rows = np.concatenate([origin, np.full(n_sites, n_sites)])
-    cols = np.concatenate([destination, np.arange(n_sites)])
-    for item in range(seeds.shape[0]):
-        start = np.flatnonzero(seeds[item])
-        if start.size == 0:
-            continue
-        keep = np.concatenate([np.ones(origin.size, bool), seeds[item]])
-        graph = coo_array(
-            (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n_sites + 1, n_sites + 1)
-        ).tocsr()
-        order = breadth_first_order(graph, n_sites, directed=True, return_predecessors=False)
-        reach[item, order[order < n_sites]] = True
-    return reach
-
-
 def item_sources(network: Network) -> BoolArray:
     """(items, sites): where each item can enter the network."""
     n_items, n_sites = len(network.items), len(network.sites)
@@ -259,8 +241,8 @@ def build(network: Network, options: PlanOptions) -> Model:
     model = Model(network=n, options=options, n_periods=n_periods)
 
     sources = item_sources(n)
-    forward = _reach(n_sites, n.lane_origin.astype(np.int64), n.lane_destination, sources)
-    backward = _reach(n_sites, n.lane_destination.astype(np.int64), n.lane_origin, item_sinks(n))
+    forward = reachable(n_sites, n.lane_origin, n.lane_destination, sources)
+    backward = reachable(n_sites, n.lane_destination, n.lane_origin, item_sinks(n))
     on_path = forward & backward  # (items, sites)
 
     initial = np.zeros((n_sites, n_items))

@@ -8,10 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import breadth_first_order
 
 from sustain import units
+from sustain.graph import reachable
 from sustain.scenario.errors import Problem, did_you_mean, shown
 from sustain.scenario.schema import TABLES, PledgeStatus, Scenario
 from sustain.units import Amount, UnitError
@@ -327,25 +326,19 @@ def _check_reachability(scenario: Scenario, report: _Reporter) -> None:
         if pledge.status != PledgeStatus.CANCELLED:
             sources[family_of[pledge.item]].add(site_index[pledge.site])
 
-    # Node n is a super-source feeding every source site of the family at hand.
     origins = np.array([site_index[lane.origin] for lane in scenario.lanes], dtype=np.int64)
     targets = np.array([site_index[lane.destination] for lane in scenario.lanes], dtype=np.int64)
-    reachable_cache: dict[str, set[int]] = {}
+    families = sorted(sources)
+    seeds = np.zeros((len(families), n), dtype=bool)
+    for k, family in enumerate(families):
+        seeds[k, sorted(sources[family])] = True
+    reach = dict(zip(families, reachable(n, origins, targets, seeds), strict=True))
     consumed = families_consumed(scenario)
-
-    def reachable(family: str) -> set[int]:
-        if family not in reachable_cache:
-            feeds = np.array(sorted(sources.get(family, ())), dtype=np.int64)
-            rows = np.concatenate([origins, np.full(feeds.size, n)])
-            cols = np.concatenate([targets, feeds])
-            graph = coo_array((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
-            order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
-            reachable_cache[family] = set(order.tolist())
-        return reachable_cache[family]
+    nowhere = np.zeros(n, dtype=bool)
 
     for index, formation in enumerate(scenario.formations):
         for family in sorted(consumed.get(formation.id, ())):
-            if site_index[formation.site] not in reachable(family):
+            if not reach.get(family, nowhere)[site_index[formation.site]]:
                 report(
                     "formations",
                     index,
