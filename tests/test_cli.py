@@ -116,7 +116,7 @@ def test_plan_writes_every_table_and_reports(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", str(TINY), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "largest shortfalls" in result.output
-    assert "bde-1 is short of 155mm-NATO by 700 round" in result.output
+    assert "bde-1 is short of 155mm-NATO by 700 rounds" in result.output
     for table in ("shipments", "inventory", "shortfall", "bottlenecks", "days_of_supply"):
         csv_rows = pd.read_csv(out / f"{table}.csv")
         parquet_rows = pd.read_parquet(out / f"{table}.parquet")

@@ -37,7 +37,11 @@ def test_single_lane_bottleneck() -> None:
     # +1 t/day is 20 more rounds on each of 10 days.
     assert top["value_per_unit"] == pytest.approx(200.0)
     assert top["binding_periods"] == 10
-    assert "rail lane rail (+1 t/day removes 200.0)" in result.explanation()
+    assert (top["family"], top["family_unit"], top["equivalent"]) == ("fam", "round", 200.0)
+    assert (
+        "rail lane rail (+1 t/day removes about 200 rounds of fam shortfall)"
+        in result.explanation()
+    )
 
 
 def test_transit_lag() -> None:

@@ -22,6 +22,7 @@ from sustain.plan import plan as make_plan
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
+from sustain.units import counted
 
 app = typer.Typer(
     name="sustain",
@@ -258,7 +259,21 @@ def plan(
     shown = shortfalls[shortfalls["shortfall"] > 1e-6].head(top).copy()
     shown["first_short"] = shown["first_short"].dt.date
     _show("largest shortfalls (over the horizon)", shown.drop(columns=["weighted_shortfall"]))
-    _show("what limits deliveries most (weighted shortfall removed per +1 unit)", limits.head(top))
+    shown_limits = pd.DataFrame(
+        {
+            "capacity": limits["name"],
+            "one more": "+1 " + limits["unit"],
+            "removes shortfall of": [
+                f"{counted(r['equivalent'], r['family_unit'])} of {r['family']}"
+                if r["family"]
+                else "-"
+                for r in limits.to_dict("records")
+            ],
+            "weighted": limits["value_per_unit"],
+            "binding periods": limits["binding_periods"].astype(int),
+        }
+    ).head(top)
+    _show("what limits deliveries most (what one more unit of each capacity buys)", shown_limits)
     out.print(result.explanation(), highlight=False)
     if out_dir is not None:
         out.print(f"wrote every table to {out_dir} (CSV and Parquet)", highlight=False)

@@ -71,6 +71,13 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
+def counted(value: float, unit: str) -> str:
+    """'1,250 rounds', '1 kit', '12.5 m3': a figure for a sentence."""
+    number = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.3g}"
+    word = unit if not unit.isalpha() or unit.endswith("s") or number == "1" else unit + "s"
+    return f"{number} {word}"
+
+
 def split_number(text: str) -> tuple[float, str]:
     """'14,000 rounds/month' -> (14000.0, 'rounds/month')."""
     match = _NUMBER.match(text)

@@ -5,8 +5,9 @@ returned, and the duals rank the capacities that limit it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import tables
 from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver
+from sustain.units import counted
 
 __all__ = [
     "SOLVERS",
@@ -78,14 +80,12 @@ class Plan:
         limits = self.tables["bottlenecks"]
         family = str(top["family"])
         relevant = limits[[_touches(n, name, upstream, family) for name in limits["name"]]].head(3)
-        causes = "; ".join(
-            f"{row.name} (+1 {row.unit} removes {row.value_per_unit:,.1f})"
-            for row in relevant.itertuples()
-        )
+        causes = "; ".join(describe_bottleneck(row) for row in relevant.to_dict("records"))
         start = pd.Timestamp(top["first_short"]).date().isoformat()
         sentence = (
-            f"{top['formation']} is short of {top['family']} by {top['shortfall']:,.0f} "
-            f"{top['unit']} ({1 - top['fill_rate']:.0%} of its need) from {start} on"
+            f"{top['formation']} is short of {top['family']} by "
+            f"{counted(float(top['shortfall']), str(top['unit']))} "
+            f"({1 - top['fill_rate']:.0%} of its need) from {start} on"
         )
         if causes:
             return f"{sentence}; the binding limits upstream are: {causes}."
@@ -93,6 +93,17 @@ class Plan:
             f"{sentence}; no capacity upstream binds: no more of it can reach the formation in "
             "time (what is upstream is used, held at floors that do not bind, or too far away)."
         )
+
+
+def describe_bottleneck(row: Mapping[Any, Any]) -> str:
+    """'rail lane przemysl-lviv (+1 t/day removes about 410 rounds of 155mm-NATO shortfall)'."""
+    if row["family"]:
+        gain = (
+            f"about {counted(row['equivalent'], row['family_unit'])} of {row['family']} shortfall"
+        )
+    else:
+        gain = f"{row['value_per_unit']:,.1f} of weighted shortfall"
+    return f"{row['name']} (+1 {row['unit']} removes {gain})"
 
 
 def _upstream_sites(network: Network, site: int) -> set[int]:

@@ -158,14 +158,26 @@ def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
 
 
 def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
-    """Every capacity, with the weighted shortfall (objective) one more unit of it removes."""
+    """Every capacity, with the weighted shortfall (objective) one more unit of it removes.
+
+    `family` is the item family the capacity serves most (by tonnes through it in the plan,
+    or the family of its item), and `equivalent` the same value in units of that family's
+    shortfall at the weight its shortfalls carry in this plan: "+1 t/day removes about 410
+    rounds of 155mm-NATO shortfall"."""
     n = model.network
     dual = solution.row_dual
     col_dual = solution.col_dual
+    x = solution.col_value
+    n_families = len(n.families)
     frames = []
 
     def rank(
-        kind: str, names: list[str], values: FloatArray, unit: str, periods: FloatArray
+        kind: str,
+        names: list[str],
+        unit: str | list[str],
+        values: npt.ArrayLike,
+        binding: npt.ArrayLike,
+        family: npt.ArrayLike,
     ) -> None:
         frames.append(
             pd.DataFrame(
@@ -174,97 +186,134 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
                     "name": names,
                     "unit": unit,
                     "value_per_unit": values,
-                    "binding_periods": periods,
+                    "binding_periods": binding,
+                    "family_index": family,
                 }
             )
         )
 
-    def per_day(
-        block: str, owner: IndexArray, period: IndexArray, size: int
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-        """Value of +1 unit/day of a capacity held by `owner` rows, summed over periods."""
-        d = -dual[model.rows[block].slice()]
-        value = np.bincount(owner, weights=d * n.period_length[period], minlength=size)
-        binding = np.bincount(owner, weights=(d > TOLERANCE).astype(float), minlength=size)
-        return value, binding
+    def summed(owner: IndexArray, weights: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+        return np.bincount(owner, weights=weights, minlength=size)
+
+    def dominant(owner: IndexArray, family: IndexArray, tonnes: npt.NDArray[Any], size: int) -> Any:
+        """The family with the most tonnes for each owner (-1 where none)."""
+        table = summed(owner * n_families + family, tonnes, size * n_families)
+        table = table.reshape(size, n_families)
+        return np.where(table.max(axis=1) > 0, table.argmax(axis=1), -1)
+
+    ship = x[model.columns["ship"].slice()]
+    ship_tonnes = ship * n.item_mass[model.ship_item]
+    ship_family = n.item_family[model.ship_item]
+    origin = n.lane_origin[model.ship_lane]
+    arrival_site = n.lane_destination[model.ship_lane]
 
     # Lanes: +1 t/day where the lane is open.
     d = -dual[model.rows["lane"].slice()]
     share = model.lane_capacity[model.lane_row_period, model.lane_row_lane] / np.maximum(
         n.lane_capacity[model.lane_row_period, model.lane_row_lane], 1e-300
     )
-    value = np.bincount(
-        model.lane_row_lane,
-        weights=d * n.period_length[model.lane_row_period] * share,
-        minlength=len(n.lanes),
-    )
-    binding = np.bincount(
-        model.lane_row_lane, weights=(d > TOLERANCE).astype(float), minlength=len(n.lanes)
-    )
+    size = len(n.lanes)
     rank(
         "lane",
         [f"{MODES[m]} lane {name}" for m, name in zip(n.lane_mode, n.lanes, strict=True)],
-        value,
         "t/day",
-        binding,
+        summed(model.lane_row_lane, d * n.period_length[model.lane_row_period] * share, size),
+        summed(model.lane_row_lane, (d > TOLERANCE).astype(float), size),
+        dominant(model.ship_lane, ship_family, ship_tonnes, size),
     )
-    for block, what in (("site_out", "handling out of"), ("site_in", "handling into")):
+    size = len(n.sites)
+    for block, what, where in (
+        ("site_out", "handling out of", origin),
+        ("site_in", "handling into", arrival_site),
+    ):
         owner = getattr(model, f"{block}_row_site")
-        value, binding = per_day(block, owner, getattr(model, f"{block}_row_period"), len(n.sites))
-        rank("site", [f"{what} {s}" for s in n.sites], value, "t/day", binding)
-    d = -dual[model.rows["storage"].slice()]
-    value = np.bincount(model.storage_row_site, weights=d, minlength=len(n.sites))
-    binding = np.bincount(
-        model.storage_row_site, weights=(d > TOLERANCE).astype(float), minlength=len(n.sites)
-    )
-    rank("storage", [f"storage at {s}" for s in n.sites], value, "t", binding)
-    if "hub" in model.rows:
-        value, binding = per_day("hub", model.hub_row_site, model.hub_row_period, len(n.sites))
-        rank("repair_hub", [f"repair hub {s}" for s in n.sites], value, "systems/day", binding)
-
-    # Production lines: reduced cost of output at its upper bound.
-    d = -col_dual[model.columns["prod"].slice()]
-    value = np.bincount(
-        model.prod_line, weights=d * n.period_length[model.prod_period], minlength=len(n.lines)
-    )
-    binding = np.bincount(
-        model.prod_line, weights=(d > TOLERANCE).astype(float), minlength=len(n.lines)
-    )
-    units = [f"{n.item_unit[i]}/day" for i in n.line_item]
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "production_line",
-                "name": [f"production line {name}" for name in n.lines],
-                "unit": units,
-                "value_per_unit": value,
-                "binding_periods": binding,
-            }
+        period = getattr(model, f"{block}_row_period")
+        d = -dual[model.rows[block].slice()]
+        rank(
+            "site",
+            [f"{what} {s}" for s in n.sites],
+            "t/day",
+            summed(owner, d * n.period_length[period], size),
+            summed(owner, (d > TOLERANCE).astype(float), size),
+            dominant(where, ship_family, ship_tonnes, size),
         )
+    d = -dual[model.rows["storage"].slice()]
+    held = x[model.columns["inv"].slice()] * n.item_mass[model.inv_item]
+    rank(
+        "storage",
+        [f"storage at {s}" for s in n.sites],
+        "t",
+        summed(model.storage_row_site, d, size),
+        summed(model.storage_row_site, (d > TOLERANCE).astype(float), size),
+        dominant(model.inv_site, n.item_family[model.inv_item], held, size),
+    )
+    if "hub" in model.rows:
+        d = -dual[model.rows["hub"].slice()]
+        rank(
+            "repair_hub",
+            [f"repair hub {s}" for s in n.sites],
+            "systems/day",
+            summed(model.hub_row_site, d * n.period_length[model.hub_row_period], size),
+            summed(model.hub_row_site, (d > TOLERANCE).astype(float), size),
+            np.full(size, -1),
+        )
+
+    # Production lines: reduced cost of output at its upper bound, per +1 unit/day.
+    d = -col_dual[model.columns["prod"].slice()]
+    size = len(n.lines)
+    rank(
+        "production_line",
+        [f"production line {name}" for name in n.lines],
+        [f"{n.item_unit[i]}/day" for i in n.line_item],
+        summed(model.prod_line, d * n.period_length[model.prod_period], size),
+        summed(model.prod_line, (d > TOLERANCE).astype(float), size),
+        n.item_family[n.line_item],
     )
 
     # Stock floors: releasing one unit of floor lowers the inventory bound in every period.
     d = col_dual[model.columns["inv"].slice()]
     at_floor = (model.floor[model.inv_site, model.inv_item] > 0) & (d > TOLERANCE)
-    key = model.inv_site[at_floor] * len(n.items) + model.inv_item[at_floor]
-    keys, inverse = np.unique(key, return_inverse=True)
-    value = np.bincount(inverse, weights=d[at_floor], minlength=keys.size)
-    binding = np.bincount(inverse, minlength=keys.size).astype(float)
-    sites, items = keys // len(n.items), keys % len(n.items)
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "stock_floor",
-                "name": [
-                    f"stock floor {n.sites.names[s]}/{n.items.names[i]}"
-                    for s, i in zip(sites, items, strict=True)
-                ],
-                "unit": [n.item_unit[i] for i in items],
-                "value_per_unit": value,
-                "binding_periods": binding,
-            }
-        )
+    keys, inverse = np.unique(
+        model.inv_site[at_floor] * len(n.items) + model.inv_item[at_floor], return_inverse=True
     )
+    sites, items = keys // len(n.items), keys % len(n.items)
+    rank(
+        "stock_floor",
+        [
+            f"stock floor {n.sites.names[s]}/{n.items.names[i]}"
+            for s, i in zip(sites, items, strict=True)
+        ],
+        [n.item_unit[i] for i in items],
+        summed(inverse, d[at_floor], keys.size),
+        np.bincount(inverse, minlength=keys.size).astype(float),
+        n.item_family[items],
+    )
+
     table = pd.concat(frames, ignore_index=True)
     table = table[table["value_per_unit"] > TOLERANCE]
+    family = table["family_index"].to_numpy().astype(np.int64)
+    weight = _family_weights(model, x)
+    known = family >= 0
+    table = table.assign(
+        family=np.where(known, [n.families.names[f] if f >= 0 else "" for f in family], ""),
+        family_unit=[n.family_unit[f] if f >= 0 else "" for f in family],
+        equivalent=np.where(
+            known, table["value_per_unit"].to_numpy() / weight[np.maximum(family, 0)], np.nan
+        ),
+    ).drop(columns="family_index")
     return table.sort_values("value_per_unit", ascending=False, ignore_index=True)
+
+
+def _family_weights(model: Model, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The mean weight of one unit of each family's shortfall where the plan leaves some
+    (where it leaves none: over all its demand), 1 where the family has no demand."""
+    n_families = len(model.network.families)
+    short = x[model.columns["short"].slice()]
+    weights = np.ones(n_families)
+    for mask in (np.ones(short.size, dtype=bool), short > TOLERANCE):
+        total = np.bincount(
+            model.short_family[mask], weights=model.short_weight[mask], minlength=n_families
+        )
+        count = np.bincount(model.short_family[mask], minlength=n_families)
+        weights = np.where(count > 0, total / np.maximum(count, 1), weights)
+    return weights
