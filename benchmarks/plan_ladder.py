@@ -95,12 +95,12 @@ def ladder(rungs: list[tuple[int, int]], solver: str, with_pyomo: bool, solve: b
         gc.collect()
 
 
-def methods(rung: tuple[int, int]) -> None:
+def methods(rung: tuple[int, int], names: list[str]) -> None:
     network = network_for(*rung)
     print(f"\nHiGHS methods on the rung of {rung[0]:,} lanes and {rung[1]} items")
     print("| method | solve (s) | objective | iterations |")
     print("|---|---:|---:|---:|")
-    for method in ("simplex", "ipm", "ipm-nox", "pdlp"):
+    for method in names:
         try:
             result = Planner(network, PlanOptions(solver=method, check=False)).solve()
             print(
@@ -135,7 +135,7 @@ def main() -> None:
         if not args.quick:
             ladder(BUILD_ONLY_RUNGS, args.solver, not args.no_pyomo, solve=False)
     if args.methods_rung is not None:
-        methods(RUNGS[args.methods_rung])
+        methods(RUNGS[args.methods_rung], args.methods.split(","))
 
 
 if __name__ == "__main__":
