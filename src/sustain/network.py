@@ -162,6 +162,13 @@ class Network:
     line_item: IntArray
     line_nation: IntArray
     line_capacity: FloatArray  # (periods, lines) item units per period
+    # The capacity steps themselves, for engines that look before the start or past the end
+    # (order books): a line runs at its base rate, then at change_rate[k] from
+    # change_day[k] (days from the start, negative before it) on.
+    line_base_rate: FloatArray  # item units per day
+    line_change_line: IntArray
+    line_change_day: IntArray
+    line_change_rate: FloatArray  # item units per day
     line_production_days: FloatArray
 
     orders: Index
@@ -169,6 +176,7 @@ class Network:
     order_customer: IntArray
     order_quantity: FloatArray
     order_date: npt.NDArray[np.datetime64]
+    order_day: IntArray  # days from the start (negative for orders placed before it)
     order_priority: FloatArray
 
     pledges: Index
@@ -322,16 +330,14 @@ def compile_network(scenario: Scenario) -> Network:
         _in(x.capacity, item_unit[i]) for x, i in zip(s.production_lines, line_item, strict=True)
     )
     change_line = lines.positions(c.line for c in s.capacity_changes)
-    daily_line_capacity = _step_series(
-        n_days,
-        line_base,
-        change_line,
-        np.fromiter((_day_offset(settings.start, c.start) for c in s.capacity_changes), np.int32),
-        _floats(
-            _in(c.capacity, item_unit[line_item[k]])
-            for c, k in zip(s.capacity_changes, change_line, strict=True)
-        ),
+    change_day = np.fromiter(
+        (_day_offset(settings.start, c.start) for c in s.capacity_changes), np.int32
     )
+    change_rate = _floats(
+        _in(c.capacity, item_unit[line_item[k]])
+        for c, k in zip(s.capacity_changes, change_line, strict=True)
+    )
+    daily_line_capacity = _step_series(n_days, line_base, change_line, change_day, change_rate)
 
     orders = Index(tuple(o.id for o in s.orders))
     order_line = lines.positions(o.line for o in s.orders)
@@ -416,6 +422,10 @@ def compile_network(scenario: Scenario) -> Network:
         line_item=line_item,
         line_nation=_owner(s.production_lines, nations, site_nation, line_site),
         line_capacity=_per_period(daily_line_capacity, period_days, n_periods),
+        line_base_rate=line_base,
+        line_change_line=change_line,
+        line_change_day=change_day,
+        line_change_rate=change_rate,
         line_production_days=_floats(x.production_time for x in s.production_lines),
         orders=orders,
         order_line=order_line,
@@ -425,6 +435,7 @@ def compile_network(scenario: Scenario) -> Network:
             for o, k in zip(s.orders, order_line, strict=True)
         ),
         order_date=np.array([o.date for o in s.orders], dtype="datetime64[D]"),
+        order_day=np.fromiter((_day_offset(settings.start, o.date) for o in s.orders), np.int32),
         order_priority=_floats(o.priority for o in s.orders),
         pledges=pledges,
         pledge_donor=nations.positions(p.donor for p in s.pledges),

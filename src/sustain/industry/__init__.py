@@ -1,0 +1,6 @@
+"""Industry: production lines, their order books and lead times (investment and the race
+between expenditure and production come next)."""
+
+from sustain.industry.orderbook import backlog, calendar, lead_times, order_schedule
+
+__all__ = ["backlog", "calendar", "lead_times", "order_schedule"]
