@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
+import sustain
 from sustain.industry import backlog, lead_times, order_schedule
+from tests.conftest import EXAMPLES
 from tests.scenarios import base, load_document, site
 
 
@@ -89,3 +92,13 @@ def test_priority_serves_higher_first() -> None:
     assert ranked.loc["early", "lead_time_days"] == pytest.approx(15.0)
     # A new urgent order on day 2 has only the urgent book ahead.
     assert lead_times(network, [2], priority=5)["backlog"].tolist() == pytest.approx([500.0])
+
+
+def test_example_lead_time_grows_from_12_to_28_months() -> None:
+    """The reported effect: the large-calibre wait rose from 12 months (2022) to 28 (Feb 2023)."""
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    before_surge = (np.datetime64("2022-03-14") - network.start).astype(int)
+    times = lead_times(network, [before_surge, 0])
+    scranton = times[times["line"] == "us-155-scranton"]["lead_time_months"].tolist()
+    assert scranton[0] == pytest.approx(12.0, abs=0.05)
+    assert scranton[1] == pytest.approx(28.0, abs=0.5)
