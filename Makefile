@@ -20,6 +20,7 @@ demo: $(BIN)/sustain
 	$(BIN)/sustain validate $(EXAMPLE)
 	$(BIN)/sustain info $(EXAMPLE)
 	$(BIN)/sustain plan $(EXAMPLE) --top 8
+	$(BIN)/sustain industry $(EXAMPLE)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

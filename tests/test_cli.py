@@ -104,7 +104,7 @@ def test_template(tmp_path: Path) -> None:
     assert (tmp_path / "t" / "csv" / "lanes.csv").is_file()
 
 
-@pytest.mark.parametrize("command", ["validate", "info", "export", "template", "plan"])
+@pytest.mark.parametrize("command", ["validate", "info", "export", "template", "plan", "industry"])
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -136,3 +136,13 @@ def test_plan_json_and_bad_options() -> None:
     assert document["shortfall"][0]["first_short"].startswith("2023-01-02")
     bad = runner.invoke(app, ["plan", str(TINY), "--solver", "magic"])
     assert bad.exit_code == 2
+
+
+def test_industry_lead_times(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["industry", str(EXAMPLES[0]), "--out", str(tmp_path / "i")])
+    assert result.exit_code == 0, result.output
+    assert "us-155-scranton" in result.output and "28.09" in result.output
+    lead = pd.read_parquet(tmp_path / "i" / "lead_times.parquet")
+    assert set(lead["line"]) >= {"us-155-scranton", "bg-152-sopot"}
+    document = json.loads(runner.invoke(app, ["industry", str(EXAMPLES[0]), "--json"]).output)
+    assert {row["order"] for row in document["orders"]} >= {"o-us-1", "o-us-2", "o-us-3"}

@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from sustain import industry as industry_engine
 from sustain import summary
 from sustain.network import compile_network
 from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions
@@ -277,6 +279,45 @@ def plan(
     out.print(result.explanation(), highlight=False)
     if out_dir is not None:
         out.print(f"wrote every table to {out_dir} (CSV and Parquet)", highlight=False)
+
+
+@app.command()
+def industry(
+    path: ScenarioPath,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
+    ] = None,
+    every: Annotated[int, typer.Option(help="Days between the dates of the lead-time table.")] = 91,
+    by_priority: Annotated[
+        bool, typer.Option("--priority", help="Serve order books by priority, not FIFO.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Order books and lead times of every production line."""
+    if out_dir is not None and out_dir.exists() and not force:
+        _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+    network = compile_network(_load(path, as_json))
+    days = np.arange(0, network.n_days, max(every, 1))
+    tables = {
+        "lead_times": industry_engine.lead_times(network, days),
+        "orders": industry_engine.order_schedule(network, priority=by_priority),
+    }
+    if out_dir is not None:
+        write_tables(tables, out_dir, force=force)
+    if as_json:
+        print(json.dumps({"ok": True, **{k: _records(v) for k, v in tables.items()}}, indent=2))
+        return
+    lead = tables["lead_times"]
+    wide = lead.pivot(index="line", columns="date", values="lead_time_months")
+    wide.columns = [str(c)[:10] for c in wide.columns]
+    _show("lead time a new order faces (months), by line and date", wide.reset_index())
+    if not tables["orders"].empty:
+        orders = tables["orders"].copy()
+        orders["lead_time_months"] = orders["lead_time_days"] / (365.25 / 12)
+        for column in ("placed", "started_by", "delivered_by"):
+            orders[column] = pd.to_datetime(orders[column]).dt.date
+        _show("order books", orders.drop(columns=["lead_time_days"]))
 
 
 def main() -> None:
