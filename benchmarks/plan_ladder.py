@@ -116,9 +116,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the two smallest rungs")
     parser.add_argument("--solver", default="auto", help="HiGHS method for the ladder")
+    parser.add_argument(
+        "--rungs",
+        default=None,
+        help="only these rungs of the ladder (0-based, separated by commas)",
+    )
     parser.add_argument("--no-pyomo", action="store_true", help="skip the Pyomo reference")
     parser.add_argument("--no-solve", action="store_true", help="build only")
     parser.add_argument("--no-ladder", action="store_true", help="skip the ladder")
+    parser.add_argument(
+        "--methods", default="simplex,ipm,ipm-nox,pdlp", help="methods to compare, comma-separated"
+    )
     parser.add_argument(
         "--methods-rung",
         type=int,
@@ -130,6 +138,8 @@ def main() -> None:
         f"python {platform.python_version()}, {platform.machine()}; sustain {sustain.__version__}"
     )
     rungs = RUNGS[:2] if args.quick else RUNGS
+    if args.rungs:
+        rungs = [RUNGS[int(k)] for k in args.rungs.split(",")]
     if not args.no_ladder:
         ladder(rungs, args.solver, not args.no_pyomo, not args.no_solve)
         if not args.quick:
