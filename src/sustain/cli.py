@@ -54,6 +54,12 @@ def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None 
     raise typer.Exit(code=2)
 
 
+def _refuse_to_overwrite(out_dir: Path | None, *, force: bool, as_json: bool) -> None:
+    """Fail before any work when --out exists and --force was not given."""
+    if out_dir is not None and out_dir.exists() and not force:
+        _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+
+
 def _load(path: Path, as_json: bool) -> Scenario:
     try:
         return load(path)
@@ -210,8 +216,7 @@ def plan(
     """The optimal delivery plan (HiGHS), checked independently, and what limits it."""
     if solver not in SOLVERS:
         _fail(f'unknown solver "{solver}": use one of {", ".join(SOLVERS)}', as_json=as_json)
-    if out_dir is not None and out_dir.exists() and not force:
-        _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     options = PlanOptions(
         solver=solver,
@@ -295,8 +300,7 @@ def industry(
     as_json: JsonFlag = False,
 ) -> None:
     """Order books and lead times of every production line."""
-    if out_dir is not None and out_dir.exists() and not force:
-        _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     days = np.arange(0, network.n_days, max(every, 1))
     tables = {
