@@ -177,8 +177,13 @@ def test_repair_loop_and_spare_parts() -> None:
     # With kits to spare, the hub repairs half a system a day and the backlog grows by half.
     doc["stocks"][-1]["quantity"] = "100 kits"
     result = plan(load_document(doc), EXACT)
-    waiting = result.repair_backlog.sort_values("period")["waiting"].to_numpy()
-    assert waiting == pytest.approx(0.5 * np.arange(1, 11))
+    fleet = result.repair_backlog.sort_values("period")
+    assert fleet["waiting"].to_numpy() == pytest.approx(0.5 * np.arange(1, 11))
+    # Repaired systems come back after the 5-day repair time: at most 5 x 0.5 in repair.
+    assert fleet["in_repair"].to_numpy() == pytest.approx([0.5, 1, 1.5, 2, 2.5] + [2.5] * 5)
+    assert fleet["available"].to_numpy() == pytest.approx(
+        100 - fleet["waiting"].to_numpy() - fleet["in_repair"].to_numpy()
+    )
     assert result.bottlenecks.iloc[0]["name"] == "repair hub workshop"
 
 

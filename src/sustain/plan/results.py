@@ -109,16 +109,41 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
             "repaired": repaired,
         }
     )
-    out["repair_backlog"] = pd.DataFrame(
-        {
-            "system": n.systems.take(model.backlog_system),
-            "period": model.backlog_period,
-            "waiting": backlog,
-        }
-    )
+    out["repair_backlog"] = fleet(model, repaired, backlog)
     out["days_of_supply"] = days_of_supply(model, inv)
     out["bottlenecks"] = bottlenecks(model, solution)
     return out
+
+
+def fleet(model: Model, repaired: FloatArray, waiting: FloatArray) -> pd.DataFrame:
+    """Per system and period: systems waiting for repair, in repair (started, and back after
+    the repair time, rounded to whole periods like transit), and available to formations."""
+    n = model.network
+    periods = model.n_periods
+    systems = np.unique(model.backlog_system)
+    slot = np.full(len(n.systems), -1, dtype=np.int64)
+    slot[systems] = np.arange(systems.size)
+    started = np.zeros((systems.size, periods))
+    np.add.at(started, (slot[model.repair_system], model.repair_period), repaired)
+    lag = np.floor(n.system_repair_days[systems] / n.period_days + 0.5).astype(np.int64)
+    cumulative = np.cumsum(started, axis=1)
+    earlier = np.zeros_like(cumulative)  # started up to period t - lag (back by the end of t)
+    for k in range(systems.size):
+        if lag[k] < periods:
+            earlier[k, lag[k] :] = cumulative[k, : periods - lag[k]]
+    in_repair = (cumulative - earlier)[slot[model.backlog_system], model.backlog_period]
+    fleet_size = n.holdings.sum(axis=0)[model.backlog_system]
+    return pd.DataFrame(
+        {
+            "system": n.systems.take(model.backlog_system),
+            "period": model.backlog_period,
+            "repaired": started[slot[model.backlog_system], model.backlog_period],
+            "waiting": waiting,
+            "in_repair": in_repair,
+            "available": fleet_size - waiting - in_repair,
+            "availability": (fleet_size - waiting - in_repair) / fleet_size,
+        }
+    )
 
 
 def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
