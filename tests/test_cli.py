@@ -142,6 +142,9 @@ def test_industry_lead_times(tmp_path: Path) -> None:
     result = runner.invoke(app, ["industry", str(EXAMPLES[0]), "--out", str(tmp_path / "i")])
     assert result.exit_code == 0, result.output
     assert "us-155-scranton" in result.output and "28.09" in result.output
+    assert "donor stockpiles under the optimal plan" in result.output
+    piles = pd.read_parquet(tmp_path / "i" / "stockpiles.parquet").set_index(["site", "item"])
+    assert piles.loc[("letterkenny-depot", "shell-155-m795"), "final"] >= 200000 - 1e-6
     lead = pd.read_parquet(tmp_path / "i" / "lead_times.parquet")
     assert set(lead["line"]) >= {"us-155-scranton", "bg-152-sopot"}
     document = json.loads(runner.invoke(app, ["industry", str(EXAMPLES[0]), "--json"]).output)

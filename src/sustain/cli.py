@@ -299,13 +299,20 @@ def industry(
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Order books and lead times of every production line."""
+    """Order books and lead times of every line; stockpiles' floor and rebuild dates under the
+    optimal plan."""
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     days = np.arange(0, network.n_days, max(every, 1))
+    try:
+        drawdown = make_plan(network).inventory
+    except (PlanError, PlanCheckError) as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
     tables = {
         "lead_times": industry_engine.lead_times(network, days),
         "orders": industry_engine.order_schedule(network, priority=by_priority),
+        "stockpiles": industry_engine.stockpile_dates(network, drawdown),
     }
     if out_dir is not None:
         write_tables(tables, out_dir, force=force)
@@ -316,6 +323,12 @@ def industry(
     wide = lead.pivot(index="line", columns="date", values="lead_time_months")
     wide.columns = [str(c)[:10] for c in wide.columns]
     _show("lead time a new order faces (months), by line and date", wide.reset_index())
+    piles = tables["stockpiles"]
+    piles = piles[piles["floor"] > 0].copy()
+    piles["reaches_floor"] = [
+        "-" if pd.isna(day) else str(day)[:10] for day in piles["reaches_floor"]
+    ]
+    _show("donor stockpiles under the optimal plan", piles)
     if not tables["orders"].empty:
         orders = tables["orders"].copy()
         orders["lead_time_months"] = orders["lead_time_days"] / (365.25 / 12)

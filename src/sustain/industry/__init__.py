@@ -2,5 +2,6 @@
 between expenditure and production come next)."""
 
 from sustain.industry.orderbook import backlog, calendar, lead_times, order_schedule
+from sustain.industry.stockpiles import stockpile_dates
 
-__all__ = ["backlog", "calendar", "lead_times", "order_schedule"]
+__all__ = ["backlog", "calendar", "lead_times", "order_schedule", "stockpile_dates"]
