@@ -143,6 +143,9 @@ def test_industry_lead_times(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "us-155-scranton" in result.output and "28.09" in result.output
     assert "donor stockpiles under the optimal plan" in result.output
+    assert "investment options against none" in result.output
+    options = pd.read_parquet(tmp_path / "i" / "investments.parquet").set_index("investment")
+    assert options.loc["scranton-expansion", "shortfall_avoided"] > 0
     piles = pd.read_parquet(tmp_path / "i" / "stockpiles.parquet").set_index(["site", "item"])
     assert piles.loc[("letterkenny-depot", "shell-155-m795"), "final"] >= 200000 - 1e-6
     lead = pd.read_parquet(tmp_path / "i" / "lead_times.parquet")

@@ -314,6 +314,8 @@ def industry(
         "orders": industry_engine.order_schedule(network, priority=by_priority),
         "stockpiles": industry_engine.stockpile_dates(network, drawdown),
     }
+    if len(network.investments):
+        tables["investments"] = industry_engine.evaluate_investments(network)
     if out_dir is not None:
         write_tables(tables, out_dir, force=force)
     if as_json:
@@ -329,6 +331,12 @@ def industry(
         "-" if pd.isna(day) else str(day)[:10] for day in piles["reaches_floor"]
     ]
     _show("donor stockpiles under the optimal plan", piles)
+    if "investments" in tables:
+        options = tables["investments"].copy()
+        options["gap_closes"] = [
+            "-" if pd.isna(day) else str(day)[:10] for day in options["gap_closes"]
+        ]
+        _show("investment options against none (shortfall over the horizon)", options)
     if not tables["orders"].empty:
         orders = tables["orders"].copy()
         orders["lead_time_months"] = orders["lead_time_days"] / (365.25 / 12)

@@ -179,6 +179,15 @@ class Network:
     order_day: IntArray  # days from the start (negative for orders placed before it)
     order_priority: FloatArray
 
+    investments: Index  # options to add production capacity
+    invest_line: IntArray  # the line it expands, -1 for a new line
+    invest_site: IntArray  # site of the line (existing or new)
+    invest_item: IntArray
+    invest_cost: FloatArray  # EUR
+    invest_rate: FloatArray  # item units per day at full rate
+    invest_start_day: IntArray  # days from the scenario start
+    invest_ramp_days: FloatArray
+
     pledges: Index
     pledge_donor: IntArray
     pledge_item: IntArray
@@ -326,6 +335,7 @@ def compile_network(scenario: Scenario) -> Network:
 
     lines = Index(tuple(x.id for x in s.production_lines))
     line_item = items.positions(x.item for x in s.production_lines)
+    line_site = sites.positions(x.site for x in s.production_lines)
     line_base = _floats(
         _in(x.capacity, item_unit[i]) for x, i in zip(s.production_lines, line_item, strict=True)
     )
@@ -338,6 +348,18 @@ def compile_network(scenario: Scenario) -> Network:
         for c, k in zip(s.capacity_changes, change_line, strict=True)
     )
     daily_line_capacity = _step_series(n_days, line_base, change_line, change_day, change_rate)
+
+    investments = Index(tuple(x.id for x in s.investments))
+    invest_line = np.fromiter(
+        (lines[x.line] if x.line is not None else -1 for x in s.investments), dtype=np.int32
+    )
+    invest_item = np.fromiter(
+        (
+            line_item[k] if k >= 0 else items[x.item or ""]
+            for x, k in zip(s.investments, invest_line, strict=True)
+        ),
+        dtype=np.int32,
+    )
 
     orders = Index(tuple(o.id for o in s.orders))
     order_line = lines.positions(o.line for o in s.orders)
@@ -418,7 +440,7 @@ def compile_network(scenario: Scenario) -> Network:
             _in(x.target, u, np.nan) for x, u in zip(s.stocks, stock_unit, strict=True)
         ),
         lines=lines,
-        line_site=(line_site := sites.positions(x.site for x in s.production_lines)),
+        line_site=line_site,
         line_item=line_item,
         line_nation=_owner(s.production_lines, nations, site_nation, line_site),
         line_capacity=_per_period(daily_line_capacity, period_days, n_periods),
@@ -437,6 +459,24 @@ def compile_network(scenario: Scenario) -> Network:
         order_date=np.array([o.date for o in s.orders], dtype="datetime64[D]"),
         order_day=np.fromiter((_day_offset(settings.start, o.date) for o in s.orders), np.int32),
         order_priority=_floats(o.priority for o in s.orders),
+        investments=investments,
+        invest_line=invest_line,
+        invest_site=np.fromiter(
+            (
+                line_site[k] if k >= 0 else sites[x.site or ""]
+                for x, k in zip(s.investments, invest_line, strict=True)
+            ),
+            dtype=np.int32,
+        ),
+        invest_item=invest_item,
+        invest_cost=_floats(x.cost for x in s.investments),
+        invest_rate=_floats(
+            _in(x.capacity, item_unit[i]) for x, i in zip(s.investments, invest_item, strict=True)
+        ),
+        invest_start_day=np.fromiter(
+            (_day_offset(settings.start, x.start) for x in s.investments), dtype=np.int32
+        ),
+        invest_ramp_days=_floats(x.ramp_time for x in s.investments),
         pledges=pledges,
         pledge_donor=nations.positions(p.donor for p in s.pledges),
         pledge_item=pledge_item,

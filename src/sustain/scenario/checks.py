@@ -200,6 +200,25 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             family_unit.get(use.family),
             f'family "{use.family}"',
         )
+    for i, option in enumerate(scenario.investments):
+        if option.line is None and (option.site is None or option.item is None):
+            report("investments", i, "line", "is required, or both site and item for a new line")
+        elif option.line is not None and (option.site or option.item):
+            report(
+                "investments",
+                i,
+                "site",
+                "must be blank when the investment expands an existing line",
+            )
+        product = (option.item or "") if option.line is None else line_item.get(option.line, "")
+        against(
+            "investments",
+            i,
+            "capacity",
+            option.capacity,
+            item_unit.get(product),
+            f'item "{product}"',
+        )
     for i, system in enumerate(scenario.systems):
         if system.spare_parts_per_repair is not None and system.spare_part is None:
             report("systems", i, "spare_part", "is required when spare_parts_per_repair is given")
@@ -283,6 +302,7 @@ def _check_dates(scenario: Scenario, report: _Reporter) -> None:
     within("capacity_changes", "start", allow_before=True)
     within("orders", "date", allow_before=True)
     within("pledges", "available", allow_before=True)
+    within("investments", "start", allow_before=True)
 
     first_entry: dict[str, dt.date] = {}
     for entry in scenario.intensity:

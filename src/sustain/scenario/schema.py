@@ -102,6 +102,7 @@ Mass = Annotated[float, Figure("5000 t", "positive", units.MASS)]
 UnitMass = Annotated[float, Figure("45 kg", "positive", units.MASS)]
 Duration = Annotated[float, Figure("14 days", "nonnegative", units.DAYS)]
 CostPerMass = Annotated[float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS)]
+Money = Annotated[float, Figure("200 MEUR", "nonnegative", units.MONEY)]
 DailyFraction = Annotated[float, Figure("0.5 %/day", "nonnegative", units.PER_DAY)]
 SystemsPerDay = Annotated[float, Figure("4 systems/day", "positive", "system/day")]
 Count = Annotated[Amount, Figure("5000 rounds", "nonnegative")]
@@ -398,6 +399,26 @@ class Pledge(Record):
     status: PledgeStatus = Field(PledgeStatus.PLEDGED, description="Where it is in its lifecycle.")
 
 
+class Investment(Record):
+    """An option to add production capacity: to an existing line, or a new line at a site."""
+
+    references: ClassVar[dict[str, str]] = {
+        "line": "production_lines",
+        "site": "sites",
+        "item": "items",
+    }
+    id: Text = Field(description="Investment identifier.")
+    line: str | None = Field(None, description="Line it expands; blank for a new line.")
+    site: str | None = Field(None, description="Site of a new line.")
+    item: str | None = Field(None, description="Item a new line makes.")
+    cost: Money = Field(description="What it costs, e.g. '200 MEUR'.")
+    capacity: CountRate = Field(description="Output it adds at full rate.")
+    start: dt.date = Field(description="Date work on it starts (nothing comes out before).")
+    ramp_time: Duration = Field(
+        0.0, description="Time from the start to the full rate, reached in a straight line."
+    )
+
+
 # Table name -> record model, in the order a reader meets them.
 TABLES: dict[str, type[Record]] = {
     "scenario": Settings,
@@ -416,6 +437,7 @@ TABLES: dict[str, type[Record]] = {
     "capacity_changes": CapacityChange,
     "orders": Order,
     "pledges": Pledge,
+    "investments": Investment,
 }
 REQUIRED_TABLES = ("scenario", "items", "sites")
 
@@ -458,6 +480,7 @@ class Scenario(BaseModel):
     capacity_changes: tuple[CapacityChange, ...] = ()
     orders: tuple[Order, ...] = ()
     pledges: tuple[Pledge, ...] = ()
+    investments: tuple[Investment, ...] = ()
 
     _locations: dict[str, list[Location]] = PrivateAttr(default_factory=dict)
 

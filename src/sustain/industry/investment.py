@@ -1,0 +1,127 @@
+"""Capacity investments: their ramp-up, a Network with some of them made, and their value.
+
+An investment adds `rate` units a day to a line (or makes a new line) from its start date,
+rising in a straight line from nothing to the full rate over its ramp time. Each option is
+valued by planning with it (alone, and all options together) against the plan without:
+weighted shortfall avoided, shortfall of its family avoided, cost per unit avoided, and the
+date from which the family's production keeps up with its expenditure (the gap closes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from sustain.network import Index, Network
+from sustain.plan import PlanOptions, plan
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def added_capacity(network: Network, option: int) -> FloatArray:
+    """(periods,) units an investment adds in each period, following its linear ramp."""
+    day = np.arange(network.n_days, dtype=np.float64)
+    start = float(network.invest_start_day[option])
+    ramp = float(network.invest_ramp_days[option])
+    since = day - start
+    share = np.where(since < 0, 0.0, 1.0 if ramp <= 0 else np.clip(since / ramp, 0.0, 1.0))
+    daily = network.invest_rate[option] * share
+    starts = np.arange(network.n_periods) * network.period_days
+    added: FloatArray = np.add.reduceat(daily, starts)
+    return added
+
+
+def with_investments(network: Network, chosen: Sequence[int]) -> Network:
+    """The Network with the chosen investments made: expanded lines run faster, new lines
+    join the lines (named after the investment). The order book of an expanded line is left
+    as it was; a new line's book is empty."""
+    capacity = np.array(network.line_capacity, dtype=np.float64)
+    new = [k for k in chosen if network.invest_line[k] < 0]
+    for k in chosen:
+        if network.invest_line[k] >= 0:
+            capacity[:, network.invest_line[k]] += added_capacity(network, k)
+    if not new:
+        return dataclasses.replace(network, line_capacity=capacity)
+    new_idx = np.array(new, dtype=np.int64)
+    added = np.stack([added_capacity(network, k) for k in new], axis=1)
+    sites = network.invest_site[new_idx]
+    full_rate_day = network.invest_start_day[new_idx] + np.ceil(network.invest_ramp_days[new_idx])
+    return dataclasses.replace(
+        network,
+        lines=Index(network.lines.names + tuple(network.investments.names[k] for k in new)),
+        line_site=np.concatenate([network.line_site, sites]).astype(np.int32),
+        line_item=np.concatenate([network.line_item, network.invest_item[new_idx]]).astype(
+            np.int32
+        ),
+        line_nation=np.concatenate([network.line_nation, network.site_nation[sites]]).astype(
+            np.int32
+        ),
+        line_capacity=np.concatenate([capacity, added], axis=1),
+        line_production_days=np.concatenate([network.line_production_days, np.zeros(len(new))]),
+        line_base_rate=np.concatenate([network.line_base_rate, np.zeros(len(new))]),
+        # For order books, a new line runs at its full rate once ramped up.
+        line_change_line=np.concatenate(
+            [network.line_change_line, len(network.lines) + np.arange(len(new))]
+        ).astype(np.int32),
+        line_change_day=np.concatenate([network.line_change_day, full_rate_day]).astype(np.int32),
+        line_change_rate=np.concatenate([network.line_change_rate, network.invest_rate[new_idx]]),
+    )
+
+
+def gap_closes(network: Network, family: int) -> pd.Timestamp | None:
+    """First day of the period from which the family's production keeps up with its
+    expenditure to the end of the horizon (None if it never does)."""
+    made = network.line_capacity * network.item_family_factor[network.line_item]
+    production = made[:, network.item_family[network.line_item] == family].sum(axis=1)
+    demand = network.demand[:, :, family].sum(axis=1)
+    behind = np.flatnonzero(production < demand * (1 - 1e-9))
+    first = 0 if behind.size == 0 else int(behind[-1]) + 1
+    if first >= network.n_periods:
+        return None
+    return pd.Timestamp(network.period_start[first])
+
+
+def evaluate_investments(network: Network, options: PlanOptions | None = None) -> pd.DataFrame:
+    """Every investment option alone, and all of them together, against no investment."""
+    options = options or PlanOptions()
+    base = plan(network, options)
+    base_short = base.shortfall.groupby("family")["shortfall"].sum()
+    cases: list[tuple[str, list[int]]] = [(name, [k]) for k, name in enumerate(network.investments)]
+    if len(network.investments) > 1:
+        cases.append(("all together", list(range(len(network.investments)))))
+    rows = []
+    for name, chosen in cases:
+        invested = with_investments(network, chosen)
+        result = plan(invested, options)
+        families = sorted({int(network.item_family[network.invest_item[k]]) for k in chosen})
+        names = [network.families.names[f] for f in families]
+        short = result.shortfall.groupby("family")["shortfall"].sum()
+        # Units of different families do not add up: per-unit figures only for one family.
+        avoided = (
+            float(base_short.get(names[0], 0.0) - short.get(names[0], 0.0))
+            if len(names) == 1
+            else np.nan
+        )
+        weighted = base.total_shortfall - result.total_shortfall
+        cost = float(network.invest_cost[chosen].sum())
+        closes = [gap_closes(invested, f) for f in families]
+        known = [c for c in closes if c is not None]
+        rows.append(
+            {
+                "investment": name,
+                "families": ";".join(names),
+                "cost_eur": cost,
+                "weighted_shortfall_avoided": weighted,
+                "shortfall_avoided": avoided,
+                "cost_per_unit_avoided": (
+                    np.nan if np.isnan(avoided) else cost / avoided if avoided > 1e-9 else np.inf
+                ),
+                "cost_per_weighted_unit_avoided": cost / weighted if weighted > 1e-9 else np.inf,
+                "gap_closes": max(known) if len(known) == len(closes) else pd.NaT,
+            }
+        )
+    return pd.DataFrame(rows)
