@@ -115,3 +115,36 @@ def test_corrupt_workbook(tmp_path: Path) -> None:
     book.write_bytes(b"not a zip file")
     (problem,) = problems_of(book)
     assert problem.startswith("broken.xlsx: is not a readable .xlsx workbook")
+
+
+def test_investment_needs_a_line_or_a_site_and_item(tmp_path: Path) -> None:
+    document = yaml.safe_load(TINY.read_text())
+    document["investments"] = [
+        {"id": "nothing", "cost": "1 MEUR", "capacity": "10 rounds/day", "start": "2023-01-02"},
+        {
+            "id": "both",
+            "line": "line-155",
+            "site": "factory",
+            "cost": "1 MEUR",
+            "capacity": "10 rounds/day",
+            "start": "2023-01-02",
+        },
+        {
+            "id": "kits",
+            "line": "line-155",
+            "cost": "1 MEUR",
+            "capacity": "10 kits/day",
+            "start": "2023-01-02",
+        },
+    ]
+    path = tmp_path / "invest.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    problems = problems_of(path)
+    assert any(
+        p.endswith("line: is required, or both site and item for a new line") for p in problems
+    )
+    assert any(
+        p.endswith("site: must be blank when the investment expands an existing line")
+        for p in problems
+    )
+    assert any('capacity: "10 kits" is not in a unit of item "shell-155"' in p for p in problems)
