@@ -144,6 +144,11 @@ def test_industry_lead_times(tmp_path: Path) -> None:
     assert "us-155-scranton" in result.output and "28.09" in result.output
     assert "donor stockpiles under the optimal plan" in result.output
     assert "investment options against none" in result.output
+    assert "the race: expenditure against production" in result.output
+    race = pd.read_parquet(tmp_path / "i" / "race_summary.parquet").set_index("family")
+    assert (
+        race.loc["155mm-NATO", "expenditure_per_day"] > race.loc["155mm-NATO", "production_per_day"]
+    )
     options = pd.read_parquet(tmp_path / "i" / "investments.parquet").set_index("investment")
     assert options.loc["scranton-expansion", "shortfall_avoided"] > 0
     piles = pd.read_parquet(tmp_path / "i" / "stockpiles.parquet").set_index(["site", "item"])

@@ -305,11 +305,13 @@ def industry(
     network = compile_network(_load(path, as_json))
     days = np.arange(0, network.n_days, max(every, 1))
     try:
-        drawdown = make_plan(network).inventory
+        optimal = make_plan(network)
     except (PlanError, PlanCheckError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
+    drawdown = optimal.inventory
     tables = {
+        **industry_engine.race(network, optimal.consumption),
         "lead_times": industry_engine.lead_times(network, days),
         "orders": industry_engine.order_schedule(network, priority=by_priority),
         "stockpiles": industry_engine.stockpile_dates(network, drawdown),
@@ -325,6 +327,15 @@ def industry(
     wide = lead.pivot(index="line", columns="date", values="lead_time_months")
     wide.columns = [str(c)[:10] for c in wide.columns]
     _show("lead time a new order faces (months), by line and date", wide.reset_index())
+    summary_table = tables["race_summary"].copy()
+    summary_table["stocks_run_out"] = [
+        "-" if pd.isna(day) else str(day)[:10] for day in summary_table["stocks_run_out"]
+    ]
+    crossing = tables["race_crossover"]
+    summary_table["production_catches_up"] = [
+        _crossing_text(crossing[crossing["family"] == family]) for family in summary_table["family"]
+    ]
+    _show("the race: expenditure against production, per day over the horizon", summary_table)
     piles = tables["stockpiles"]
     piles = piles[piles["floor"] > 0].copy()
     piles["reaches_floor"] = [
@@ -343,6 +354,22 @@ def industry(
         for column in ("placed", "started_by", "delivered_by"):
             orders[column] = pd.to_datetime(orders[column]).dt.date
         _show("order books", orders.drop(columns=["lead_time_days"]))
+
+
+def _crossing_text(rows: pd.DataFrame) -> str:
+    """'never' or the first date, without investment and with the best option."""
+    if rows.empty:
+        return "-"
+    dates = {str(r["investment"]): r["cross_over"] for r in rows.to_dict("records")}
+    plain = dates.pop("none", pd.NaT)
+    text = "never" if pd.isna(plain) else str(plain)[:10]
+    reached = {k: v for k, v in dates.items() if not pd.isna(v)}
+    if reached:
+        best = min(reached, key=lambda k: reached[k])
+        text += f" ({str(reached[best])[:10]} with {best})"
+    elif dates:
+        text += " (nor with any option)"
+    return text
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from sustain.industry.investment import (
     with_investments,
 )
 from sustain.industry.orderbook import backlog, calendar, lead_times, order_schedule
+from sustain.industry.race import race
 from sustain.industry.stockpiles import stockpile_dates
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "gap_closes",
     "lead_times",
     "order_schedule",
+    "race",
     "stockpile_dates",
     "with_investments",
 ]
