@@ -157,3 +157,17 @@ def test_industry_lead_times(tmp_path: Path) -> None:
     assert set(lead["line"]) >= {"us-155-scranton", "bg-152-sopot"}
     document = json.loads(runner.invoke(app, ["industry", str(EXAMPLES[0]), "--json"]).output)
     assert {row["order"] for row in document["orders"]} >= {"o-us-1", "o-us-2", "o-us-3"}
+
+
+def test_plan_with_investment_decisions() -> None:
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES[0]), "--investments", "whole", "--budget", "5e8", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    made = {row["investment"]: row["made"] for row in json.loads(result.output)["investments"]}
+    chosen = [name for name, share in made.items() if share > 0.5]
+    costs = {"scranton-expansion": 3e8, "unterluss-new-line": 5e8, "sopot-expansion": 1.2e8}
+    assert sum(costs[name] for name in chosen) <= 5e8  # within the budget, whole options
+    assert all(share in (0.0, 1.0) for share in made.values())
+    bad = runner.invoke(app, ["plan", str(TINY), "--investments", "some"])
+    assert bad.exit_code == 2

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sustain.industry import added_capacity, evaluate_investments, gap_closes, with_investments
-from sustain.plan import PlanOptions
+from sustain.plan import PlanOptions, plan
 from tests.scenarios import base, formation, lane, load_document, site
 
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0)
@@ -98,3 +98,21 @@ def test_an_investment_worth_it_and_one_that_is_not() -> None:
     # A new line joins the lines under the investment's name.
     assert "mortar-bombs" in with_investments(network, [1]).lines
     assert gap_closes(network, network.families["fam"]) is None
+
+
+@pytest.mark.parametrize("mode", ["relax", "whole"])
+def test_planner_chooses_investments_within_a_budget(mode: str) -> None:
+    network = load_document(worth_it_case())
+    free = plan(network, PlanOptions(lateness_weight=0.0, cost_weight=0.0, investments=mode))
+    made = free.investments.set_index("investment")["made"]
+    # The shell line removes all 1,000 rounds of shortfall; the mortar-bomb line removes none.
+    assert made["shells"] == pytest.approx(1.0)
+    assert made["mortar-bombs"] == pytest.approx(0.0, abs=1e-9)
+    assert free.shortfall["shortfall"].sum() == pytest.approx(0.0, abs=1e-6)
+    # Half the money: a relaxed plan makes half of it; a whole plan cannot make it at all.
+    half = PlanOptions(lateness_weight=0.0, cost_weight=0.0, investments=mode, budget_eur=5e5)
+    tight = plan(network, half)
+    share = tight.investments.set_index("investment")["made"]["shells"]
+    expected = 0.5 if mode == "relax" else 0.0
+    assert share == pytest.approx(expected, abs=1e-9)
+    assert tight.shortfall["shortfall"].sum() == pytest.approx(1000 * (1 - expected))

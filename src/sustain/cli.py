@@ -209,11 +209,20 @@ def plan(
     cost_weight: Annotated[
         float, typer.Option(help="Weight of one euro of transport cost.")
     ] = PlanOptions.cost_weight,
+    investments: Annotated[
+        str,
+        typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
+    ] = PlanOptions.investments,
+    budget: Annotated[float | None, typer.Option(help="Budget for investments, in EUR.")] = None,
     top: Annotated[int, typer.Option(help="Rows to show in each summary table.")] = 10,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The optimal delivery plan (HiGHS), checked independently, and what limits it."""
+    if investments not in ("none", "relax", "whole"):
+        _fail(
+            f'unknown investments mode "{investments}": use none, relax or whole', as_json=as_json
+        )
     if solver not in SOLVERS:
         _fail(f'unknown solver "{solver}": use one of {", ".join(SOLVERS)}', as_json=as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
@@ -223,6 +232,8 @@ def plan(
         lateness_weight=lateness_weight,
         repair_weight=repair_weight,
         cost_weight=cost_weight,
+        investments=investments,
+        budget_eur=budget,
     )
     try:
         if as_json:
@@ -248,6 +259,9 @@ def plan(
                     "timings": result.timings,
                     "shortfall": _records(shortfalls),
                     "bottlenecks": _records(limits),
+                    "investments": _records(result.tables["investments"])
+                    if "investments" in result.tables
+                    else [],
                     "written": str(out_dir) if out_dir else None,
                 },
                 indent=2,
@@ -281,6 +295,8 @@ def plan(
         }
     ).head(top)
     _show("what limits deliveries most (what one more unit of each capacity buys)", shown_limits)
+    if "investments" in result.tables:
+        _show("investments made (share of each option)", result.tables["investments"])
     out.print(result.explanation(), highlight=False)
     if out_dir is not None:
         out.print(f"wrote every table to {out_dir} (CSV and Parquet)", highlight=False)

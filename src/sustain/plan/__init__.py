@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sustain.capacity import with_investments
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
@@ -146,9 +147,21 @@ class Planner:
         self.options = options or PlanOptions()
         self._progress = progress or (lambda _: None)
         _check_storage(network)
+        base_capacity = None
+        if self.options.investments != "none" and len(network.investments):
+            # Plan on the network with every option made; the model decides which to make.
+            base_capacity = np.concatenate(
+                [
+                    network.line_capacity,
+                    np.zeros((network.n_periods, int((network.invest_line < 0).sum()))),
+                ],
+                axis=1,
+            )
+            network = with_investments(network, range(len(network.investments)))
+            self.network = network
         self._progress("building the model")
         start = time.perf_counter()
-        self.model: Model = build(network, self.options)
+        self.model: Model = build(network, self.options, base_capacity)
         self.build_seconds = time.perf_counter() - start
         self._progress("passing the model to HiGHS")
         start = time.perf_counter()

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csc_array, csr_array
 
+from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 
@@ -67,6 +68,12 @@ class PlanOptions:
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
     check: bool = True
+    # Investment options as decisions: "none" (ignored), "relax" (any share of each, an LP),
+    # "whole" (each made or not, a MIP); within `budget_eur` if given. A tiny weight per euro
+    # keeps options that remove no shortfall unmade.
+    investments: str = "none"
+    budget_eur: float | None = None
+    investment_weight: float = 1e-9
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,8 @@ class Model:
     row_upper: FloatArray = field(default_factory=_no_values)
     matrix: csc_array | None = None
     lane_capacity: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    invest_added: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (options, T)
+    invest_line_of: IntArray = field(default_factory=_no_index)
     initial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
     floor: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
 
@@ -241,8 +250,18 @@ class _Triplets:
         return csc_array((vals, (rows, cols)), shape=(n_rows, n_cols))
 
 
-def build(network: Network, options: PlanOptions) -> Model:
-    """Assemble the LP for a Network."""
+INVESTMENT_MODES = ("none", "relax", "whole")
+
+
+def build(network: Network, options: PlanOptions, base_capacity: FloatArray | None = None) -> Model:
+    """Assemble the LP for a Network. With investment decisions, `network` has every option
+    made (sustain.capacity.with_investments) and `base_capacity` (periods, lines) is each
+    line's capacity without them."""
+    if options.investments not in INVESTMENT_MODES:
+        raise ValueError(
+            f'unknown investments mode "{options.investments}": use one of '
+            + ", ".join(INVESTMENT_MODES)
+        )
     n = network
     n_periods = n.n_periods
     n_sites, n_items = len(n.sites), len(n.items)
@@ -326,6 +345,7 @@ def build(network: Network, options: PlanOptions) -> Model:
         "short": model.short_period.size,
         "repair": model.repair_hub.size,
         "backlog": model.backlog_system.size,
+        "invest": len(n.investments) if base_capacity is not None else 0,
     }
     start = 0
     for name, size in sizes.items():
@@ -355,6 +375,8 @@ def build(network: Network, options: PlanOptions) -> Model:
         options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
     )
     cost[col["backlog"].slice()] = options.repair_weight
+    cost[col["invest"].slice()] = options.investment_weight * n.invest_cost[: col["invest"].size]
+    upper[col["invest"].slice()] = 1.0
 
     # bounds
     lower[col["inv"].slice()] = floor[model.inv_site, model.inv_item]
@@ -516,6 +538,40 @@ def build(network: Network, options: PlanOptions) -> Model:
             n.site_repair_capacity[model.hub_row_site] * n.period_length[model.hub_row_period],
         )
         triplets.add(first + rows, repair_cols, 1.0)
+
+    if base_capacity is not None and col["invest"].size:
+        # Output of a line is at most its own capacity plus what the chosen options add.
+        added = np.stack([added_capacity(n, k) for k in range(col["invest"].size)])
+        line_of = np.array(
+            [
+                int(k) if k >= 0 else n.lines[name]  # a new line carries the option's name
+                for k, name in zip(n.invest_line, n.investments.names, strict=True)
+            ]
+        )
+        model.invest_added, model.invest_line_of = added, line_of.astype(np.int64)
+        invested = np.isin(model.prod_line, line_of)
+        first = add_rows(
+            "invest_link",
+            np.full(int(invested.sum()), -np.inf),
+            base_capacity[model.prod_period[invested], model.prod_line[invested]],
+        )
+        rows_of = np.full(prod_cols.size, -1, dtype=np.int64)
+        rows_of[invested] = first + np.arange(int(invested.sum()))
+        triplets.add(rows_of[invested], prod_cols[invested], 1.0)
+        for k in range(col["invest"].size):
+            mine = invested & (model.prod_line == line_of[k])
+            triplets.add(
+                rows_of[mine],
+                np.full(int(mine.sum()), col["invest"].start + k),
+                -added[k, model.prod_period[mine]],
+            )
+        if options.budget_eur is not None:
+            first = add_rows("budget", np.array([-np.inf]), np.array([options.budget_eur]))
+            triplets.add(
+                np.full(col["invest"].size, first),
+                np.arange(col["invest"].start, col["invest"].stop),
+                n.invest_cost[: col["invest"].size],
+            )
 
     model.cost, model.col_lower, model.col_upper = cost, lower, upper
     model.row_lower = np.concatenate(row_lower)

@@ -110,6 +110,17 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
         }
     )
     out["repair_backlog"] = fleet(model, repaired, backlog)
+    invest = model.columns.get("invest")
+    if invest is not None and invest.size:
+        made = np.clip(x[invest.slice()], 0.0, 1.0) + 0.0  # no "-0.00" in the table
+        out["investments"] = pd.DataFrame(
+            {
+                "investment": list(n.investments.names),
+                "line": n.lines.take(model.invest_line_of),
+                "made": made,
+                "cost_eur": n.invest_cost * made,
+            }
+        )
     out["days_of_supply"] = days_of_supply(model, inv)
     out["bottlenecks"] = bottlenecks(model, solution)
     return out

@@ -80,11 +80,34 @@ class Solver:
         lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
         lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
         lp.a_matrix_.value_ = matrix.data
+        invest = model.columns.get("invest")
+        if model.options.investments == "whole" and invest is not None and invest.size:
+            kinds = [highspy.HighsVarType.kContinuous] * model.n_columns
+            for k in range(invest.start, invest.stop):
+                kinds[k] = highspy.HighsVarType.kInteger
+            lp.integrality_ = kinds
         return lp
 
     def solve(self) -> Solution:
         highs = self.highs
         highs.run()
+        invest = self.model.columns.get("invest")
+        if (
+            self.model.options.investments == "whole"
+            and invest is not None
+            and invest.size
+            and highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        ):
+            # A MIP has no duals: fix the whole investments chosen and solve the LP left.
+            chosen = np.round(np.asarray(highs.getSolution().col_value)[invest.slice()])
+            columns = np.arange(invest.start, invest.stop, dtype=np.int32)
+            highs.changeColsIntegrality(
+                columns.size,
+                columns,
+                np.array([highspy.HighsVarType.kContinuous] * columns.size),
+            )
+            highs.changeColsBounds(columns.size, columns, chosen, chosen)
+            highs.run()
         status = highs.getModelStatus()
         text = highs.modelStatusToString(status)
         if status != highspy.HighsModelStatus.kOptimal:
