@@ -9,6 +9,8 @@ import pytest
 
 import sustain
 from sustain.industry import backlog, lead_times, order_schedule
+from sustain.industry.orderbook import free_capacity
+from sustain.plan import PlanOptions, plan
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, load_document, site
 
@@ -102,3 +104,49 @@ def test_example_lead_time_grows_from_12_to_28_months() -> None:
     scranton = times[times["line"] == "us-155-scranton"]["lead_time_months"].tolist()
     assert scranton[0] == pytest.approx(12.0, abs=0.05)
     assert scranton[1] == pytest.approx(28.0, abs=0.5)
+
+
+def test_the_plan_gets_what_the_book_leaves_for_the_partner() -> None:
+    doc = base(days=10)
+    doc["nations"].append({"id": "B"})
+    site(doc, "plant", "factory")
+    site(doc, "front", "front")
+    doc["lanes"].append(
+        {
+            "id": "rail",
+            "from": "plant",
+            "to": "front",
+            "mode": "rail",
+            "capacity": "100 t/day",
+            "transit_time": "0 days",
+        }
+    )
+    doc["production_lines"] = [
+        {"id": "line", "site": "plant", "item": "shell", "capacity": "100 rounds/day"}
+    ]
+    doc["orders"] = [
+        {
+            "id": "theirs",
+            "line": "line",
+            "customer": "B",
+            "quantity": "500 rounds",
+            "date": "2024-01-01",
+        },
+        {
+            "id": "ours",
+            "line": "line",
+            "customer": "A",
+            "quantity": "300 rounds",
+            "date": "2024-01-01",
+        },
+    ]
+    doc["formations"].append({"id": "bde", "nation": "A", "site": "front", "priority": 1})
+    doc["holdings"].append({"formation": "bde", "system": "gun", "quantity": 100})
+    doc["intensity"].append({"formation": "bde", "start": "2024-01-01", "level": "x"})
+    network = load_document(doc)
+    # B's 500 rounds take the first five days; the partner's own order and the rest are free.
+    assert free_capacity(network)[:, 0].tolist() == pytest.approx([0] * 5 + [100] * 5)
+    exact = PlanOptions(lateness_weight=0.0, cost_weight=0.0)
+    assert plan(network, exact).objective == pytest.approx(500.0)
+    ignoring = PlanOptions(lateness_weight=0.0, cost_weight=0.0, order_books=False)
+    assert plan(network, ignoring).objective == pytest.approx(0.0, abs=1e-9)

@@ -90,7 +90,7 @@ def order_schedule(network: Network, *, priority: bool = False) -> pd.DataFrame:
             continue
         first = int(min(network.order_day[orders].min(), 0))
         cal = _horizon(network, line, first, 365)
-        finished = _serve(network, orders, cal, priority)
+        finished, _ = _serve(network, orders, cal, priority)
         production = float(network.line_production_days[line])
         for order, started_day in zip(orders, finished, strict=True):
             placed = int(network.order_day[order])
@@ -112,8 +112,11 @@ def order_schedule(network: Network, *, priority: bool = False) -> pd.DataFrame:
 
 def _serve(
     network: Network, orders: npt.NDArray[Any], cal: LineCalendar, priority: bool
-) -> list[float]:
-    """Day (continuous, from the scenario start) by which each order is wholly started."""
+) -> tuple[list[float], FloatArray]:
+    """Day (continuous, from the scenario start) by which each order is wholly started, and
+    the units started for each order on each day of the calendar (orders, days)."""
+    daily = np.zeros((orders.size, cal.rate.size))
+    slot = {int(o): k for k, o in enumerate(orders)}
     remaining = {int(o): float(network.order_quantity[o]) for o in orders}
     placed = {int(o): int(network.order_day[o]) for o in orders}
     done: dict[int, float] = {}
@@ -129,6 +132,7 @@ def _serve(
             if capacity <= 0:
                 break
             take = min(capacity, remaining[o])
+            daily[slot[o], offset] = take
             remaining[o] -= take
             capacity -= take
             if remaining[o] <= 1e-9 * max(1.0, float(network.order_quantity[o])):
@@ -137,7 +141,28 @@ def _serve(
                 del remaining[o]
         if not remaining:
             break
-    return [done.get(int(o), float("inf")) for o in orders]
+    return [done.get(int(o), float("inf")) for o in orders], daily
+
+
+def free_capacity(network: Network, *, priority: bool = False) -> FloatArray:
+    """(periods, lines): each line's capacity less what its order book takes for customers
+    other than the partner (the nations whose formations the plan supplies). Output serving
+    the partner's own orders, and output beyond the book, is free for the plan."""
+    free = np.array(network.line_capacity, dtype=np.float64)
+    partner = set(network.formation_nation.tolist())
+    starts = np.arange(network.n_periods) * network.period_days
+    for line in range(len(network.lines)):
+        orders = np.flatnonzero(network.order_line == line)
+        if orders.size == 0:
+            continue
+        first = int(min(network.order_day[orders].min(), 0))
+        cal = calendar(network, line, first, network.n_days - 1)
+        _, daily = _serve(network, orders, cal, priority)
+        others = np.array([network.order_customer[o] not in partner for o in orders])
+        taken = daily[others].sum(axis=0)[-first : -first + network.n_days]
+        free[:, line] -= np.add.reduceat(taken, starts)
+    result: FloatArray = np.maximum(free, 0.0)
+    return result
 
 
 def backlog(

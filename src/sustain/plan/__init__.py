@@ -4,6 +4,7 @@ returned, and the duals rank the capacities that limit it."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -147,6 +148,12 @@ class Planner:
         self.options = options or PlanOptions()
         self._progress = progress or (lambda _: None)
         _check_storage(network)
+        if self.options.order_books and len(network.orders):
+            # Imported here: the industry package itself plans with this module.
+            from sustain.industry.orderbook import free_capacity
+
+            network = dataclasses.replace(network, line_capacity=free_capacity(network))
+            self.network = network
         base_capacity = None
         if self.options.investments != "none" and len(network.investments):
             # Plan on the network with every option made; the model decides which to make.

@@ -71,6 +71,7 @@ class PlanOptions:
     # Investment options as decisions: "none" (ignored), "relax" (any share of each, an LP),
     # "whole" (each made or not, a MIP); within `budget_eur` if given. A tiny weight per euro
     # keeps options that remove no shortfall unmade.
+    order_books: bool = True  # production first serves other customers' orders (FIFO)
     investments: str = "none"
     budget_eur: float | None = None
     investment_weight: float = 1e-9
