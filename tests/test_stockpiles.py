@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import sustain
 from sustain.industry import stockpile_dates
 from sustain.plan import plan
+from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, site
 
 
@@ -43,3 +45,13 @@ def test_floor_date_and_rebuild_time() -> None:
     # 400 rounds back to the target at the owner's 50 a day.
     assert row["rebuild_days"] == pytest.approx(8.0)
     assert row["owner"] == "A"
+
+
+def test_no_plan_of_the_example_crosses_a_floor() -> None:
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    inventory = plan(network).inventory
+    assert (inventory["floor"] > 0).any()  # the example has floors to respect
+    below = inventory[inventory["quantity"] < inventory["floor"] - 1e-6]
+    assert below.empty, below.head()
+    piles = stockpile_dates(network, inventory)
+    assert (piles["final"] >= piles["floor"] - 1e-6).all()
