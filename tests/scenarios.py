@@ -52,6 +52,23 @@ def base(days: int = 10, period: str = "day") -> dict[str, Any]:
     }
 
 
+def mortar_family(document: dict[str, Any]) -> None:
+    """A second, incompatible family: mortar bombs ("other") and the mortar that fires them."""
+    document["items"].append(
+        {
+            "id": "other",
+            "supply_class": "ammunition",
+            "family": "other",
+            "unit": "round",
+            "mass": "50 kg",
+        }
+    )
+    document["systems"].append({"id": "mortar", "standard": "soviet", "families": "other"})
+    document["consumption"].append(
+        {"system": "mortar", "family": "other", "intensity": "x", "rate": "1 round/day"}
+    )
+
+
 def site(document: dict[str, Any], name: str, kind: str = "hub", **extra: Any) -> None:
     document["sites"].append(
         {"id": name, "kind": kind, "lat": 50.0, "lon": 20.0, "nation": "A", **extra}

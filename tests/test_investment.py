@@ -7,7 +7,7 @@ import pytest
 
 from sustain.industry import added_capacity, evaluate_investments, gap_closes, with_investments
 from sustain.plan import PlanOptions, plan
-from tests.scenarios import base, formation, lane, load_document, site
+from tests.scenarios import base, formation, lane, load_document, mortar_family, site
 
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0)
 
@@ -38,19 +38,7 @@ def test_linear_ramp_profile() -> None:
 
 def worth_it_case() -> dict:
     doc = base(days=10)
-    doc["items"].append(
-        {
-            "id": "other",
-            "supply_class": "ammunition",
-            "family": "other",
-            "unit": "round",
-            "mass": "50 kg",
-        }
-    )
-    doc["systems"].append({"id": "mortar", "standard": "soviet", "families": "other"})
-    doc["consumption"].append(
-        {"system": "mortar", "family": "other", "intensity": "x", "rate": "1 round/day"}
-    )
+    mortar_family(doc)
     site(doc, "plant", "factory")
     site(doc, "depot", "depot")
     site(doc, "front", "front")

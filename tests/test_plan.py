@@ -12,7 +12,7 @@ import sustain
 from sustain.plan import Closure, PlanCheckError, PlanError, Planner, PlanOptions, plan
 from sustain.plan.check import check_plan
 from tests.conftest import EXAMPLES, TINY
-from tests.scenarios import base, formation, lane, load_document, site
+from tests.scenarios import base, formation, lane, load_document, mortar_family, site
 
 # Plain weights: one weighted unit per unit short, nothing else, so optima are hand-computable.
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0, repair_weight=1.0)
@@ -60,26 +60,16 @@ def test_transit_lag() -> None:
 
 def test_substitution_between_compatible_items_only() -> None:
     doc = base(days=10)
-    doc["items"] += [
+    doc["items"].append(
         {
             "id": "shell-b",
             "supply_class": "ammunition",
             "family": "fam",
             "unit": "round",
             "mass": "50 kg",
-        },
-        {
-            "id": "other",
-            "supply_class": "ammunition",
-            "family": "other",
-            "unit": "round",
-            "mass": "50 kg",
-        },
-    ]
-    doc["systems"].append({"id": "mortar", "standard": "soviet", "families": "other"})
-    doc["consumption"].append(
-        {"system": "mortar", "family": "other", "intensity": "x", "rate": "1 round/day"}
+        }
     )
+    mortar_family(doc)
     for name in ("d1", "d2"):
         site(doc, name, "depot")
     site(doc, "front", "front")
