@@ -89,6 +89,11 @@ def _show(title: str, frame: pd.DataFrame) -> None:
 
 
 def _format(value: Any) -> str:
+    """One table cell: dates as YYYY-MM-DD ('-' for none), numbers to a sensible precision."""
+    if value is pd.NaT:
+        return "-"
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(value)[:10]
     if isinstance(value, float):
         if value == float("inf"):
             return "∞"
@@ -278,7 +283,6 @@ def plan(
         highlight=False,
     )
     shown = shortfalls[shortfalls["shortfall"] > 1e-6].head(top).copy()
-    shown["first_short"] = shown["first_short"].dt.date
     _show("largest shortfalls (over the horizon)", shown.drop(columns=["weighted_shortfall"]))
     shown_limits = pd.DataFrame(
         {
@@ -344,9 +348,6 @@ def industry(
     wide.columns = [str(c)[:10] for c in wide.columns]
     _show("lead time a new order faces (months), by line and date", wide.reset_index())
     summary_table = tables["race_summary"].copy()
-    summary_table["stocks_run_out"] = [
-        "-" if pd.isna(day) else str(day)[:10] for day in summary_table["stocks_run_out"]
-    ]
     crossing = tables["race_crossover"]
     summary_table["production_catches_up"] = [
         _crossing_text(crossing[crossing["family"] == family]) for family in summary_table["family"]
@@ -354,21 +355,13 @@ def industry(
     _show("the race: expenditure against production, per day over the horizon", summary_table)
     piles = tables["stockpiles"]
     piles = piles[piles["floor"] > 0].copy()
-    piles["reaches_floor"] = [
-        "-" if pd.isna(day) else str(day)[:10] for day in piles["reaches_floor"]
-    ]
     _show("donor stockpiles under the optimal plan", piles)
     if "investments" in tables:
         options = tables["investments"].copy()
-        options["gap_closes"] = [
-            "-" if pd.isna(day) else str(day)[:10] for day in options["gap_closes"]
-        ]
         _show("investment options against none (shortfall over the horizon)", options)
     if not tables["orders"].empty:
         orders = tables["orders"].copy()
         orders["lead_time_months"] = orders["lead_time_days"] / (365.25 / 12)
-        for column in ("placed", "started_by", "delivered_by"):
-            orders[column] = pd.to_datetime(orders[column]).dt.date
         _show("order books", orders.drop(columns=["lead_time_days"]))
 
 
@@ -378,11 +371,11 @@ def _crossing_text(rows: pd.DataFrame) -> str:
         return "-"
     dates = {str(r["investment"]): r["cross_over"] for r in rows.to_dict("records")}
     plain = dates.pop("none", pd.NaT)
-    text = "never" if pd.isna(plain) else str(plain)[:10]
+    text = "never" if pd.isna(plain) else _format(plain)
     reached = {k: v for k, v in dates.items() if not pd.isna(v)}
     if reached:
         best = min(reached, key=lambda k: reached[k])
-        text += f" ({str(reached[best])[:10]} with {best})"
+        text += f" ({_format(reached[best])} with {best})"
     elif dates:
         text += " (nor with any option)"
     return text
