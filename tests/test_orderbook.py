@@ -12,7 +12,7 @@ from sustain.industry import backlog, lead_times, order_schedule
 from sustain.industry.orderbook import free_capacity
 from sustain.plan import PlanOptions, plan
 from tests.conftest import EXAMPLES
-from tests.scenarios import base, load_document, site
+from tests.scenarios import base, formation, lane, load_document, site
 
 
 def book(
@@ -111,16 +111,7 @@ def test_the_plan_gets_what_the_book_leaves_for_the_partner() -> None:
     doc["nations"].append({"id": "B"})
     site(doc, "plant", "factory")
     site(doc, "front", "front")
-    doc["lanes"].append(
-        {
-            "id": "rail",
-            "from": "plant",
-            "to": "front",
-            "mode": "rail",
-            "capacity": "100 t/day",
-            "transit_time": "0 days",
-        }
-    )
+    lane(doc, "rail", "plant", "front", "100 t/day")
     doc["production_lines"] = [
         {"id": "line", "site": "plant", "item": "shell", "capacity": "100 rounds/day"}
     ]
@@ -140,9 +131,7 @@ def test_the_plan_gets_what_the_book_leaves_for_the_partner() -> None:
             "date": "2024-01-01",
         },
     ]
-    doc["formations"].append({"id": "bde", "nation": "A", "site": "front", "priority": 1})
-    doc["holdings"].append({"formation": "bde", "system": "gun", "quantity": 100})
-    doc["intensity"].append({"formation": "bde", "start": "2024-01-01", "level": "x"})
+    formation(doc, "bde", "front", guns=100)
     network = load_document(doc)
     # B's 500 rounds take the first five days; the partner's own order and the rest are free.
     assert free_capacity(network)[:, 0].tolist() == pytest.approx([0] * 5 + [100] * 5)
