@@ -337,7 +337,7 @@ def industry(
         "stockpiles": industry_engine.stockpile_dates(network, drawdown),
     }
     if len(network.investments):
-        tables["investments"] = industry_engine.evaluate_investments(network)
+        tables["investments"] = industry_engine.evaluate_investments(network, base=optimal)
     if out_dir is not None:
         write_tables(tables, out_dir, force=force)
     if as_json:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from sustain.capacity import added_capacity, with_investments
 from sustain.network import Network
-from sustain.plan import PlanOptions, plan
+from sustain.plan import Plan, PlanOptions, plan
 
 __all__ = ["added_capacity", "evaluate_investments", "gap_closes", "with_investments"]
 
@@ -35,10 +35,13 @@ def gap_closes(network: Network, family: int) -> pd.Timestamp | None:
     return pd.Timestamp(network.period_start[first])
 
 
-def evaluate_investments(network: Network, options: PlanOptions | None = None) -> pd.DataFrame:
-    """Every investment option alone, and all of them together, against no investment."""
+def evaluate_investments(
+    network: Network, options: PlanOptions | None = None, base: Plan | None = None
+) -> pd.DataFrame:
+    """Every investment option alone, and all of them together, against no investment
+    (`base`: the plan without investment, when the caller already has it)."""
     options = options or PlanOptions()
-    base = plan(network, options)
+    base = base if base is not None else plan(network, options)
     base_short = base.shortfall.groupby("family")["shortfall"].sum()
     cases: list[tuple[str, list[int]]] = [(name, [k]) for k, name in enumerate(network.investments)]
     if len(network.investments) > 1:
