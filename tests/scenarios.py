@@ -131,7 +131,14 @@ def random_network(seed: int) -> dict[str, Any]:
     ]
     doc["systems"] = [
         {"id": "gun", "standard": "nato", "families": "A"},
-        {"id": "truck", "standard": "nato", "families": "B"},
+        {
+            "id": "truck",
+            "standard": "nato",
+            "families": "B",
+            "breakdown_rate": f"{rng.randint(1, 4)} %/day",
+            "repair_time": f"{rng.randint(1, 3)} days",
+            "mass": f"{rng.randint(2, 12)} t",
+        },
     ]
     doc["consumption"] = [
         {
@@ -175,6 +182,20 @@ def random_network(seed: int) -> dict[str, Any]:
                     hub,
                     front,
                     f"{rng.randint(2, 30)} t/day",
+                    f"{rng.randint(0, 2)} days",
+                )
+                k += 1
+    # A workshop repairing trucks, with lanes back from some fronts and out to others.
+    site(doc, "workshop", "repair_hub", repair_capacity=f"{rng.randint(1, 4)} systems/day")
+    for front in fronts:
+        for origin, destination in ((front, "workshop"), ("workshop", front)):
+            if rng.random() < 0.7:
+                lane(
+                    doc,
+                    f"l{k}",
+                    origin,
+                    destination,
+                    f"{rng.randint(5, 40)} t/day",
                     f"{rng.randint(0, 2)} days",
                 )
                 k += 1

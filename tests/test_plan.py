@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,8 +131,9 @@ def test_priorities_share_one_lane() -> None:
     assert result.objective == pytest.approx(400.0)
 
 
-def test_repair_loop_and_spare_parts() -> None:
-    doc = base(days=10)
+def repair_case(days: int = 10) -> dict[str, Any]:
+    """100 guns failing at 1 %/day (one a day), repaired in 5 days with one kit each."""
+    doc = base(days=days)
     doc["items"].append(
         {
             "id": "kit",
@@ -147,34 +149,131 @@ def test_repair_loop_and_spare_parts() -> None:
             "repair_time": "5 days",
             "spare_part": "kit",
             "spare_parts_per_repair": "1 kit",
+            "mass": "40 t",
         }
     )
     site(doc, "depot", "depot")
-    site(doc, "front", "front")
-    site(doc, "workshop", "repair_hub", repair_capacity="0.5 systems/day")
-    lane(doc, "rail", "depot", "front", "100 t/day")
     lane(doc, "parts", "depot", "workshop", "100 t/day")
     doc["stocks"] += [
         {"site": "depot", "item": "shell", "quantity": "100000 rounds"},
-        {"site": "workshop", "item": "kit", "quantity": "3 kits"},
+        {"site": "workshop", "item": "kit", "quantity": "100 kits"},
     ]
-    formation(doc, "bde", "front", guns=100)  # 100 guns at 1 %/day: one failure a day
+    return doc
+
+
+def test_repair_loop_and_spare_parts_at_a_field_workshop() -> None:
+    doc = repair_case()
+    site(doc, "workshop", "repair_hub", repair_capacity="0.5 systems/day")
+    lane(doc, "rail", "depot", "workshop", "100 t/day")
+    formation(doc, "bde", "workshop", guns=100)  # the brigade has its workshop with it
+    doc["stocks"][-1]["quantity"] = "3 kits"
     result = plan(load_document(doc), EXACT)
     # Half a repair a day is possible, but only 3 kits exist: 3 repairs in all.
     assert result.repairs["repaired"].sum() == pytest.approx(3.0)
-    waiting = result.repair_backlog.sort_values("period")["waiting"].to_numpy()
-    assert waiting[-1] == pytest.approx(10 - 3)
+    assert result.fleet.sort_values("period")["waiting"].iloc[-1] == pytest.approx(10 - 3)
     # With kits to spare, the hub repairs half a system a day and the backlog grows by half.
     doc["stocks"][-1]["quantity"] = "100 kits"
     result = plan(load_document(doc), EXACT)
-    fleet = result.repair_backlog.sort_values("period")
+    fleet = result.fleet.sort_values("period")
+    assert fleet["failed"].to_numpy() == pytest.approx([1.0] * 10)
     assert fleet["waiting"].to_numpy() == pytest.approx(0.5 * np.arange(1, 11))
     # Repaired systems come back after the 5-day repair time: at most 5 x 0.5 in repair.
     assert fleet["in_repair"].to_numpy() == pytest.approx([0.5, 1, 1.5, 2, 2.5] + [2.5] * 5)
+    assert fleet["returned"].to_numpy() == pytest.approx([0] * 5 + [0.5] * 5)
     assert fleet["available"].to_numpy() == pytest.approx(
         100 - fleet["waiting"].to_numpy() - fleet["in_repair"].to_numpy()
     )
+    assert result.system_moves.empty
     assert result.bottlenecks.iloc[0]["name"] == "repair hub workshop"
+
+
+def test_evacuation_lane_limits_repairs() -> None:
+    doc = repair_case()
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    lane(doc, "evacuation", "front", "workshop", "20 t/day", transit="1 day")  # half a hull
+    lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
+    formation(doc, "bde", "front", guns=100)
+    result = plan(load_document(doc), EXACT)
+    moves = result.system_moves
+    damaged = moves[moves["condition"] == "damaged"]
+    # Half a hull a day leaves in periods 0..8 (a departure in 9 would arrive after the end).
+    assert damaged.groupby("period")["quantity"].sum().to_numpy() == pytest.approx([0.5] * 9)
+    assert (damaged["tonnes"] == 40 * damaged["quantity"]).all()
+    repairs = result.repairs.groupby("period")["repaired"].sum()
+    assert repairs.to_numpy() == pytest.approx([0.0] + [0.5] * 9)
+    # Repaired in 1..3 are ready in 6..8, go back in a day and rejoin the brigade in 7..9.
+    back = moves[moves["condition"] == "repaired"]
+    assert back.groupby("period")["quantity"].sum().to_dict() == pytest.approx(
+        {6: 0.5, 7: 0.5, 8: 0.5}
+    )
+    fleet = result.fleet.sort_values("period")
+    assert fleet["returned"].to_numpy() == pytest.approx([0] * 7 + [0.5] * 3)
+    # Each system out of action counts where it is: the columns add up to failures - returns.
+    out = fleet[["waiting", "in_repair", "returning"]].sum(axis=1).to_numpy()
+    assert out == pytest.approx(np.cumsum(fleet["failed"] - fleet["returned"]))
+    top = result.bottlenecks.iloc[0]
+    assert top["name"] == "rail lane evacuation"
+    # One more hull out in period p saves the periods it would wait at the front (10 - p), less
+    # one in transit each way within the horizon: 8+7+6+5+5+4+3+2+1 = 41 system-periods for
+    # a hull a day; +1 t/day is 1/40 of a hull a day.
+    assert top["value_per_unit"] == pytest.approx(41 / 40)
+
+
+def test_checker_rejects_broken_fleet_plans() -> None:
+    doc = repair_case()
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    lane(doc, "evacuation", "front", "workshop", "20 t/day", transit="1 day")
+    lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
+    formation(doc, "bde", "front", guns=100)
+    network = load_document(doc)
+    tables = plan(network, EXACT).tables
+
+    def broken(table: str, column: str, change: Any) -> dict[str, pd.DataFrame]:
+        copied = {k: v.copy() for k, v in tables.items()}
+        frame = copied[table]
+        row = frame[frame[column] > 0].index[0] if column != "ready_period" else frame.index[3]
+        frame.loc[row, column] = change(frame.loc[row, column])
+        return copied
+
+    for table, column, change in (
+        ("system_positions", "quantity", lambda q: q - 0.25),  # a hull vanishes
+        ("system_moves", "quantity", lambda q: q * 4),  # over the evacuation lane
+        ("repairs", "ready_period", lambda p: p - 1),  # repaired too soon
+        ("returns", "returned", lambda q: q + 1),  # a system from nowhere
+        ("fleet", "waiting", lambda q: 0.0),  # the table hides the backlog
+    ):
+        with pytest.raises(PlanCheckError):
+            check_plan(network, broken(table, column, change), ())
+    check_plan(network, tables, ())
+
+
+def test_systems_with_no_way_to_a_hub_wait_where_they_fail() -> None:
+    doc = repair_case()
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    formation(doc, "bde", "front", guns=100)
+    result = plan(load_document(doc), EXACT)
+    assert result.repairs["repaired"].sum() == pytest.approx(0.0)
+    fleet = result.fleet.sort_values("period")
+    assert fleet["waiting"].to_numpy() == pytest.approx(np.arange(1, 11))
+    held = result.system_positions
+    assert set(held.loc[held["quantity"] > 0, "site"]) == {"front"}
+
+
+def test_a_hub_repairs_only_the_systems_it_lists() -> None:
+    doc = repair_case()
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day", repairs="other-gun")
+    doc["systems"].append({"id": "other-gun", "standard": "nato", "families": "fam"})
+    lane(doc, "rail", "depot", "workshop", "100 t/day")
+    formation(doc, "bde", "workshop", guns=100)
+    result = plan(load_document(doc), EXACT)
+    assert result.repairs.empty
+    assert result.fleet["waiting"].max() == pytest.approx(10.0)
 
 
 @pytest.mark.parametrize("solver", ["simplex", "ipm-nox"])
@@ -278,7 +377,10 @@ def test_plan_tables_are_tidy(tmp_path: object) -> None:
         "consumption",
         "shortfall",
         "repairs",
-        "repair_backlog",
+        "system_moves",
+        "system_positions",
+        "returns",
+        "fleet",
         "days_of_supply",
         "bottlenecks",
     }

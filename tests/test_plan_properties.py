@@ -113,6 +113,36 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                 for i in np.flatnonzero(n.item_family == m):
                     var(("use", f, int(i), t), 0.0)
 
+    # Damaged ("d") and repaired ("r") systems, at every site, with no pruning.
+    failure = n.system_breakdown_rate + n.system_damage_rate
+    fleet = n.holdings.sum(axis=0)
+    tracked = [
+        int(y)
+        for y in range(len(n.systems))
+        if failure[y] > 0 and n.system_repair_days[y] > 0 and fleet[y] > 0
+    ]
+    for y in tracked:
+        for condition in "dr":
+            for s in range(len(n.sites)):
+                for t in range(periods):
+                    var(("hold", s, y, condition, t), options.repair_weight)
+            for lane in range(len(n.lanes)):
+                lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                for t in range(periods - lag):
+                    c = options.repair_weight * lag + options.cost_weight * float(
+                        n.lane_cost[lane] * n.system_mass[y]
+                    )
+                    var(("move", lane, y, condition, t), c)
+        for s in range(len(n.sites)):
+            for t in range(periods):
+                if n.site_repair_capacity[s] > 0 and n.site_repairs[s, y]:
+                    var(("repair", s, y, t), 0.0)
+                if any(
+                    n.holdings[f, y] > 0 and n.formation_site[f] == s
+                    for f in range(len(n.formations))
+                ):
+                    var(("return", s, y, t), 0.0)
+
     eq_rows: list[dict[int, float]] = []
     eq_rhs: list[float] = []
     ub_rows: list[dict[int, float]] = []
@@ -153,8 +183,55 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                         and n.formation_site[key[1]] == s
                     ):
                         row[index] += 1
+                    elif key[0] == "repair" and (key[1], key[3]) == (s, t):
+                        part = float(n.system_spare_part[key[2]] == i)
+                        row[index] += part * float(n.system_spare_parts_per_repair[key[2]])
                 eq_rows.append(row)
                 eq_rhs.append((initial[s, i] if t == 0 else 0.0) + pledged[s, i, t])
+    for y in tracked:
+        repair_lag = int(np.floor(n.system_repair_days[y] / n.period_days + 0.5))
+        for s in range(len(n.sites)):
+            failing = sum(
+                float(n.holdings[f, y])
+                for f in range(len(n.formations))
+                if n.formation_site[f] == s
+            ) * float(failure[y])
+            for condition in "dr":
+                for t in range(periods):
+                    row = defaultdict(float)
+                    row[variables["hold", s, y, condition, t]] += 1
+                    if t > 0:
+                        row[variables["hold", s, y, condition, t - 1]] -= 1
+                    for lane in range(len(n.lanes)):
+                        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                        if (
+                            n.lane_origin[lane] == s
+                            and ("move", lane, y, condition, t) in variables
+                        ):
+                            row[variables["move", lane, y, condition, t]] += 1
+                        if n.lane_destination[lane] == s and t - lag >= 0:
+                            row[variables["move", lane, y, condition, t - lag]] -= 1
+                    if condition == "d" and ("repair", s, y, t) in variables:
+                        row[variables["repair", s, y, t]] += 1
+                    if (
+                        condition == "r"
+                        and t - repair_lag >= 0
+                        and ("repair", s, y, t - repair_lag) in variables
+                    ):
+                        row[variables["repair", s, y, t - repair_lag]] -= 1
+                    if condition == "r" and ("return", s, y, t) in variables:
+                        row[variables["return", s, y, t]] += 1
+                    eq_rows.append(row)
+                    eq_rhs.append(failing * float(n.period_length[t]) if condition == "d" else 0.0)
+    for s in np.flatnonzero(n.site_repair_capacity > 0):
+        for t in range(periods):
+            row = defaultdict(float)
+            for y in tracked:
+                if ("repair", s, y, t) in variables:
+                    row[variables["repair", s, y, t]] += 1
+            if row:
+                ub_rows.append(row)
+                ub_rhs.append(float(n.site_repair_capacity[s] * n.period_length[t]))
     for key, index in list(variables.items()):
         if key[0] != "short":
             continue
@@ -170,6 +247,10 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
             for i in range(len(n.items)):
                 if ("ship", lane, i, t) in variables:
                     row[variables["ship", lane, i, t]] += float(n.item_mass[i])
+            for y in tracked:
+                for condition in "dr":
+                    if ("move", lane, y, condition, t) in variables:
+                        row[variables["move", lane, y, condition, t]] += float(n.system_mass[y])
             if row:
                 ub_rows.append(row)
                 ub_rhs.append(float(n.lane_capacity[t, lane]))
@@ -178,14 +259,17 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
             out_row: dict[int, float] = defaultdict(float)
             in_row: dict[int, float] = defaultdict(float)
             for key, index in variables.items():
-                if key[0] != "ship":
+                if key[0] == "ship":
+                    lane, depart, tonnes = key[1], key[3], float(n.item_mass[key[2]])
+                elif key[0] == "move":
+                    lane, depart, tonnes = key[1], key[4], float(n.system_mass[key[2]])
+                else:
                     continue
-                lane, i, depart = key[1], key[2], key[3]
                 lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
                 if n.lane_origin[lane] == s and depart == t:
-                    out_row[index] += float(n.item_mass[i])
+                    out_row[index] += tonnes
                 if n.lane_destination[lane] == s and depart + lag == t:
-                    in_row[index] += float(n.item_mass[i])
+                    in_row[index] += tonnes
             for row in (out_row, in_row):
                 if row:
                     ub_rows.append(row)

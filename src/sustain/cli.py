@@ -19,12 +19,11 @@ from rich.table import Table
 from sustain import industry as industry_engine
 from sustain import summary
 from sustain.network import compile_network
-from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions
+from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
 from sustain.plan import plan as make_plan
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
-from sustain.units import counted
 
 app = typer.Typer(
     name="sustain",
@@ -288,11 +287,8 @@ def plan(
         {
             "capacity": limits["name"],
             "one more": "+1 " + limits["unit"],
-            "removes shortfall of": [
-                f"{counted(r['equivalent'], r['family_unit'])} of {r['family']}"
-                if r["family"]
-                else "-"
-                for r in limits.to_dict("records")
+            "removes": [
+                bottleneck_gain(r) if r["family"] else "-" for r in limits.to_dict("records")
             ],
             "weighted": limits["value_per_unit"],
             "binding periods": limits["binding_periods"].astype(int),

@@ -102,6 +102,7 @@ class Network:
     site_throughput: FloatArray  # t per day, inf where unlimited
     site_storage: FloatArray  # t, inf where unlimited
     site_repair_capacity: FloatArray  # systems per day, 0 where none
+    site_repairs: BoolArray  # (sites, systems): which systems each repair hub repairs
 
     families: Index
     family_unit: tuple[str, ...]
@@ -125,6 +126,7 @@ class Network:
     system_repair_days: FloatArray
     system_spare_part: IntArray  # item, -1 where none
     system_spare_parts_per_repair: FloatArray  # units of that item
+    system_mass: FloatArray  # t per system, 0 where not given
 
     formations: Index
     formation_site: IntArray
@@ -308,6 +310,10 @@ def compile_network(scenario: Scenario) -> Network:
         f = families[use.family]
         consumption[systems[use.system], f, levels[use.intensity]] = _in(use.rate, family_unit[f])
 
+    site_repairs = np.zeros((len(sites), len(systems)), dtype=bool)
+    for k, x in enumerate(s.sites):
+        if x.repair_capacity:
+            site_repairs[k, systems.positions(x.repairs) if x.repairs else slice(None)] = True
     formations = Index(tuple(x.id for x in s.formations))
     holdings = np.zeros((len(formations), len(systems)))
     for h in s.holdings:
@@ -384,6 +390,7 @@ def compile_network(scenario: Scenario) -> Network:
         site_throughput=_floats(np.inf if x.throughput is None else x.throughput for x in s.sites),
         site_storage=_floats(np.inf if x.storage is None else x.storage for x in s.sites),
         site_repair_capacity=_floats(x.repair_capacity or 0.0 for x in s.sites),
+        site_repairs=site_repairs,
         families=families,
         family_unit=family_unit,
         items=items,
@@ -408,6 +415,7 @@ def compile_network(scenario: Scenario) -> Network:
             _in(x.spare_parts_per_repair, item_unit[items[x.spare_part]]) if x.spare_part else 0.0
             for x in s.systems
         ),
+        system_mass=_floats(x.mass or 0.0 for x in s.systems),
         formations=formations,
         formation_site=sites.positions(x.site for x in s.formations),
         formation_nation=nations.positions(x.nation for x in s.formations),

@@ -18,7 +18,7 @@ from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
-from sustain.plan.results import tables
+from sustain.plan.results import FLEET_NAME, tables
 from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver
 from sustain.units import counted
 
@@ -97,14 +97,21 @@ class Plan:
         )
 
 
+def bottleneck_gain(row: Mapping[Any, Any]) -> str:
+    """What one more unit of a capacity removes: '410 rounds of 155mm-NATO', '96 system-days
+    of systems out of action'."""
+    if row["family"] == FLEET_NAME:
+        return f"{row['equivalent']:,.0f} system-days of {FLEET_NAME}"
+    if row["family"]:
+        return f"{counted(row['equivalent'], row['family_unit'])} of {row['family']}"
+    return f"{row['value_per_unit']:,.1f} of weighted shortfall"
+
+
 def describe_bottleneck(row: Mapping[Any, Any]) -> str:
     """'rail lane przemysl-lviv (+1 t/day removes about 410 rounds of 155mm-NATO shortfall)'."""
-    if row["family"]:
-        gain = (
-            f"about {counted(row['equivalent'], row['family_unit'])} of {row['family']} shortfall"
-        )
-    else:
-        gain = f"{row['value_per_unit']:,.1f} of weighted shortfall"
+    gain = bottleneck_gain(row)
+    if row["family"] and row["family"] != FLEET_NAME:
+        gain = f"about {gain} shortfall"
     return f"{row['name']} (+1 {row['unit']} removes {gain})"
 
 

@@ -89,7 +89,10 @@ def check_plan(
     consumption = _records(tables["consumption"])
     shortfall = _records(tables["shortfall"])
     repairs = _records(tables["repairs"])
-    backlog = _records(tables["repair_backlog"])
+    moves = _records(tables["system_moves"])
+    positions = _records(tables["system_positions"])
+    returns = _records(tables["returns"])
+    fleet = _records(tables["fleet"])
 
     mass: dict[str, float] = dict(zip(n.items.names, n.item_mass.tolist(), strict=True))
     family_of = {i: n.families.names[m] for i, m in zip(n.items.names, n.item_family, strict=True)}
@@ -103,13 +106,15 @@ def check_plan(
         ("consumption", consumption, "quantity"),
         ("shortfall", shortfall, "shortfall"),
         ("repair", repairs, "repaired"),
-        ("repair backlog", backlog, "waiting"),
+        ("system move", moves, "quantity"),
+        ("system position", positions, "quantity"),
+        ("return", returns, "returned"),
     ):
         negative = [row for row in frame if row[column] < -ABSOLUTE]
         problems += [f"{name} is negative: {row}" for row in negative[:5]]
 
-    # Transit and lane capacity.
-    for row in shipments:
+    # Transit and lane capacity, for items and systems alike.
+    for row in shipments + moves:
         lane = n.lanes[row["lane"]]
         expected = row["period"] + _transit_periods(float(n.lane_transit_days[lane]), n.period_days)
         if row["arrival_period"] != expected or row["arrival_period"] >= periods:
@@ -121,16 +126,21 @@ def check_plan(
         if ends != (row["from"], row["to"]):
             problems.append(f"lane {row['lane']}: wrong ends {row['from']} -> {row['to']}")
 
+    system_mass: dict[str, float] = dict(zip(n.systems.names, n.system_mass.tolist(), strict=True))
+
     def tonnes(row: dict[str, Any]) -> float:
+        if "system" in row:
+            return float(row["quantity"]) * system_mass[row["system"]]
         return float(row["quantity"]) * mass[row["item"]]
 
-    for (lane_name, period), carried in _total(shipments, ("lane", "period"), tonnes).items():
+    carried = shipments + moves
+    for (lane_name, period), weight in _total(carried, ("lane", "period"), tonnes).items():
         position = n.lanes[lane_name]
         share = _open_share(n, lane_name, period, closures)
         limit = float(n.lane_capacity[period, position]) * share
-        if _exceeds(carried, limit):
+        if _exceeds(weight, limit):
             problems.append(
-                f"lane {lane_name} carries {carried:.6g} t in period {period}, "
+                f"lane {lane_name} carries {weight:.6g} t in period {period}, "
                 f"over its {limit:.6g} t"
             )
 
@@ -139,7 +149,7 @@ def check_plan(
         ("from", "period", "out of"),
         ("to", "arrival_period", "into"),
     ):
-        for (site, period), handled in _total(shipments, (column, period_column), tonnes).items():
+        for (site, period), handled in _total(carried, (column, period_column), tonnes).items():
             limit = float(n.site_throughput[n.sites[site]]) * float(n.period_length[period])
             if _exceeds(handled, limit):
                 problems.append(
@@ -267,7 +277,25 @@ def check_plan(
                 f"{consumed[0]} consumes {consumed[1]} in period {consumed[2]} with no demand"
             )
 
-    # Repairs: hub capacity and the backlog of systems waiting.
+    problems += _check_fleet(n, repairs, moves, positions, returns, fleet)
+
+    if problems:
+        raise PlanCheckError(problems)
+
+
+def _check_fleet(
+    n: Network,
+    repairs: list[dict[str, Any]],
+    moves: list[dict[str, Any]],
+    positions: list[dict[str, Any]],
+    returns: list[dict[str, Any]],
+    fleet: list[dict[str, Any]],
+) -> list[str]:
+    """Repairs within hub capacity and the hub's trade; every damaged and repaired system
+    accounted for at every site and period; the fleet table adding up."""
+    problems: list[str] = []
+    periods = n.n_periods
+
     def repaired(row: dict[str, Any]) -> float:
         return float(row["repaired"])
 
@@ -277,20 +305,93 @@ def check_plan(
             problems.append(
                 f"repair hub {hub} repairs {done:.6g} in period {period}, over {limit:.6g}"
             )
-    done_by = _total(repairs, ("system", "period"), repaired)
-    waiting: dict[str, float] = defaultdict(float)
-    for row in sorted(backlog, key=lambda r: (r["system"], r["period"])):
-        system, period = row["system"], row["period"]
-        kind = n.systems[system]
-        rate = float(n.system_breakdown_rate[kind] + n.system_damage_rate[kind])
-        fails = float(n.holdings[:, kind].sum()) * rate * float(n.period_length[period])
-        expected = waiting[system] + fails - done_by.get((system, period), 0.0)
-        if _differs(row["waiting"], expected, scale=fails):
-            problems.append(
-                f"repair backlog of {system} in period {period} is {row['waiting']:.6g}, "
-                f"not {expected:.6g}"
-            )
-        waiting[system] = float(row["waiting"])
 
-    if problems:
-        raise PlanCheckError(problems)
+    # Failures where the formations are, by name.
+    fails: dict[tuple[str, str, str, int], float] = defaultdict(float)
+    holders: set[tuple[str, str]] = set()
+    for f, formation_site in enumerate(n.formation_site):
+        site = n.sites.names[formation_site]
+        for y, system in enumerate(n.systems.names):
+            held = float(n.holdings[f, y])
+            if held <= 0:
+                continue
+            holders.add((site, system))
+            rate = float(n.system_breakdown_rate[y] + n.system_damage_rate[y])
+            for t in range(periods):
+                fails[site, system, "damaged", t] += held * rate * float(n.period_length[t])
+
+    flows: dict[tuple[str, str, str, int], float] = defaultdict(float)
+    for row in moves:
+        flows[row["from"], row["system"], row["condition"], row["period"]] -= row["quantity"]
+        flows[row["to"], row["system"], row["condition"], row["arrival_period"]] += row["quantity"]
+    for row in repairs:
+        kind = n.systems[row["system"]]
+        hub = n.sites[row["hub"]]
+        if not n.site_repairs[hub, kind] and row["repaired"] > ABSOLUTE:
+            problems.append(f"repair hub {row['hub']} does not repair {row['system']}")
+        flows[row["hub"], row["system"], "damaged", row["period"]] -= row["repaired"]
+        ready = row["period"] + _transit_periods(float(n.system_repair_days[kind]), n.period_days)
+        if ready != row["ready_period"]:
+            problems.append(f"repair of {row['system']} in {row['period']} ready in {ready}")
+        if ready < periods:
+            flows[row["hub"], row["system"], "repaired", ready] += row["repaired"]
+    for row in returns:
+        if (row["site"], row["system"]) not in holders and row["returned"] > ABSOLUTE:
+            problems.append(f"{row['system']} returned at {row['site']}, where none is held")
+        flows[row["site"], row["system"], "repaired", row["period"]] -= row["returned"]
+
+    held_at: dict[tuple[str, str, str], list[float]] = {}
+    for row in positions:
+        series = held_at.setdefault((row["site"], row["system"], row["condition"]), [0.0] * periods)
+        series[row["period"]] = float(row["quantity"])
+    touched = {key[:3] for key in flows} | {key[:3] for key in fails}
+    for place in touched | set(held_at):
+        levels = held_at.get(place)
+        previous = 0.0
+        for t in range(periods):
+            change = flows.get((*place, t), 0.0) + fails.get((*place, t), 0.0)
+            level = levels[t] if levels is not None else 0.0
+            if _differs(level, previous + change, scale=abs(change)):
+                problems.append(
+                    f"{place[2]} {place[1]} at {place[0]} in period {t}: "
+                    f"{previous:.6g} + {change:.6g} != {level:.6g}"
+                )
+            previous = level
+
+    # The fleet table: out of action = failed so far - returned so far, split as it should be.
+    waiting: dict[tuple[str, int], float] = defaultdict(float)
+    returning: dict[tuple[str, int], float] = defaultdict(float)
+    for row in positions:
+        into = waiting if row["condition"] == "damaged" else returning
+        into[row["system"], row["period"]] += row["quantity"]
+    for row in moves:
+        into = waiting if row["condition"] == "damaged" else returning
+        for t in range(row["period"], row["arrival_period"]):
+            into[row["system"], t] += row["quantity"]
+    in_repair: dict[tuple[str, int], float] = defaultdict(float)
+    for row in repairs:
+        for t in range(row["period"], min(row["ready_period"], periods)):
+            in_repair[row["system"], t] += row["repaired"]
+    back = _total(returns, ("system", "period"), lambda row: float(row["returned"]))
+    failed_so_far: dict[str, float] = defaultdict(float)
+    for row in sorted(fleet, key=lambda r: (r["system"], r["period"])):
+        system, t = row["system"], row["period"]
+        y = n.systems[system]
+        failed = sum(
+            fails.get((s, kind, "damaged", t), 0.0) for s, kind in holders if kind == system
+        )
+        failed_so_far[system] += failed - back.get((system, t), 0.0)
+        expected = {
+            "failed": failed,
+            "waiting": waiting[system, t],
+            "in_repair": in_repair[system, t],
+            "returning": returning[system, t],
+            "available": float(n.holdings[:, y].sum()) - failed_so_far[system],
+        }
+        for column, value in expected.items():
+            if _differs(float(row[column]), value, scale=float(n.holdings[:, y].sum()) * 1e-3):
+                problems.append(
+                    f"fleet of {system} in period {t}: {column} is {row[column]:.6g}, "
+                    f"not {value:.6g}"
+                )
+    return problems

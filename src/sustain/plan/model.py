@@ -8,18 +8,22 @@ Variables (each a block of columns, described by index arrays):
 - `use`     consumption of item i by formation f in period t (only items of a family the
             formation's systems can use);
 - `short`   shortfall of family m at formation f in period t;
-- `repair`  systems of type y repaired at repair hub h in period t (using spare parts there);
-- `backlog` systems of type y waiting for repair at the end of period t.
+- `repair`  systems of type y repaired at repair hub h in period t (using spare parts there),
+            ready at the hub after the repair time;
+- `move`    damaged or repaired systems of type y leaving on lane l in period t (see fleet.py);
+- `hold`    damaged or repaired systems of type y at site s at the end of period t;
+- `return`  repaired systems of type y handed back to formations at site s in period t.
 
 Constraints (each a block of rows): conservation of every (site, item) in every period with
-transit lags; lane capacity (mass, all items together, scaled by the open share of the period);
-site handling in and out; storage; demand = use + shortfall per family; the repair backlog;
-repair-hub capacity.
+transit lags; conservation of damaged and repaired systems (failures appear at the formations'
+sites); lane capacity (mass of items and systems together, scaled by the open share of the
+period); site handling in and out; storage; demand = use + shortfall per family; repair-hub
+capacity.
 
 Objective, in order of importance (weights in PlanOptions): priority-weighted shortfall
 (formation priority x family criticality), made up to `lateness_weight` dearer in the first
-period than in the last (a unit delivered earlier is worth more); systems waiting for repair;
-transport cost.
+period than in the last (a unit delivered earlier is worth more); systems out of action other
+than in repair (damaged and waiting or travelling, repaired and not yet back); transport cost.
 
 Only (lane, item) pairs that lie on some path from a source of the item to a place that can use
 it get shipment variables, and only (site, item) pairs on such paths get inventory: this keeps
@@ -28,6 +32,7 @@ the model to what can matter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +43,7 @@ from scipy.sparse import csc_array, csr_array
 from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
+from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -62,7 +68,7 @@ class PlanOptions:
 
     shortfall_weight: float = 1.0
     lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
-    repair_weight: float = 10.0  # per system waiting for repair per period
+    repair_weight: float = 10.0  # per system out of action (not in repair) per period
     cost_weight: float = 1e-6  # per euro of transport
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
@@ -126,8 +132,16 @@ class Model:
     repair_hub: IntArray = field(default_factory=_no_index)
     repair_system: IntArray = field(default_factory=_no_index)
     repair_period: IntArray = field(default_factory=_no_index)
-    backlog_system: IntArray = field(default_factory=_no_index)
-    backlog_period: IntArray = field(default_factory=_no_index)
+    move_lane: IntArray = field(default_factory=_no_index)
+    move_cargo: IntArray = field(default_factory=_no_index)  # see FleetIndex.cargo
+    move_period: IntArray = field(default_factory=_no_index)
+    hold_site: IntArray = field(default_factory=_no_index)
+    hold_cargo: IntArray = field(default_factory=_no_index)
+    hold_period: IntArray = field(default_factory=_no_index)
+    return_site: IntArray = field(default_factory=_no_index)
+    return_slot: IntArray = field(default_factory=_no_index)
+    return_period: IntArray = field(default_factory=_no_index)
+    fleet: FleetIndex | None = None
     columns: dict[str, Block] = field(default_factory=dict)
     rows: dict[str, Block] = field(default_factory=dict)
     # rows that carry capacities (for bottlenecks and re-solves)
@@ -251,6 +265,30 @@ class _Triplets:
         return csc_array((vals, (rows, cols)), shape=(n_rows, n_cols))
 
 
+def _stocks_and_flows(
+    triplets: _Triplets,
+    row_of: Callable[[IntArray, IntArray, IntArray], IntArray],
+    stocks: tuple[IntArray, IntArray, IntArray, IntArray],
+    flows: tuple[IntArray, IntArray, IntArray, IntArray],
+    network: Network,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Coefficients of stocks (columns, site, cargo, period) carried from period to period, and
+    of flows (columns, lane, cargo, period) leaving their origin and reaching their destination
+    the lane's transit later, in the conservation rows `row_of(site, cargo, period)`. Returns
+    each flow's origin, destination and arrival period."""
+    columns, site, cargo, period = stocks
+    triplets.add(row_of(site, cargo, period), columns, 1.0)
+    carry = period + 1 < network.n_periods
+    triplets.add(row_of(site[carry], cargo[carry], period[carry] + 1), columns[carry], -1.0)
+    columns, lane, cargo, period = flows
+    origin = network.lane_origin[lane].astype(np.int64)
+    destination = network.lane_destination[lane].astype(np.int64)
+    arrival = period + network.lane_transit_periods[lane].astype(np.int64)
+    triplets.add(row_of(origin, cargo, period), columns, 1.0)
+    triplets.add(row_of(destination, cargo, arrival), columns, -1.0)
+    return origin, destination, arrival
+
+
 INVESTMENT_MODES = ("none", "relax", "whole")
 
 
@@ -321,22 +359,32 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     model.use_formation, model.use_item = model.use_formation[keep], model.use_item[keep]
     model.use_period = model.use_period[keep]
 
-    # Repairs: systems that fail and take time to repair, at hubs holding their spare part.
-    failure = n.system_breakdown_rate + n.system_damage_rate
-    fleet = n.holdings.sum(axis=0)
-    systems = np.flatnonzero((failure > 0) & (n.system_repair_days > 0) & (fleet > 0))
-    hubs = np.flatnonzero(n.site_repair_capacity > 0)
-    if systems.size and hubs.size:
-        hh = np.repeat(hubs, systems.size)
-        yy = np.tile(systems, hubs.size)
-        part = n.system_spare_part[yy]
-        ok = (part < 0) | (pair_id[hh, np.maximum(part, 0)] >= 0)
-        hh, yy = hh[ok], yy[ok]
-        model.repair_hub = np.repeat(hh, n_periods).astype(np.int64)
-        model.repair_system = np.repeat(yy, n_periods).astype(np.int64)
-        model.repair_period = np.tile(np.arange(n_periods), hh.size)
-        model.backlog_system = np.repeat(systems, n_periods).astype(np.int64)
-        model.backlog_period = np.tile(np.arange(n_periods), systems.size)
+    # Damaged and repaired systems: repairs at hubs that can reach them, with parts on hand.
+    fleet = fleet_index(n, on_path.T)
+    model.fleet = fleet
+    k = fleet.n_slots
+    hub, slot = np.nonzero(fleet.can_repair)
+    model.repair_hub = np.repeat(hub, n_periods).astype(np.int64)
+    model.repair_system = np.repeat(fleet.systems[slot], n_periods)
+    repair_slot = np.repeat(slot, n_periods)
+    model.repair_period = np.tile(np.arange(n_periods), hub.size)
+    movable = (
+        fleet.on_path[:, n.lane_origin].T & fleet.on_path[:, n.lane_destination].T
+    )  # (lanes, cargoes)
+    pair_lane, pair_cargo = np.nonzero(movable)
+    group, offset = _expand(np.clip(n_periods - transit[pair_lane], 0, None))
+    model.move_lane, model.move_cargo = pair_lane[group], pair_cargo[group]
+    model.move_period = offset
+    hold_cargo_pair, hold_site_pair = np.nonzero(fleet.on_path)
+    fleet_pair = np.full((n_sites, 2 * k), -1, dtype=np.int64)
+    fleet_pair[hold_site_pair, hold_cargo_pair] = np.arange(hold_site_pair.size)
+    model.hold_site = np.repeat(hold_site_pair, n_periods)
+    model.hold_cargo = np.repeat(hold_cargo_pair, n_periods)
+    model.hold_period = np.tile(np.arange(n_periods), hold_site_pair.size)
+    back_site, back_slot = np.nonzero(fleet.holds & fleet.on_path[k:].T)
+    model.return_site = np.repeat(back_site, n_periods)
+    model.return_slot = np.repeat(back_slot, n_periods)
+    model.return_period = np.tile(np.arange(n_periods), back_site.size)
 
     sizes = {
         "ship": model.ship_lane.size,
@@ -345,7 +393,9 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         "use": model.use_item.size,
         "short": model.short_period.size,
         "repair": model.repair_hub.size,
-        "backlog": model.backlog_system.size,
+        "move": model.move_lane.size,
+        "hold": model.hold_site.size,
+        "return": model.return_site.size,
         "invest": len(n.investments) if base_capacity is not None else 0,
     }
     start = 0
@@ -375,7 +425,12 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     cost[col["ship"].slice()] = (
         options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
     )
-    cost[col["backlog"].slice()] = options.repair_weight
+    system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
+    move_transit = transit[model.move_lane]
+    cost[col["move"].slice()] = options.repair_weight * move_transit + options.cost_weight * (
+        n.lane_cost[model.move_lane] * system_mass[model.move_cargo]
+    )
+    cost[col["hold"].slice()] = options.repair_weight
     cost[col["invest"].slice()] = options.investment_weight * n.invest_cost[: col["invest"].size]
     upper[col["invest"].slice()] = 1.0
 
@@ -413,19 +468,14 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         return base + pair_id[site, item] * n_periods + period
 
     inv_cols = np.arange(col["inv"].start, col["inv"].stop)
-    triplets.add(balance_row(model.inv_site, model.inv_item, model.inv_period), inv_cols, 1.0)
-    carry = model.inv_period + 1 < n_periods
-    triplets.add(
-        balance_row(model.inv_site[carry], model.inv_item[carry], model.inv_period[carry] + 1),
-        inv_cols[carry],
-        -1.0,
-    )
     ship_cols = np.arange(col["ship"].start, col["ship"].stop)
-    origin = n.lane_origin[model.ship_lane].astype(np.int64)
-    destination = n.lane_destination[model.ship_lane].astype(np.int64)
-    arrival = model.ship_period + transit[model.ship_lane]
-    triplets.add(balance_row(origin, model.ship_item, model.ship_period), ship_cols, 1.0)
-    triplets.add(balance_row(destination, model.ship_item, arrival), ship_cols, -1.0)
+    origin, destination, arrival = _stocks_and_flows(
+        triplets,
+        balance_row,
+        (inv_cols, model.inv_site, model.inv_item, model.inv_period),
+        (ship_cols, model.ship_lane, model.ship_item, model.ship_period),
+        n,
+    )
     prod_cols = np.arange(col["prod"].start, col["prod"].stop)
     triplets.add(
         balance_row(
@@ -448,25 +498,70 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         n.system_spare_parts_per_repair[model.repair_system[with_part]],
     )
 
-    # Lane capacity: mass of every item leaving on the lane in the period.
+    # Conservation of damaged and repaired systems at every (site, type, period) they can be:
+    # failures appear at the formations' sites, repairs turn damaged into repaired after the
+    # repair time, returns hand repaired systems back to formations.
+    failing = np.zeros((hold_site_pair.size, n_periods))
+    damaged = hold_cargo_pair < k
+    failing[damaged] = fleet.failures[hold_site_pair[damaged], hold_cargo_pair[damaged]]
+    fleet_base = add_rows("fleet", failing.ravel(), failing.ravel())
+
+    def fleet_row(site: IntArray, cargo: IntArray, period: IntArray) -> IntArray:
+        return fleet_base + fleet_pair[site, cargo] * n_periods + period
+
+    hold_cols = np.arange(col["hold"].start, col["hold"].stop)
+    move_cols = np.arange(col["move"].start, col["move"].stop)
+    move_origin, move_destination, move_arrival = _stocks_and_flows(
+        triplets,
+        fleet_row,
+        (hold_cols, model.hold_site, model.hold_cargo, model.hold_period),
+        (move_cols, model.move_lane, model.move_cargo, model.move_period),
+        n,
+    )
+    triplets.add(
+        fleet_row(model.repair_hub, fleet.cargo(DAMAGED, repair_slot), model.repair_period),
+        repair_cols,
+        1.0,
+    )
+    ready = model.repair_period + fleet.lag[repair_slot]
+    done = ready < n_periods
+    triplets.add(
+        fleet_row(model.repair_hub[done], fleet.cargo(REPAIRED, repair_slot[done]), ready[done]),
+        repair_cols[done],
+        -1.0,
+    )
+    triplets.add(
+        fleet_row(model.return_site, fleet.cargo(REPAIRED, model.return_slot), model.return_period),
+        np.arange(col["return"].start, col["return"].stop),
+        1.0,
+    )
+
+    # Lane capacity: mass of every item and system leaving on the lane in the period.
+    carried_lane = np.concatenate([model.ship_lane, model.move_lane])
+    carried_period = np.concatenate([model.ship_period, model.move_period])
+    carried_cols = np.concatenate([ship_cols, move_cols])
+    mass = n.item_mass[model.ship_item]
+    carried_mass = np.concatenate([mass, system_mass[model.move_cargo]])
     open_ = open_share(n, options.closures)
     model.lane_capacity = n.lane_capacity * open_
-    lane_key = model.ship_lane * n_periods + model.ship_period
-    keys, lane_row = np.unique(lane_key, return_inverse=True)
+    keys, lane_row = np.unique(carried_lane * n_periods + carried_period, return_inverse=True)
     model.lane_row_lane, model.lane_row_period = keys // n_periods, keys % n_periods
     first = add_rows(
         "lane",
         np.full(keys.size, -np.inf),
         model.lane_capacity[model.lane_row_period, model.lane_row_lane],
     )
-    mass = n.item_mass[model.ship_item]
-    triplets.add(first + lane_row, ship_cols, mass)
+    triplets.add(first + lane_row, carried_cols, carried_mass)
 
     # Handling at sites with a throughput limit: out (departures) and in (arrivals).
     limited = np.isfinite(n.site_throughput)
     for name, site, period in (
-        ("site_out", origin, model.ship_period),
-        ("site_in", destination, arrival),
+        ("site_out", np.concatenate([origin, move_origin]), carried_period),
+        (
+            "site_in",
+            np.concatenate([destination, move_destination]),
+            np.concatenate([arrival, move_arrival]),
+        ),
     ):
         sel = limited[site]
         keys, rows = np.unique(site[sel] * n_periods + period[sel], return_inverse=True)
@@ -476,7 +571,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
             np.full(keys.size, -np.inf),
             n.site_throughput[row_site] * n.period_length[row_period],
         )
-        triplets.add(first + rows, ship_cols[sel], mass[sel])
+        triplets.add(first + rows, carried_cols[sel], carried_mass[sel])
         setattr(model, f"{name}_row_site", row_site)
         setattr(model, f"{name}_row_period", row_period)
 
@@ -509,36 +604,15 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         n.item_family_factor[model.use_item],
     )
 
-    # Repairs: backlog(t) = backlog(t-1) + failures(t) - repaired(t); hub capacity.
-    if model.backlog_system.size:
-        failures = (
-            fleet[model.backlog_system]
-            * failure[model.backlog_system]
-            * n.period_length[model.backlog_period]
-        )
-        first = add_rows("backlog", failures, failures)
-        system_slot = np.full(len(n.systems), -1, dtype=np.int64)
-        system_slot[systems] = np.arange(systems.size)
-        backlog_cols = np.arange(col["backlog"].start, col["backlog"].stop)
-        own_row = first + system_slot[model.backlog_system] * n_periods + model.backlog_period
-        triplets.add(own_row, backlog_cols, 1.0)
-        carry = model.backlog_period + 1 < n_periods
-        triplets.add(own_row[carry] + 1, backlog_cols[carry], -1.0)
-        triplets.add(
-            first + system_slot[model.repair_system] * n_periods + model.repair_period,
-            repair_cols,
-            1.0,
-        )
-        keys, rows = np.unique(
-            model.repair_hub * n_periods + model.repair_period, return_inverse=True
-        )
-        model.hub_row_site, model.hub_row_period = keys // n_periods, keys % n_periods
-        first = add_rows(
-            "hub",
-            np.full(keys.size, -np.inf),
-            n.site_repair_capacity[model.hub_row_site] * n.period_length[model.hub_row_period],
-        )
-        triplets.add(first + rows, repair_cols, 1.0)
+    # Repair-hub capacity.
+    keys, rows = np.unique(model.repair_hub * n_periods + model.repair_period, return_inverse=True)
+    model.hub_row_site, model.hub_row_period = keys // n_periods, keys % n_periods
+    first = add_rows(
+        "hub",
+        np.full(keys.size, -np.inf),
+        n.site_repair_capacity[model.hub_row_site] * n.period_length[model.hub_row_period],
+    )
+    triplets.add(first + rows, repair_cols, 1.0)
 
     if base_capacity is not None and col["invest"].size:
         # Output of a line is at most its own capacity plus what the chosen options add.

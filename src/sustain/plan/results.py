@@ -9,10 +9,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from sustain.network import MODES, Network
+from sustain.plan.fleet import CONDITIONS
 from sustain.plan.model import Model
 from sustain.plan.solve import Solution
 
 TOLERANCE = 1e-7
+# What a repair hub or a lane carrying only systems limits: systems out of action.
+FLEET = -2
+FLEET_NAME = "systems out of action"
 FloatArray = npt.NDArray[Any]
 IndexArray = npt.NDArray[np.integer[Any]]
 
@@ -99,17 +103,7 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
         }
     )
 
-    repaired = x[col["repair"].slice()]
-    backlog = x[col["backlog"].slice()]
-    out["repairs"] = pd.DataFrame(
-        {
-            "hub": n.sites.take(model.repair_hub),
-            "system": n.systems.take(model.repair_system),
-            "period": model.repair_period,
-            "repaired": repaired,
-        }
-    )
-    out["repair_backlog"] = fleet(model, repaired, backlog)
+    out.update(fleet_tables(model, x))
     invest = model.columns.get("invest")
     if invest is not None and invest.size:
         made = np.clip(x[invest.slice()], 0.0, 1.0) + 0.0  # no "-0.00" in the table
@@ -126,35 +120,120 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
     return out
 
 
-def fleet(model: Model, repaired: FloatArray, waiting: FloatArray) -> pd.DataFrame:
-    """Per system and period: systems waiting for repair, in repair (started, and back after
-    the repair time, rounded to whole periods like transit), and available to formations."""
+def _in_flight(
+    slots: IndexArray,
+    start: IndexArray,
+    end: IndexArray,
+    quantity: FloatArray,
+    shape: tuple[int, int],
+) -> FloatArray:
+    """(slots, periods): quantities under way at the end of each period, for things that start
+    in period `start` and are done in period `end` (under way in start <= t < end)."""
+    change = np.zeros((shape[0], shape[1] + 1))
+    np.add.at(change, (slots, start), quantity)
+    np.add.at(change, (slots, np.minimum(end, shape[1])), -quantity)
+    return np.cumsum(change, axis=1)[:, : shape[1]]
+
+
+def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
+    """Repairs, moves and places of damaged and repaired systems, and per system type and period
+    the fleet: failed, waiting (damaged, held or travelling), in repair, returning (repaired,
+    held or travelling), returned, and available to formations."""
     n = model.network
-    periods = model.n_periods
-    systems = np.unique(model.backlog_system)
-    slot = np.full(len(n.systems), -1, dtype=np.int64)
-    slot[systems] = np.arange(systems.size)
-    started = np.zeros((systems.size, periods))
-    np.add.at(started, (slot[model.repair_system], model.repair_period), repaired)
-    lag = np.floor(n.system_repair_days[systems] / n.period_days + 0.5).astype(np.int64)
-    cumulative = np.cumsum(started, axis=1)
-    earlier = np.zeros_like(cumulative)  # started up to period t - lag (back by the end of t)
-    for k in range(systems.size):
-        if lag[k] < periods:
-            earlier[k, lag[k] :] = cumulative[k, : periods - lag[k]]
-    in_repair = (cumulative - earlier)[slot[model.backlog_system], model.backlog_period]
-    fleet_size = n.holdings.sum(axis=0)[model.backlog_system]
-    return pd.DataFrame(
+    col = model.columns
+    fleet = model.fleet
+    assert fleet is not None
+    k, periods = fleet.n_slots, model.n_periods
+    cargo_system = np.tile(fleet.systems, 2)
+    cargo_condition = np.repeat(np.array(CONDITIONS), k)
+    out: dict[str, pd.DataFrame] = {}
+
+    repaired = x[col["repair"].slice()]
+    slot_of = np.full(len(n.systems), -1, dtype=np.int64)
+    slot_of[fleet.systems] = np.arange(k)
+    repair_slot = slot_of[model.repair_system]
+    ready = model.repair_period + fleet.lag[repair_slot]
+    out["repairs"] = pd.DataFrame(
         {
-            "system": n.systems.take(model.backlog_system),
-            "period": model.backlog_period,
-            "repaired": started[slot[model.backlog_system], model.backlog_period],
-            "waiting": waiting,
-            "in_repair": in_repair,
-            "available": fleet_size - waiting - in_repair,
-            "availability": (fleet_size - waiting - in_repair) / fleet_size,
+            "hub": n.sites.take(model.repair_hub),
+            "system": n.systems.take(model.repair_system),
+            "period": model.repair_period,
+            "date": _dates(n, model.repair_period),
+            "repaired": repaired,
+            "ready_period": ready,
         }
     )
+
+    moved = x[col["move"].slice()]
+    moving = moved > TOLERANCE
+    lane, cargo, period = model.move_lane, model.move_cargo, model.move_period
+    arrival = period + n.lane_transit_periods[lane]
+    mass = n.system_mass[cargo_system[cargo]]
+    out["system_moves"] = pd.DataFrame(
+        {
+            "lane": n.lanes.take(lane[moving]),
+            "from": n.sites.take(n.lane_origin[lane[moving]]),
+            "to": n.sites.take(n.lane_destination[lane[moving]]),
+            "system": n.systems.take(cargo_system[cargo[moving]]),
+            "condition": cargo_condition[cargo[moving]],
+            "period": period[moving],
+            "departs": _dates(n, period[moving]),
+            "arrival_period": arrival[moving],
+            "quantity": moved[moving],
+            "tonnes": moved[moving] * mass[moving],
+        }
+    )
+    held = x[col["hold"].slice()]
+    out["system_positions"] = pd.DataFrame(
+        {
+            "site": n.sites.take(model.hold_site),
+            "system": n.systems.take(cargo_system[model.hold_cargo]),
+            "condition": cargo_condition[model.hold_cargo],
+            "period": model.hold_period,
+            "quantity": held,
+        }
+    )
+    returned = x[col["return"].slice()]
+    out["returns"] = pd.DataFrame(
+        {
+            "site": n.sites.take(model.return_site),
+            "system": n.systems.take(fleet.systems[model.return_slot]),
+            "period": model.return_period,
+            "returned": returned,
+        }
+    )
+
+    shape = (k, periods)
+    by_cargo = np.zeros((2 * k, periods))
+    np.add.at(by_cargo, (model.hold_cargo, model.hold_period), held)
+    travelling = _in_flight(cargo, period, arrival, moved, (2 * k, periods))
+    out_of_action = by_cargo + travelling
+    in_repair = _in_flight(repair_slot, model.repair_period, ready, repaired, shape)
+    started = np.zeros(shape)
+    np.add.at(started, (repair_slot, model.repair_period), repaired)
+    back = np.zeros(shape)
+    np.add.at(back, (model.return_slot, model.return_period), returned)
+    size = n.holdings.sum(axis=0)[fleet.systems][:, None] * np.ones(shape)
+    waiting, returning = out_of_action[:k], out_of_action[k:]
+    available = size - waiting - in_repair - returning
+    slot, t = np.divmod(np.arange(k * periods), periods)
+    out["fleet"] = pd.DataFrame(
+        {
+            "system": n.systems.take(fleet.systems[slot]),
+            "period": t,
+            "date": _dates(n, t),
+            "fleet": size.ravel(),
+            "failed": fleet.failures.sum(axis=0).ravel(),
+            "repaired": started.ravel(),
+            "waiting": waiting.ravel(),
+            "in_repair": in_repair.ravel(),
+            "returning": returning.ravel(),
+            "returned": back.ravel(),
+            "available": available.ravel(),
+            "availability": (available / size).ravel(),
+        }
+    )
+    return out
 
 
 def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
@@ -237,6 +316,10 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         table = table.reshape(size, n_families)
         return np.where(table.max(axis=1) > 0, table.argmax(axis=1), -1)
 
+    def lane_family(family: IndexArray) -> IndexArray:
+        """Where a lane or site carries no items, what it limits is systems' moves."""
+        return np.where(family >= 0, family, FLEET)
+
     ship = x[model.columns["ship"].slice()]
     ship_tonnes = ship * n.item_mass[model.ship_item]
     ship_family = n.item_family[model.ship_item]
@@ -255,7 +338,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         "t/day",
         summed(model.lane_row_lane, d * n.period_length[model.lane_row_period] * share, size),
         summed(model.lane_row_lane, (d > TOLERANCE).astype(float), size),
-        dominant(model.ship_lane, ship_family, ship_tonnes, size),
+        lane_family(dominant(model.ship_lane, ship_family, ship_tonnes, size)),
     )
     size = len(n.sites)
     for block, what, where in (
@@ -271,7 +354,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             "t/day",
             summed(owner, d * n.period_length[period], size),
             summed(owner, (d > TOLERANCE).astype(float), size),
-            dominant(where, ship_family, ship_tonnes, size),
+            lane_family(dominant(where, ship_family, ship_tonnes, size)),
         )
     d = -dual[model.rows["storage"].slice()]
     held = x[model.columns["inv"].slice()] * n.item_mass[model.inv_item]
@@ -291,7 +374,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             "systems/day",
             summed(model.hub_row_site, d * n.period_length[model.hub_row_period], size),
             summed(model.hub_row_site, (d > TOLERANCE).astype(float), size),
-            np.full(size, -1),
+            np.full(size, FLEET),
         )
 
     # Production lines: reduced cost of output at its upper bound, per +1 unit/day.
@@ -330,11 +413,19 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
     family = table["family_index"].to_numpy().astype(np.int64)
     weight = _family_weights(model, x)
     known = family >= 0
+    fleet = family == FLEET
+    value = table["value_per_unit"].to_numpy()
+    # Systems out of action cost repair_weight per system and period: back to system-days.
+    system_days = value / max(model.options.repair_weight, 1e-300) * n.period_days
     table = table.assign(
-        family=np.where(known, [n.families.names[f] if f >= 0 else "" for f in family], ""),
-        family_unit=[n.family_unit[f] if f >= 0 else "" for f in family],
+        family=[
+            n.families.names[f] if f >= 0 else FLEET_NAME if f == FLEET else "" for f in family
+        ],
+        family_unit=[
+            n.family_unit[f] if f >= 0 else "system-day" if f == FLEET else "" for f in family
+        ],
         equivalent=np.where(
-            known, table["value_per_unit"].to_numpy() / weight[np.maximum(family, 0)], np.nan
+            known, value / weight[np.maximum(family, 0)], np.where(fleet, system_days, np.nan)
         ),
     ).drop(columns="family_index")
     return table.sort_values("value_per_unit", ascending=False, ignore_index=True)

@@ -219,6 +219,9 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             item_unit.get(product),
             f'item "{product}"',
         )
+    for i, place in enumerate(scenario.sites):
+        if place.repairs and place.repair_capacity is None:
+            report("sites", i, "repairs", "lists systems to repair but repair_capacity is blank")
     for i, system in enumerate(scenario.systems):
         if system.spare_parts_per_repair is not None and system.spare_part is None:
             report("systems", i, "spare_part", "is required when spare_parts_per_repair is given")

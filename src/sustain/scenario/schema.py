@@ -100,6 +100,7 @@ def _split_list(value: Any) -> Any:
 MassRate = Annotated[float, Figure("120 t/day", "positive", units.MASS_RATE)]
 Mass = Annotated[float, Figure("5000 t", "positive", units.MASS)]
 UnitMass = Annotated[float, Figure("45 kg", "positive", units.MASS)]
+SystemMass = Annotated[float, Figure("45 t", "positive", units.MASS)]
 Duration = Annotated[float, Figure("14 days", "nonnegative", units.DAYS)]
 CostPerMass = Annotated[float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS)]
 Money = Annotated[float, Figure("200 MEUR", "nonnegative", units.MONEY)]
@@ -251,6 +252,9 @@ class System(Record):
     repair_time: Duration = Field(0.0, description="Time to repair one system at a repair hub.")
     spare_part: str | None = Field(None, description="Item consumed by each repair.")
     spare_parts_per_repair: Count | None = Field(None, description="Spare parts used per repair.")
+    mass: SystemMass | None = Field(
+        None, description="Mass of one system, carried on lanes to and from repair; blank for none."
+    )
 
 
 class Consumption(Record):
@@ -298,7 +302,7 @@ class Intensity(Record):
 class Site(Record):
     """A place where supplies are made, kept, handled, repaired or consumed."""
 
-    references: ClassVar[dict[str, str]] = {"nation": "nations"}
+    references: ClassVar[dict[str, str]] = {"nation": "nations", "repairs": "systems"}
     id: Text = Field(description="Site identifier.")
     name: str | None = Field(None, description="Readable name.")
     kind: SiteKind = Field(description="factory, depot, port, airbase, rail_hub, road_hub, ...")
@@ -308,6 +312,9 @@ class Site(Record):
     throughput: MassRate | None = Field(None, description="Handling limit; blank for none.")
     storage: Mass | None = Field(None, description="Storage capacity; blank for none.")
     repair_capacity: SystemsPerDay | None = Field(None, description="Systems repaired per day.")
+    repairs: NameList = Field(
+        (), description="Systems it repairs, separated by ';'; blank for every system."
+    )
 
 
 class Asset(Record):

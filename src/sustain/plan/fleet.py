@@ -1,0 +1,92 @@
+"""Where damaged and repaired systems can be, and where they can go.
+
+A system that breaks down or is damaged becomes a *damaged* system at its formation's site. It
+travels over lanes (its mass counted against their capacity and the sites' handling) to a repair
+hub that repairs its type, waits there, is repaired within the hub's capacity using spare parts
+held there, and after the repair time is a *repaired* system at the hub. Repaired systems travel
+back over lanes and return to a formation holding their type, at its site. Systems of a type are
+pooled: a repaired tank returns to any formation that holds the type.
+
+Damaged and repaired systems of each tracked type are two "cargoes" that flow like items; this
+module gives their index arrays. A damaged system stays where it failed when no lane leads to a
+hub (it is counted as waiting), and a repaired one stays at the hub when no lane leads back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sustain.graph import reachable
+from sustain.network import Network
+
+IntArray = npt.NDArray[np.integer[Any]]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+DAMAGED, REPAIRED = 0, 1
+CONDITIONS = ("damaged", "repaired")
+
+
+def repair_periods(network: Network, systems: IntArray) -> IntArray:
+    """Repair time in whole periods, rounded half up like transit times."""
+    return np.floor(network.system_repair_days[systems] / network.period_days + 0.5).astype(
+        np.int64
+    )
+
+
+@dataclass(frozen=True)
+class FleetIndex:
+    """Tracked system types and the (site, cargo) pairs where their systems can be. A cargo is
+    `condition * len(systems) + slot`, slot being the position in `systems`."""
+
+    systems: IntArray  # system types with failures, a repair time and a fleet
+    failures: FloatArray  # (sites, slots, periods) systems failing at each site
+    can_repair: BoolArray  # (sites, slots) hubs able to repair each type (parts on hand)
+    holds: BoolArray  # (sites, slots) sites of formations holding each type
+    on_path: BoolArray  # (cargoes, sites)
+    lag: IntArray  # (slots,) repair time in periods
+
+    @property
+    def n_slots(self) -> int:
+        return int(self.systems.size)
+
+    def cargo(self, condition: IntArray | int, slot: IntArray) -> IntArray:
+        return np.asarray(condition * self.n_slots + slot, dtype=np.int64)
+
+
+def fleet_index(network: Network, parts_on_path: BoolArray) -> FleetIndex:
+    """`parts_on_path` (sites, items) says where spare parts can be held."""
+    n = network
+    n_sites = len(n.sites)
+    rate = n.system_breakdown_rate + n.system_damage_rate
+    fleet = n.holdings.sum(axis=0)
+    hubs = n.site_repair_capacity > 0
+    systems = np.flatnonzero((rate > 0) & (n.system_repair_days > 0) & (fleet > 0))
+
+    at_site = np.zeros((n_sites, systems.size))
+    np.add.at(at_site, n.formation_site, n.holdings[:, systems])
+    failures = at_site[:, :, None] * rate[systems][None, :, None] * n.period_length[None, None, :]
+    part = n.system_spare_part[systems]
+    has_parts = (part[None, :] < 0) | parts_on_path[:, np.maximum(part, 0)]
+    can_repair = hubs[:, None] & n.site_repairs[:, systems] & has_parts
+    holds = at_site > 0
+    # A hub repairs only systems that can reach it from where they fail.
+    can_repair &= reachable(n_sites, n.lane_origin, n.lane_destination, holds.T).T
+
+    sources = np.concatenate([holds.T, can_repair.T])  # damaged at the front, repaired at hubs
+    sinks = np.concatenate([can_repair.T, holds.T])
+    forward = reachable(n_sites, n.lane_origin, n.lane_destination, sources)
+    backward = reachable(n_sites, n.lane_destination, n.lane_origin, sinks)
+    on_path = (forward & backward) | sources
+    return FleetIndex(
+        systems=systems.astype(np.int64),
+        failures=failures,
+        can_repair=can_repair,
+        holds=holds,
+        on_path=on_path,
+        lag=repair_periods(n, systems),
+    )
