@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sustain.industry import added_capacity, evaluate_investments, gap_closes, with_investments
-from sustain.plan import PlanOptions, plan
+from sustain.plan import PlanCheckError, Planner, PlanOptions, plan
+from sustain.plan.check import check_plan
 from tests.scenarios import base, formation, lane, load_document, mortar_family, site
 
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0)
@@ -104,3 +105,16 @@ def test_planner_chooses_investments_within_a_budget(mode: str) -> None:
     expected = 0.5 if mode == "relax" else 0.0
     assert share == pytest.approx(expected, abs=1e-9)
     assert tight.shortfall["shortfall"].sum() == pytest.approx(1000 * (1 - expected))
+
+
+def test_checker_ties_production_to_the_investments_made() -> None:
+    network = load_document(worth_it_case())
+    half = PlanOptions(lateness_weight=0.0, cost_weight=0.0, investments="relax", budget_eur=5e5)
+    planner = Planner(network, half)
+    result = planner.solve()
+    tables = {name: frame.copy() for name, frame in result.tables.items()}
+    check_plan(planner.network, tables, (), planner.without_investments)
+    # Claiming the option was not made leaves production over the line's own capacity.
+    tables["investments"]["made"] = 0.0
+    with pytest.raises(PlanCheckError, match="over its capacity"):
+        check_plan(planner.network, tables, (), planner.without_investments)

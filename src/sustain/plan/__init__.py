@@ -162,7 +162,9 @@ class Planner:
             network = dataclasses.replace(network, line_capacity=free_capacity(network))
             self.network = network
         base_capacity = None
+        self.without_investments: Network | None = None
         if self.options.investments != "none" and len(network.investments):
+            self.without_investments = network
             # Plan on the network with every option made; the model decides which to make.
             base_capacity = np.concatenate(
                 [
@@ -205,7 +207,7 @@ class Planner:
         if options.check:
             self._progress("checking the plan")
             start = time.perf_counter()
-            check_plan(self.network, result, options.closures)
+            check_plan(self.network, result, options.closures, self.without_investments)
             check_seconds = time.perf_counter() - start
         return Plan(
             network=self.network,

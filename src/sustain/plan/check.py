@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sustain.capacity import added_capacity
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import Closure
 
@@ -75,10 +76,38 @@ def _total(rows: Iterable[dict[str, Any]], keys: tuple[str, ...], value: Any) ->
     return sums
 
 
+def _line_capacity(
+    network: Network, tables: dict[str, pd.DataFrame], before: Network | None
+) -> dict[str, list[float]]:
+    """Each line's capacity by period. With investments decided by the plan, it is the line's
+    capacity `before` them plus what each option adds times the share of it the plan made."""
+    capacity = {
+        name: network.line_capacity[:, k].tolist() for k, name in enumerate(network.lines.names)
+    }
+    if before is None or "investments" not in tables:
+        return capacity
+    capacity = {name: [0.0] * network.n_periods for name in capacity}
+    for k, name in enumerate(before.lines.names):
+        capacity[name] = before.line_capacity[:, k].tolist()
+    made = dict(
+        zip(tables["investments"]["investment"], tables["investments"]["made"], strict=True)
+    )
+    for k, option in enumerate(before.investments.names):
+        target = int(before.invest_line[k])
+        line = before.lines.names[target] if target >= 0 else option
+        for t, added in enumerate(added_capacity(before, k)):
+            capacity[line][t] += float(made[option]) * float(added)
+    return capacity
+
+
 def check_plan(
-    network: Network, tables: dict[str, pd.DataFrame], closures: Iterable[Closure]
+    network: Network,
+    tables: dict[str, pd.DataFrame],
+    closures: Iterable[Closure],
+    without_investments: Network | None = None,
 ) -> None:
-    """Raise PlanCheckError listing every broken constraint of the plan."""
+    """Raise PlanCheckError listing every broken constraint of the plan. When the plan decided
+    investments, `network` has every option made and `without_investments` has none."""
     closures = tuple(closures)
     n = network
     periods = n.n_periods
@@ -183,10 +212,11 @@ def check_plan(
     for row in shipments:
         flows[row["from"], row["item"], row["period"]] -= row["quantity"]
         flows[row["to"], row["item"], row["arrival_period"]] += row["quantity"]
+    line_capacity = _line_capacity(n, tables, without_investments)
     for row in production:
         line = n.lines[row["line"]]
         flows[n.sites.names[n.line_site[line]], row["item"], row["period"]] += row["quantity"]
-        if _exceeds(row["quantity"], float(n.line_capacity[row["period"], line])):
+        if _exceeds(row["quantity"], line_capacity[row["line"]][row["period"]]):
             problems.append(
                 f"line {row['line']} makes {row['quantity']:.6g} in period {row['period']}, "
                 "over its capacity"
