@@ -1,0 +1,223 @@
+"""The simulator: Monte Carlo of sustainment under uncertainty, many replications at once.
+
+`simulate(network, replications=..., seed=...)` runs batches of replications through the daily
+kernel (sustain.simulate.kernel) on the chosen executor and returns a Simulation of tidy tables.
+Each replication draws from its own seed sequence, so the results are the same for a seed
+whatever the executor, the number of workers and the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from sustain.execute import run_tasks
+from sustain.network import Network
+from sustain.simulate.kernel import BatchResult, run_batch
+from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
+from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
+
+__all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
+
+PERCENTILES = (5, 50, 95)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The merged results of the replications that finished, in replication order."""
+
+    network: Network
+    options: SimulationOptions
+    uncertainty: Uncertainty
+    seed: int
+    replications: int  # asked for
+    batches: list[BatchResult] = field(repr=False)
+    setup: Setup = field(repr=False)
+    interrupted: bool = False
+
+    def _merged(self, name: str) -> npt.NDArray[Any]:
+        order = np.argsort(np.concatenate([b.replications for b in self.batches]))
+        return np.concatenate([getattr(b, name) for b in self.batches])[order]
+
+    @property
+    def finished(self) -> int:
+        return sum(b.replications.size for b in self.batches)
+
+    @property
+    def weighted_shortfall(self) -> npt.NDArray[np.float64]:
+        return self._merged("weighted_shortfall")
+
+    def _pairs(self) -> tuple[list[str], list[str]]:
+        n = self.network
+        return (
+            n.formations.take(self.setup.pair_formation),
+            n.families.take(self.setup.pair_family),
+        )
+
+    def stockout(self) -> pd.DataFrame:
+        """Per formation, family and day: the probability it has run short by that day."""
+        first = self._merged("first_short")  # (R, pairs)
+        days = self.setup.n_days
+        counts = np.zeros((days + 1, first.shape[1]))
+        np.add.at(counts, (first, np.arange(first.shape[1])[None, :]), 1.0)
+        by_day = np.cumsum(counts[:days], axis=0) / max(first.shape[0], 1)  # (days, pairs)
+        formations, families = self._pairs()
+        day, pair = np.divmod(np.arange(by_day.size), by_day.shape[1])
+        return pd.DataFrame(
+            {
+                "formation": np.asarray(formations, dtype=object)[pair],
+                "family": np.asarray(families, dtype=object)[pair],
+                "day": day,
+                "date": self.network.start + day.astype("timedelta64[D]"),
+                "probability_short_by": by_day.ravel(),
+            }
+        )
+
+    def days_of_supply(self) -> pd.DataFrame:
+        """Per formation, family and day: percentiles of the days of supply at its site."""
+        dos = self._merged("days_of_supply").astype(np.float64)  # (R, days, pairs)
+        levels = np.nanpercentile(dos, PERCENTILES, axis=0)  # (3, days, pairs)
+        formations, families = self._pairs()
+        day, pair = np.divmod(np.arange(levels[0].size), levels.shape[2])
+        frame = pd.DataFrame(
+            {
+                "formation": np.asarray(formations, dtype=object)[pair],
+                "family": np.asarray(families, dtype=object)[pair],
+                "day": day,
+                "date": self.network.start + day.astype("timedelta64[D]"),
+            }
+        )
+        for k, p in enumerate(PERCENTILES):
+            frame[f"p{p}"] = levels[k].ravel()
+        return frame
+
+    def shortfall(self) -> pd.DataFrame:
+        """Per formation and family over the horizon: the chance of any shortfall, and the
+        mean and percentiles of the shortfall."""
+        short = self._merged("shortfall")  # (R, pairs)
+        first = self._merged("first_short")
+        formations, families = self._pairs()
+        n = self.network
+        frame = pd.DataFrame(
+            {
+                "formation": formations,
+                "family": families,
+                "unit": [n.family_unit[m] for m in self.setup.pair_family],
+                "demand": n.demand.sum(axis=0)[self.setup.pair_formation, self.setup.pair_family],
+                "probability_short": (first < self.setup.n_days).mean(axis=0),
+                "mean_shortfall": short.mean(axis=0),
+            }
+        )
+        for p in PERCENTILES:
+            frame[f"p{p}_shortfall"] = np.percentile(short, p, axis=0)
+        return frame.sort_values("mean_shortfall", ascending=False, ignore_index=True)
+
+    def daily(self) -> pd.DataFrame:
+        """Per formation, family and day: the probability of being short that day, and the
+        mean and 95th percentile of the shortfall (backordered demand, if backorders are on)."""
+        short = self._merged("daily_shortfall").astype(np.float64)  # (R, days, pairs)
+        formations, families = self._pairs()
+        day, pair = np.divmod(np.arange(short[0].size), short.shape[2])
+        return pd.DataFrame(
+            {
+                "formation": np.asarray(formations, dtype=object)[pair],
+                "family": np.asarray(families, dtype=object)[pair],
+                "day": day,
+                "date": self.network.start + day.astype("timedelta64[D]"),
+                "probability_short": (short > 1e-6).mean(axis=0).ravel(),
+                "mean_shortfall": short.mean(axis=0).ravel(),
+                "p95_shortfall": np.percentile(short, 95, axis=0).ravel(),
+            }
+        )
+
+    def replication_table(self) -> pd.DataFrame:
+        """Per replication: weighted shortfall and costs."""
+        return pd.DataFrame(
+            {
+                "replication": self._merged("replications"),
+                "weighted_shortfall": self._merged("weighted_shortfall"),
+                "holding_cost_eur": self._merged("holding_cost"),
+                "ordering_cost_eur": self._merged("ordering_cost"),
+                "shortage_cost_eur": self._merged("shortage_cost"),
+            }
+        )
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "shortfall": self.shortfall(),
+            "stockout": self.stockout(),
+            "daily": self.daily(),
+            "days_of_supply": self.days_of_supply(),
+            "replications": self.replication_table(),
+        }
+
+
+def _batch(
+    shared: tuple[Setup, Uncertainty], task: tuple[npt.NDArray[np.int64], list[Any]]
+) -> BatchResult:
+    setup, uncertainty = shared
+    numbers, seeds = task
+    draws = [draw(setup.network, uncertainty, s) for s in seeds]
+    return run_batch(setup, draws, numbers)
+
+
+def simulate(
+    network: Network,
+    replications: int = 100,
+    seed: int = 0,
+    uncertainty: Uncertainty | None = None,
+    options: SimulationOptions | None = None,
+    plan_tables: dict[str, pd.DataFrame] | None = None,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    batch_size: int = 32,
+    progress: Callable[[int, int], None] | None = None,
+) -> Simulation:
+    """Run `replications` replications; `progress(done, total)` after each batch. A Ctrl-C
+    stops the run and returns the replications finished (`interrupted` is then True)."""
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    uncertainty = uncertainty or Uncertainty()
+    options = options or SimulationOptions()
+    capacity = None
+    if len(network.orders):
+        from sustain.industry.orderbook import free_capacity
+
+        capacity = free_capacity(network)
+    setup = prepare(network, options, plan_tables, capacity)
+    seeds = replication_seeds(seed, replications)
+    numbers = np.arange(replications, dtype=np.int64)
+    tasks = [
+        (numbers[k : k + batch_size], seeds[k : k + batch_size])
+        for k in range(0, replications, batch_size)
+    ]
+    batches: list[BatchResult] = []
+    interrupted = False
+    try:
+        for _, result in run_tasks(
+            _batch, (setup, uncertainty), tasks, executor=executor, workers=workers
+        ):
+            batches.append(result)
+            if progress is not None:
+                progress(sum(b.replications.size for b in batches), replications)
+    except KeyboardInterrupt:
+        interrupted = True
+        if not batches:
+            raise
+    return Simulation(
+        network=network,
+        options=options,
+        uncertainty=uncertainty,
+        seed=seed,
+        replications=replications,
+        batches=batches,
+        setup=setup,
+        interrupted=interrupted,
+    )

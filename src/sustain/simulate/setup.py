@@ -1,0 +1,256 @@
+"""What every replication shares: the Network's figures per day, the replenishment policy or
+the plan to execute, and the scripted disruptions; computed once per run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.sparse import csr_array
+
+from sustain.graph import reachable
+from sustain.network import PLEDGE_STATUSES, Network
+from sustain.plan.model import Closure, item_sinks, item_sources
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+POLICIES = ("base-stock", "s-S", "plan")
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How to run: what moves (a replenishment policy, or a plan), the policy's levels, the
+    costs counted, and whether unmet demand is lost (the default: a round not fired today is
+    not fired tomorrow) or backordered."""
+
+    policy: str = "base-stock"  # base-stock, s-S, or plan (needs a plan)
+    cover_days: float = 14.0  # order-up-to level: days of the demand a site serves, + lead time
+    reorder_days: float = 7.0  # (s, S): reorder when the position falls to this many days
+    backorders: bool = False
+    holding_cost: float = 0.0  # EUR per t per day held
+    ordering_cost: float = 0.0  # EUR per order placed
+    shortage_cost: float = 0.0  # EUR per family unit short
+    closures: tuple[Closure, ...] = ()  # scripted disruptions, on top of random outages
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Daily figures and index arrays for the kernel."""
+
+    network: Network
+    options: SimulationOptions
+    n_days: int
+    day_period: IntArray  # (days,)
+    demand: FloatArray  # (days, formations, families) expected family units a day
+    line_rate: FloatArray  # (days, lines) units a day the line can make (after order books)
+    initial: FloatArray  # (sites, items)
+    floor: FloatArray  # (sites, items)
+    pledges: FloatArray  # (days, sites, items) arriving that day
+    lane_rate: FloatArray  # (days, lanes) t a day
+    lane_closed: BoolArray  # (days, lanes) scripted closures
+    lane_assets: csr_array  # (lanes, assets)
+    origin_of: csr_array  # (sites, lanes) 1 where the lane leaves the site
+    destination_of: csr_array  # (sites, lanes) 1 where the lane arrives at the site
+    pair_formation: IntArray  # (formation, family) pairs with demand, reported on
+    pair_family: IntArray
+    formation_order: IntArray  # formations served first to last at a shared site (priority)
+    family_items: tuple[IntArray, ...]  # items of each family
+    # Policy: the lane each (site, item) orders on, its order-up-to and reorder levels.
+    supplier_lane: IntArray  # (sites, items), -1 where the pair does not order
+    order_up_to: FloatArray  # (sites, items)
+    reorder_at: FloatArray  # (sites, items)
+    # Plan execution: planned departures, consumption and production per day.
+    plan_ship: FloatArray  # (days, lanes, items)
+    plan_use: FloatArray  # (days, formations, items)
+    plan_production: FloatArray  # (days, lines)
+
+
+def _per_day(per_period: FloatArray, network: Network) -> FloatArray:
+    """Per-period totals spread evenly over the days of each period."""
+    day_period = np.arange(network.n_days) // network.period_days
+    daily: FloatArray = per_period[day_period] / network.period_length[day_period].reshape(
+        (-1,) + (1,) * (per_period.ndim - 1)
+    )
+    return daily
+
+
+def _policy_levels(
+    network: Network, demand: FloatArray, options: SimulationOptions
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Each (site, item) on a path to a formation orders from the upstream site nearest a
+    source of the item (fewest lanes; the widest lane among equals). Its order-up-to level is
+    the daily demand it serves downstream times (cover days + the lane's transit)."""
+    n = network
+    n_sites, n_items = len(n.sites), len(n.items)
+    sources = item_sources(n)  # (items, sites)
+    sinks = item_sinks(n)
+    # Hops from the nearest source, per item, by breadth-first layers.
+    adjacency = csr_array(
+        (np.ones(len(n.lanes)), (n.lane_origin, n.lane_destination)), shape=(n_sites, n_sites)
+    )
+    hops = np.full((n_items, n_sites), np.inf)
+    hops[sources] = 0
+    frontier = sources.astype(np.float64)
+    for level in range(1, n_sites + 1):
+        new = ((adjacency.T @ frontier.T).T > 0) & np.isinf(hops)
+        if not new.any():
+            break
+        hops[new] = level
+        frontier = new.astype(np.float64)
+    downstream_of_sink = reachable(n_sites, n.lane_destination, n.lane_origin, sinks)
+    supplier = np.full((n_sites, n_items), -1, dtype=np.int64)
+    for lane in np.argsort(-n.lane_capacity.mean(axis=0), kind="stable"):
+        o, d = int(n.lane_origin[lane]), int(n.lane_destination[lane])
+        closer = (hops[:, o] < hops[:, d]) & downstream_of_sink[:, d] & (hops[:, d] > 0)
+        supplier[d, closer & (supplier[d] < 0)] = lane
+    # Daily demand each (site, item) serves: the formations' family demand at their sites,
+    # shared evenly among the family's items that can get there, then up the supplier tree.
+    mean_demand = demand.mean(axis=0)  # (formations, families)
+    served = np.zeros((n_sites, n_items))
+    for f in range(len(n.formations)):
+        s = int(n.formation_site[f])
+        for m in np.flatnonzero(mean_demand[f] > 0):
+            items = np.flatnonzero(n.item_family == m)
+            items = items[np.isfinite(hops[items, s])]
+            if items.size:
+                served[s, items] += mean_demand[f, m] / items.size / n.item_family_factor[items]
+    order = np.argsort(-hops.T, axis=0, kind="stable")  # (sites, items) farthest first
+    for i in range(n_items):
+        for s in order[:, i]:
+            lane = supplier[s, i]
+            if lane >= 0:
+                served[n.lane_origin[lane], i] += served[s, i]
+    transit = np.where(supplier >= 0, n.lane_transit_days[np.maximum(supplier, 0)], 0.0)
+    up_to = served * (options.cover_days + transit)
+    reorder = served * (options.reorder_days + transit)
+    if options.policy == "base-stock":
+        reorder = up_to.copy()
+    up_to[supplier < 0] = 0.0
+    reorder[supplier < 0] = 0.0
+    return supplier, up_to, reorder
+
+
+def _plan_arrays(
+    network: Network, tables: dict[str, pd.DataFrame]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The plan's departures, consumption and production, per day (each period's spread evenly
+    over its days)."""
+    n = network
+    periods = n.n_periods
+    ship = np.zeros((periods, len(n.lanes), len(n.items)))
+    s = tables["shipments"]
+    np.add.at(
+        ship,
+        (s["period"].to_numpy(), n.lanes.positions(s["lane"]), n.items.positions(s["item"])),
+        s["quantity"].to_numpy(),
+    )
+    use = np.zeros((periods, len(n.formations), len(n.items)))
+    c = tables["consumption"]
+    np.add.at(
+        use,
+        (
+            c["period"].to_numpy(),
+            n.formations.positions(c["formation"]),
+            n.items.positions(c["item"]),
+        ),
+        c["quantity"].to_numpy(),
+    )
+    made = np.zeros((periods, len(n.lines)))
+    p = tables["production"]
+    known = p["line"].isin(list(n.lines.names)).to_numpy()
+    np.add.at(
+        made,
+        (p["period"].to_numpy()[known], n.lines.positions(p["line"][known])),
+        p["quantity"].to_numpy()[known],
+    )
+    return _per_day(ship, n), _per_day(use, n), _per_day(made, n)
+
+
+def prepare(
+    network: Network,
+    options: SimulationOptions,
+    plan_tables: dict[str, pd.DataFrame] | None = None,
+    line_capacity: FloatArray | None = None,
+) -> Setup:
+    """`line_capacity` (periods, lines) is what the lines can make for the partner (the
+    planner's free capacity after order books); the Network's capacity by default."""
+    if options.policy not in POLICIES:
+        raise ValueError(f'unknown policy "{options.policy}": use one of {", ".join(POLICIES)}')
+    if options.policy == "plan" and plan_tables is None:
+        raise ValueError("the plan policy needs a plan")
+    n = network
+    days = n.n_days
+    n_sites, n_items = len(n.sites), len(n.items)
+    demand = _per_day(n.demand, n)
+    capacity = n.line_capacity if line_capacity is None else line_capacity
+    initial = np.zeros((n_sites, n_items))
+    np.add.at(initial, (n.stock_site, n.stock_item), n.stock_quantity)
+    floor = np.zeros((n_sites, n_items))
+    np.add.at(floor, (n.stock_site, n.stock_item), n.stock_floor)
+    floor = np.minimum(floor, initial)
+    pledges = np.zeros((days, n_sites, n_items))
+    live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    day = n.pledge_period[live].astype(np.int64) * n.period_days
+    inside = day < days
+    np.add.at(
+        pledges,
+        (day[inside], n.pledge_site[live][inside], n.pledge_item[live][inside]),
+        n.pledge_quantity[live][inside],
+    )
+    lane_closed = np.zeros((days, len(n.lanes)), dtype=bool)
+    by_asset = csr_array(n.lane_assets.T)
+    for closure in options.closures:
+        if closure.asset is not None:
+            a = n.assets[closure.asset]
+            lanes: Any = by_asset.indices[by_asset.indptr[a] : by_asset.indptr[a + 1]]
+        elif closure.lane is not None:
+            lanes = [n.lanes[closure.lane]]
+        else:
+            continue
+        first, last = int(np.floor(closure.start_day)), int(np.ceil(closure.end_day))
+        lane_closed[max(first, 0) : max(min(last, days), 0), lanes] = True
+    n_lanes = len(n.lanes)
+    ones = np.ones(n_lanes)
+    lanes_index = np.arange(n_lanes)
+    origin_of = csr_array((ones, (n.lane_origin, lanes_index)), shape=(n_sites, n_lanes))
+    destination_of = csr_array((ones, (n.lane_destination, lanes_index)), shape=(n_sites, n_lanes))
+    supplier, up_to, reorder = _policy_levels(n, demand, options)
+    if plan_tables is not None:
+        plan_ship, plan_use, plan_production = _plan_arrays(n, plan_tables)
+    else:
+        plan_ship = np.zeros((0, n_lanes, n_items))
+        plan_use = np.zeros((0, len(n.formations), n_items))
+        plan_production = np.zeros((0, len(n.lines)))
+    return Setup(
+        network=n,
+        options=options,
+        n_days=days,
+        day_period=np.arange(days) // n.period_days,
+        demand=demand,
+        line_rate=_per_day(capacity, n),
+        initial=initial,
+        floor=floor,
+        pledges=pledges,
+        lane_rate=_per_day(n.lane_capacity, n),
+        lane_closed=lane_closed,
+        lane_assets=csr_array(n.lane_assets),
+        origin_of=origin_of,
+        destination_of=destination_of,
+        pair_formation=np.nonzero(n.demand.sum(axis=0) > 0)[0].astype(np.int64),
+        pair_family=np.nonzero(n.demand.sum(axis=0) > 0)[1].astype(np.int64),
+        formation_order=np.argsort(-n.formation_priority, kind="stable").astype(np.int64),
+        family_items=tuple(
+            np.flatnonzero(n.item_family == m).astype(np.int64) for m in range(len(n.families))
+        ),
+        supplier_lane=supplier,
+        order_up_to=up_to,
+        reorder_at=reorder,
+        plan_ship=plan_ship,
+        plan_use=plan_use,
+        plan_production=plan_production,
+    )

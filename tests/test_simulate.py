@@ -1,0 +1,130 @@
+"""The simulator against answers known independently: the planner's plan replayed without
+uncertainty, a base-stock policy under Poisson demand against its closed form, conservation in
+every replication, and the same results for a seed whatever the executor and batching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import poisson
+
+import sustain
+from sustain.plan import PlanOptions, plan
+from sustain.simulate import SimulationOptions, Uncertainty, simulate
+from tests.conftest import EXAMPLES
+from tests.scenarios import base, formation, lane, load_document, random_network, site
+
+NOISY = Uncertainty(
+    demand_noise=0.3,
+    surge_probability=0.02,
+    asset_failure_probability=0.01,
+    transit_cv=0.4,
+    yield_mean=0.9,
+    yield_cv=0.1,
+    slip_probability=0.01,
+    slip_days=5,
+)
+
+
+def single_stage(rate: float, transit_days: int, days: int) -> dict[str, Any]:
+    """An unlimited depot feeding one front over one lane; `rate` rounds a day of demand."""
+    doc = base(days=days)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    lane(doc, "road", "depot", "front", "1000000 t/day", transit=f"{transit_days} days")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "100000000 rounds"})
+    formation(doc, "bde", "front", guns=int(rate))
+    return doc
+
+
+def test_base_stock_under_poisson_demand_matches_the_closed_form() -> None:
+    rate, transit, cover, days = 5.0, 3, 2.0, 200
+    network = load_document(single_stage(rate, transit, days))
+    options = SimulationOptions(policy="base-stock", cover_days=cover, backorders=True)
+    result = simulate(
+        network, 200, seed=7, uncertainty=Uncertainty(poisson_demand=True), options=options
+    )
+    level = rate * (cover + transit)  # order-up-to 25 rounds
+    # The position is S after each day's order; what is ordered arrives `transit` days later,
+    # before that day's demand: the backlog at the end of a day is (D - S)+, D being the demand
+    # of transit + 1 days, Poisson with mean rate x (transit + 1).
+    lead_demand = poisson(rate * (transit + 1))
+    d = np.arange(0, 200)
+    expected_backorders = float(((d - level).clip(0) * lead_demand.pmf(d)).sum())
+    expected_short = float(lead_demand.sf(level))
+    daily = result.daily()
+    steady = daily[daily["day"] > transit + 1]
+    per_replication = result._merged("daily_shortfall")[:, transit + 2 :, 0].mean(axis=1)
+    error = per_replication.std(ddof=1) / np.sqrt(per_replication.size)
+    assert steady["mean_shortfall"].mean() == pytest.approx(expected_backorders, abs=4 * error)
+    short_days = (result._merged("daily_shortfall")[:, transit + 2 :, 0] > 1e-6).mean(axis=1)
+    error = short_days.std(ddof=1) / np.sqrt(short_days.size)
+    assert steady["probability_short"].mean() == pytest.approx(expected_short, abs=4 * error)
+    assert 0.05 < expected_short < 0.5  # a case where stockouts matter
+
+
+def test_deterministic_run_replays_the_plan_exactly() -> None:
+    for seed in range(4):
+        network = load_document(random_network(seed))
+        made = plan(network, PlanOptions())
+        result = simulate(
+            network,
+            2,
+            seed=seed,
+            options=SimulationOptions(policy="plan"),
+            plan_tables=made.tables,
+            executor="serial",
+        )
+        daily = result.daily().set_index(["formation", "family", "day"])["mean_shortfall"]
+        planned = made.shortfall.set_index(["formation", "family", "period"])["shortfall"]
+        planned.index = planned.index.set_names("day", level="period")
+        assert daily.to_numpy() == pytest.approx(
+            planned.reindex(daily.index).to_numpy(), abs=1e-6
+        ), f"seed {seed}"
+
+
+def ledger_gap(result: Any) -> Any:
+    merged = result._merged
+    came = merged("initial") + merged("produced") + merged("pledged") - merged("consumed")
+    left = merged("on_hand") + merged("in_transit")
+    return np.abs(came - left).max(axis=1) / np.maximum(np.abs(came).max(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("policy", ["base-stock", "s-S"])
+def test_conservation_holds_in_every_replication(policy: str) -> None:
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    result = simulate(
+        network, 8, seed=3, uncertainty=NOISY, options=SimulationOptions(policy=policy)
+    )
+    assert (ledger_gap(result) < 1e-9).all()
+    assert (result.weighted_shortfall >= 0).all()
+
+
+def test_same_seed_same_result_whatever_the_executor_and_batching() -> None:
+    network = load_document(random_network(11))
+    runs = [
+        simulate(network, 10, seed=5, uncertainty=NOISY, executor="serial", batch_size=10),
+        simulate(network, 10, seed=5, uncertainty=NOISY, executor="serial", batch_size=3),
+        simulate(network, 10, seed=5, uncertainty=NOISY, executor="local", workers=2, batch_size=4),
+    ]
+    first = runs[0]
+    for other in runs[1:]:
+        for name in ("weighted_shortfall", "daily_shortfall", "days_of_supply", "first_short"):
+            assert np.array_equal(first._merged(name), other._merged(name), equal_nan=True)
+    different = simulate(network, 10, seed=6, uncertainty=NOISY, executor="serial")
+    assert not np.array_equal(first.weighted_shortfall, different.weighted_shortfall)
+
+
+def test_a_scripted_closure_causes_the_shortfall_it_should() -> None:
+    network = load_document(single_stage(10, 0, 20))
+    closed = SimulationOptions(
+        cover_days=1.0,  # order up to one day of demand
+        closures=(sustain.plan.Closure(start_day=5, end_day=9, lane="road"),),
+    )
+    result = simulate(network, 1, options=closed, executor="serial")
+    daily = result.daily().set_index("day")["mean_shortfall"]
+    # With one day of stock ordered daily, the front is short of a whole day's 10 rounds on
+    # each closed day, and whole again once the lane reopens.
+    assert daily.to_numpy() == pytest.approx([0.0] * 5 + [10.0] * 4 + [0.0] * 11)
