@@ -21,6 +21,7 @@ demo: $(BIN)/sustain
 	$(BIN)/sustain info $(EXAMPLE)
 	$(BIN)/sustain plan $(EXAMPLE) --top 8
 	$(BIN)/sustain industry $(EXAMPLE)
+	$(BIN)/sustain simulate $(EXAMPLE) --replications 256 --top 8
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

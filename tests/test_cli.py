@@ -171,3 +171,39 @@ def test_plan_with_investment_decisions() -> None:
     assert all(share in (0.0, 1.0) for share in made.values())
     bad = runner.invoke(app, ["plan", str(TINY), "--investments", "some"])
     assert bad.exit_code == 2
+
+
+def test_simulate_a_policy_and_a_written_plan(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["simulate", str(TINY), "--replications", "8", "--seed", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.output)
+    assert first["replications"] == 8 and not first["interrupted"]
+    again = runner.invoke(
+        app, ["simulate", str(TINY), "--replications", "8", "--seed", "3", "--json"]
+    )
+    assert json.loads(again.output)["weighted_shortfall"] == first["weighted_shortfall"]
+    planned = tmp_path / "plan"
+    assert runner.invoke(app, ["plan", str(TINY), "--out", str(planned)]).exit_code == 0
+    out_dir = tmp_path / "sim"
+    executed = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(TINY),
+            "--plan",
+            str(planned),
+            "--replications",
+            "4",
+            "--out",
+            str(out_dir),
+        ],
+    )
+    assert executed.exit_code == 0, executed.output
+    assert {"shortfall.csv", "stockout.parquet", "days_of_supply.csv"} <= {
+        p.name for p in out_dir.iterdir()
+    }
+    missing = runner.invoke(app, ["simulate", str(TINY), "--plan", str(tmp_path / "none")])
+    assert missing.exit_code == 2
+    assert "no shipments.csv" in missing.output

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,16 +15,20 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from sustain import industry as industry_engine
 from sustain import summary
+from sustain.execute import EXECUTORS
 from sustain.network import compile_network
 from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
 from sustain.plan import plan as make_plan
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
+from sustain.simulate import SimulationOptions, Uncertainty
+from sustain.simulate import simulate as run_simulation
 
 app = typer.Typer(
     name="sustain",
@@ -300,6 +305,150 @@ def plan(
     out.print(result.explanation(), highlight=False)
     if out_dir is not None:
         out.print(f"wrote every table to {out_dir} (CSV and Parquet)", highlight=False)
+
+
+def _read_plan(folder: Path, as_json: bool) -> dict[str, pd.DataFrame]:
+    """The tables of a plan written by `sustain plan --out` (CSV or Parquet)."""
+    tables: dict[str, pd.DataFrame] = {}
+    for name in ("shipments", "consumption", "production", "shortfall"):
+        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if parquet.exists():
+            tables[name] = pd.read_parquet(parquet)
+        elif csv.exists():
+            tables[name] = pd.read_csv(csv)
+        else:
+            _fail(
+                f"{folder}: no {name}.csv or {name}.parquet (write one with sustain plan --out)",
+                as_json=as_json,
+            )
+    return tables
+
+
+@app.command()
+def simulate(
+    path: ScenarioPath,
+    replications: Annotated[int, typer.Option(min=1, help="Replications to run.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the random streams.")] = 0,
+    plan_dir: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Execute this plan (a folder from sustain plan --out)."),
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="Without --plan: base-stock or s-S replenishment.")
+    ] = "base-stock",
+    cover_days: Annotated[
+        float, typer.Option(help="Order-up-to level, in days of demand beyond the lead time.")
+    ] = SimulationOptions.cover_days,
+    reorder_days: Annotated[
+        float, typer.Option(help="(s, S): reorder at this many days of demand beyond lead time.")
+    ] = SimulationOptions.reorder_days,
+    backorders: Annotated[bool, typer.Option(help="Carry unmet demand over.")] = False,
+    demand_noise: Annotated[float, typer.Option(help="Sd of log daily demand.")] = 0.2,
+    surge_probability: Annotated[float, typer.Option(help="Daily chance of a surge.")] = 0.01,
+    outage_probability: Annotated[
+        float, typer.Option(help="Daily chance each asset fails (out for its recovery time).")
+    ] = 0.002,
+    transit_cv: Annotated[float, typer.Option(help="Variation of transit times.")] = 0.2,
+    yield_cv: Annotated[float, typer.Option(help="Variation of daily production yield.")] = 0.1,
+    slip_probability: Annotated[
+        float, typer.Option(help="Daily chance a line stops for 30 days.")
+    ] = 0.0005,
+    executor: Annotated[str, typer.Option(help="local (all cores) or serial.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows to show in the summary table.")] = 10,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Monte Carlo of sustainment: how likely each formation is to run short, when, by how much."""
+    if executor not in EXECUTORS:
+        _fail(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}', as_json=as_json)
+    if plan_dir is None and policy not in ("base-stock", "s-S"):
+        _fail(f'unknown policy "{policy}": use base-stock or s-S', as_json=as_json)
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    network = compile_network(_load(path, as_json))
+    plan_tables = _read_plan(plan_dir, as_json) if plan_dir is not None else None
+    uncertainty = Uncertainty(
+        demand_noise=demand_noise,
+        surge_probability=surge_probability,
+        asset_failure_probability=outage_probability,
+        transit_cv=transit_cv,
+        yield_mean=1.0 - yield_cv if yield_cv > 0 else 1.0,
+        yield_cv=yield_cv,
+        slip_probability=slip_probability,
+    )
+    options = SimulationOptions(
+        policy="plan" if plan_tables is not None else policy,
+        cover_days=cover_days,
+        reorder_days=reorder_days,
+        backorders=backorders,
+    )
+    start = time.perf_counter()
+    try:
+        if as_json:
+            result = run_simulation(
+                network,
+                replications,
+                seed,
+                uncertainty,
+                options,
+                plan_tables,
+                executor=executor,
+                workers=workers,
+            )
+        else:
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task("simulating", total=replications)
+                result = run_simulation(
+                    network,
+                    replications,
+                    seed,
+                    uncertainty,
+                    options,
+                    plan_tables,
+                    executor=executor,
+                    workers=workers,
+                    progress=lambda done, _: bar.update(task, completed=done),
+                )
+    except (KeyError, ValueError) as exc:
+        _fail(f"cannot execute the plan: {exc}", as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    seconds = time.perf_counter() - start
+    tables = result.tables
+    if out_dir is not None:
+        write_tables(tables, out_dir, force=force)
+    summary = tables["shortfall"]
+    totals = result.weighted_shortfall
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "replications": result.finished,
+                    "interrupted": result.interrupted,
+                    "seconds": seconds,
+                    "weighted_shortfall": {
+                        f"p{p}": float(np.percentile(totals, p)) for p in (5, 50, 95)
+                    },
+                    "shortfall": _records(summary),
+                    "written": str(out_dir) if out_dir else None,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    note = " (interrupted)" if result.interrupted else ""
+    out.print(
+        f"simulated {result.finished:,} of {replications:,} replications{note} of "
+        f"{network.n_days} days in {seconds:.1f} s (seed {seed}); weighted shortfall "
+        f"p5 {np.percentile(totals, 5):,.0f}, median {np.percentile(totals, 50):,.0f}, "
+        f"p95 {np.percentile(totals, 95):,.0f}",
+        highlight=False,
+    )
+    _show("chance and size of shortfall over the horizon", summary.head(top))
 
 
 @app.command()

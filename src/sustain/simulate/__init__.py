@@ -8,6 +8,7 @@ whatever the executor, the number of workers and the batch size.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,9 @@ class Simulation:
     def days_of_supply(self) -> pd.DataFrame:
         """Per formation, family and day: percentiles of the days of supply at its site."""
         dos = self._merged("days_of_supply").astype(np.float64)  # (R, days, pairs)
-        levels = np.nanpercentile(dos, PERCENTILES, axis=0)  # (3, days, pairs)
+        with warnings.catch_warnings():  # days without demand have no days of supply
+            warnings.simplefilter("ignore", RuntimeWarning)
+            levels = np.nanpercentile(dos, PERCENTILES, axis=0)  # (3, days, pairs)
         formations, families = self._pairs()
         day, pair = np.divmod(np.arange(levels[0].size), levels.shape[2])
         frame = pd.DataFrame(
@@ -110,6 +113,8 @@ class Simulation:
                 "unit": [n.family_unit[m] for m in self.setup.pair_family],
                 "demand": n.demand.sum(axis=0)[self.setup.pair_formation, self.setup.pair_family],
                 "probability_short": (first < self.setup.n_days).mean(axis=0),
+                "median_first_short": self.network.start
+                + np.median(first, axis=0).astype("timedelta64[D]"),
                 "mean_shortfall": short.mean(axis=0),
             }
         )
