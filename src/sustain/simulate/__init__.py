@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sustain.execute import run_tasks
+from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
@@ -182,7 +182,7 @@ def simulate(
     *,
     executor: str = "local",
     workers: int | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Simulation:
     """Run `replications` replications; `progress(done, total)` after each batch. A Ctrl-C
@@ -197,6 +197,8 @@ def simulate(
 
         capacity = free_capacity(network)
     setup = prepare(network, options, plan_tables, capacity)
+    if batch_size is None:  # large batches amortise each day's array calls; one per worker
+        batch_size = max(1, min(256, -(-replications // (2 * (workers or default_workers())))))
     seeds = replication_seeds(seed, replications)
     numbers = np.arange(replications, dtype=np.int64)
     tasks = [

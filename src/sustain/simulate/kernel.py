@@ -83,11 +83,18 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
     ring = int(transit.max(initial=0)) + 1
 
     on_hand = np.broadcast_to(setup.initial, (r_count, n_sites, n_items)).copy()
-    pipeline = np.zeros((r_count, n_lanes, n_items, ring))
+    pipeline = np.zeros((ring, r_count, n_lanes, n_items))  # by day of arrival, mod ring
     owed = np.zeros((r_count, n_lanes, n_items))
     backorder = np.zeros((r_count, n_formations, n_families))
     arrears = np.zeros((r_count, n_formations, n_items))  # plan allotments not yet drawn
-    shortfall = np.zeros((r_count, days, n_formations, n_families))
+    pair_f, pair_m = setup.pair_formation, setup.pair_family
+    daily_short = np.zeros((r_count, days, pair_f.size))  # only pairs with demand
+    criticality = np.zeros(n_families)
+    np.maximum.at(criticality, n.item_family, n.item_criticality)
+    weights = n.formation_priority[:, None] * criticality[None, :]
+    weighted = np.zeros(r_count)
+    units_short = np.zeros(r_count)
+    travelling = np.zeros((r_count, n_lanes, n_items))  # the pipeline summed over days ahead
     days_of_supply = np.zeros((r_count, days, n_formations, n_families), dtype=np.float32)
     holding = np.zeros(r_count)
     orders_placed = np.zeros(r_count)
@@ -115,9 +122,10 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
     for day in range(days):
         slot = day % ring
         # 1. Arrivals, production, pledges.
-        arriving = pipeline[:, :, :, slot]
+        arriving = pipeline[slot]
         on_hand += _to_sites(arriving, setup.destination_of)
-        pipeline[:, :, :, slot] = 0.0
+        travelling -= arriving
+        pipeline[slot] = 0.0
         can_make = setup.line_rate[day][None, :] * production_factor[:, day, :]
         made = np.minimum(setup.plan_production[day][None, :], can_make) if plan_mode else can_make
         on_hand += (made @ line_output).reshape(r_count, n_sites, n_items)
@@ -129,7 +137,7 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
         if plan_mode:
             owed += setup.plan_ship[day][None]
         elif order_site.size:
-            inbound = pipeline.sum(axis=3) + owed  # (R, lanes, items)
+            inbound = travelling + owed  # (R, lanes, items)
             position = (
                 on_hand[:, order_site, order_item]
                 + inbound[:, order_lane, order_item]
@@ -163,7 +171,8 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
             np.maximum(owed, 0.0, out=owed)
             on_hand -= _to_sites(shipped, setup.origin_of)
             if r_later.size:
-                pipeline[r_later, l_later, :, slots] += shipped[r_later, l_later, :]
+                pipeline[slots, r_later, l_later, :] += shipped[r_later, l_later, :]
+                travelling[r_later, l_later, :] += shipped[r_later, l_later, :]
             if not immediate.any():
                 break
             on_hand += _to_sites(shipped * immediate[:, :, None], setup.destination_of)
@@ -196,7 +205,9 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
                     consumed[:, i] += draw
                     got[:, f, m] += draw * factor[i]
         short = np.maximum(need - got, 0.0)
-        shortfall[:, day] = short
+        daily_short[:, day] = short[:, pair_f, pair_m]
+        weighted += np.einsum("rfm,fm->r", short, weights)
+        units_short += short.sum(axis=(1, 2))
         if options.backorders:
             backorder = short
         # Days of supply at each formation's site, per family: stock there over the day's
@@ -210,30 +221,24 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
         )
         holding += (on_hand @ mass).sum(axis=1) * options.holding_cost
 
-    criticality = np.zeros(n_families)
-    np.maximum.at(criticality, n.item_family, n.item_criticality)
-    weights = n.formation_priority[:, None] * criticality[None, :]
-    weighted = np.einsum("rtfm,fm->r", shortfall, weights)
-    pair_f, pair_m = setup.pair_formation, setup.pair_family
-    short_pairs = shortfall[:, :, pair_f, pair_m]  # (R, days, pairs)
-    is_short = short_pairs > 1e-6
+    is_short = daily_short > 1e-6
     first = np.where(is_short.any(axis=1), is_short.argmax(axis=1), days)
     return BatchResult(
         replications=replications,
         first_short=first.astype(np.int64),
-        shortfall=short_pairs.sum(axis=1),
-        daily_shortfall=short_pairs.astype(np.float32),
+        shortfall=daily_short.sum(axis=1),
+        daily_shortfall=daily_short.astype(np.float32),
         days_of_supply=days_of_supply[:, :, pair_f, pair_m],
         weighted_shortfall=weighted,
         holding_cost=holding,
         ordering_cost=orders_placed * options.ordering_cost,
-        shortage_cost=shortfall.sum(axis=(1, 2, 3)) * options.shortage_cost,
+        shortage_cost=units_short * options.shortage_cost,
         initial=np.broadcast_to(setup.initial.sum(axis=0), (r_count, n_items)).copy(),
         produced=produced,
         pledged=pledged,
         consumed=consumed,
         on_hand=on_hand.sum(axis=1),
-        in_transit=pipeline.sum(axis=(1, 3)),
+        in_transit=travelling.sum(axis=1),
     )
 
 
