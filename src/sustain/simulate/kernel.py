@@ -160,10 +160,9 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
         later = ~immediate
         r_later, l_later = np.nonzero(later)
         slots = (day + lane_transit[r_later, l_later]) % ring
+        active = np.ones((r_count, 1, 1))  # replications still forwarding today
         for _ in range(n_sites):
-            shipped = _ship(owed, on_hand, floor, room, handling, setup, mass)
-            if shipped.max(initial=0.0) <= EPSILON:
-                break
+            shipped = _ship(owed, on_hand, floor, room, handling, setup, mass) * active
             tonnes = shipped @ mass
             room -= tonnes
             handling -= (setup.origin_of @ tonnes.T).T
@@ -171,11 +170,16 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
             np.maximum(owed, 0.0, out=owed)
             on_hand -= _to_sites(shipped, setup.origin_of)
             if r_later.size:
-                pipeline[slots, r_later, l_later, :] += shipped[r_later, l_later, :]
-                travelling[r_later, l_later, :] += shipped[r_later, l_later, :]
-            if not immediate.any():
+                going = shipped[r_later, l_later, :]
+                pipeline[slots, r_later, l_later, :] += going
+                travelling[r_later, l_later, :] += going
+            handed_on = shipped * immediate[:, :, None]
+            # Another wave only for replications that handed something on (decided by each
+            # replication's own state, so that results do not depend on the batch).
+            active = (handed_on.max(axis=(1, 2), initial=0.0) > EPSILON)[:, None, None] * 1.0
+            if not active.any():
                 break
-            on_hand += _to_sites(shipped * immediate[:, :, None], setup.destination_of)
+            on_hand += _to_sites(handed_on, setup.destination_of)
 
         # 4. Consumption.
         expected = setup.demand[day]  # (F, M)
