@@ -128,3 +128,56 @@ def test_a_scripted_closure_causes_the_shortfall_it_should() -> None:
     # With one day of stock ordered daily, the front is short of a whole day's 10 rounds on
     # each closed day, and whole again once the lane reopens.
     assert daily.to_numpy() == pytest.approx([0.0] * 5 + [10.0] * 4 + [0.0] * 11)
+
+
+def repair_theatre(days: int, hub_capacity: str) -> dict[str, Any]:
+    """100 guns failing at 2 %/day at a front one day from a workshop that repairs in 5 days."""
+    doc = single_stage(10, 0, days)
+    doc["systems"][0].update({"breakdown_rate": "2 %/day", "repair_time": "5 days"})
+    site(doc, "workshop", "repair_hub", repair_capacity=hub_capacity)
+    lane(doc, "evacuation", "front", "workshop", "1000 t/day", transit="1 day")
+    lane(doc, "back", "workshop", "front", "1000 t/day", transit="2 days")
+    doc["holdings"][0]["quantity"] = 100
+    return doc
+
+
+def test_littles_law_on_the_repair_loop() -> None:
+    days, loop_days = 120, 1 + 5 + 2  # out for the trip there, the repair and the trip back
+    network = load_document(repair_theatre(days, "1000 systems/day"))
+    result = simulate(
+        network, 16, seed=2, uncertainty=Uncertainty(random_failures=True), executor="serial"
+    )
+    failed = result._merged("failed").astype(np.float64)  # (R, days)
+    out = result._merged("out_of_action").astype(np.float64)
+    assert failed.sum() > 500  # random failures happened
+    assert np.allclose(failed, np.round(failed))  # whole systems
+    # With no queue every system is out exactly loop_days (or to the horizon): the system-days
+    # out of action equal the failures times their time in the loop (L = lambda W, exactly).
+    stay = np.minimum(loop_days, days - np.arange(days))
+    assert out.sum(axis=1) == pytest.approx((failed * stay).sum(axis=1), rel=1e-5)
+
+
+def test_fleet_availability_follows_the_loop_recursion() -> None:
+    days = 60
+    network = load_document(repair_theatre(days, "0.5 systems/day"))
+    result = simulate(network, 1, executor="serial")
+    simulated = result.fleet().set_index("day")["mean"].to_numpy()
+    # The same loop written out day by day: failures 2 % of those available, at the hub a day
+    # later, at most half a repair a day started (FIFO makes no difference to the counts),
+    # 5 days in repair, 2 days back.
+    available, queue = 100.0, 0.0
+    to_hub, repaired, back = np.zeros(days + 20), np.zeros(days + 20), np.zeros(days + 20)
+    expected = []
+    for day in range(days):
+        available += back[day]
+        back[day + 2] += repaired[day]
+        queue += to_hub[day]
+        start = min(queue, 0.5)
+        queue -= start
+        repaired[day + 5] += start
+        failing = available * 0.02
+        available -= failing
+        to_hub[day + 1] += failing
+        expected.append(available / 100.0)
+    assert simulated == pytest.approx(expected, rel=1e-6)
+    assert simulated[-1] < 0.8  # the workshop is the limit: availability falls

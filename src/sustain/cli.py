@@ -378,6 +378,7 @@ def simulate(
         yield_mean=1.0 - yield_cv if yield_cv > 0 else 1.0,
         yield_cv=yield_cv,
         slip_probability=slip_probability,
+        random_failures=True,
     )
     options = SimulationOptions(
         policy="plan" if plan_tables is not None else policy,
@@ -449,6 +450,13 @@ def simulate(
         highlight=False,
     )
     _show("chance and size of shortfall over the horizon", summary.head(top))
+    fleet = tables["fleet"]
+    if not fleet.empty:
+        last = fleet[fleet["day"] == fleet["day"].max()].sort_values("mean")
+        _show(
+            "share of each fleet available on the last day (repair loop)",
+            last[["system", "mean", "p5", "p50", "p95"]].head(top),
+        )
 
 
 @app.command()

@@ -140,6 +140,25 @@ class Simulation:
             }
         )
 
+    def fleet(self) -> pd.DataFrame:
+        """Per system type in the repair loop and day: percentiles of the share of the fleet
+        available (not failed, travelling, queueing or in repair)."""
+        share = self._merged("availability").astype(np.float64)  # (R, days, types)
+        levels = np.percentile(share, PERCENTILES, axis=0)
+        types = self.network.systems.take(self.setup.repair_types)
+        day, kind = np.divmod(np.arange(levels[0].size), levels.shape[2])
+        frame = pd.DataFrame(
+            {
+                "system": np.asarray(types, dtype=object)[kind],
+                "day": day,
+                "date": self.network.start + day.astype("timedelta64[D]"),
+                "mean": share.mean(axis=0).ravel(),
+            }
+        )
+        for k, p in enumerate(PERCENTILES):
+            frame[f"p{p}"] = levels[k].ravel()
+        return frame
+
     def replication_table(self) -> pd.DataFrame:
         """Per replication: weighted shortfall and costs."""
         return pd.DataFrame(
@@ -158,6 +177,7 @@ class Simulation:
             "shortfall": self.shortfall(),
             "stockout": self.stockout(),
             "daily": self.daily(),
+            "fleet": self.fleet(),
             "days_of_supply": self.days_of_supply(),
             "replications": self.replication_table(),
         }

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_array
 from scipy.stats import poisson
 
+from sustain.simulate.repair import RepairLoop
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws
 
@@ -58,6 +59,10 @@ class BatchResult:
     consumed: FloatArray  # (R, items)
     on_hand: FloatArray  # (R, items) at the end
     in_transit: FloatArray  # (R, items) at the end
+    # The repair loop: availability of each system type by day, failures and system-days out.
+    availability: npt.NDArray[np.float32]  # (R, days, types) types: Setup.repair_types
+    failed: npt.NDArray[np.float32]  # (R, days) systems failing each day
+    out_of_action: npt.NDArray[np.float32]  # (R, days) systems out of action at the day's end
 
 
 def _stack(draws: list[Draws], name: str) -> npt.NDArray[np.generic]:
@@ -118,6 +123,16 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
     ordering = setup.supplier_lane >= 0
     order_site, order_item = np.nonzero(ordering)
     order_lane = setup.supplier_lane[order_site, order_item]
+
+    loop = RepairLoop(setup.repair, r_count, bool(draws and draws[0].random_failures))
+    failure_uniform = np.asarray(_stack(draws, "failure_uniform"), dtype=np.float64)
+    rp = setup.repair
+    types = setup.repair_types
+    type_of_pair = np.searchsorted(types, rp.system)
+    fleet_of_type = np.bincount(type_of_pair, weights=rp.fleet, minlength=types.size)
+    availability = np.zeros((r_count, days, types.size), dtype=np.float32)
+    out_of_action = np.zeros((r_count, days), dtype=np.float32)
+    failed = np.zeros((r_count, days), dtype=np.float32)
 
     for day in range(days):
         slot = day % ring
@@ -181,6 +196,14 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
                 break
             on_hand += _to_sites(handed_on, setup.destination_of)
 
+        # Repairs use the spare parts at the hubs after the day's deliveries.
+        loop.step(day, failure_uniform[:, day][:, rp.formation, rp.system], on_hand, consumed)
+        available = np.zeros((r_count, types.size))
+        np.add.at(available.T, type_of_pair, loop.available.T)
+        availability[:, day] = available / np.maximum(fleet_of_type, EPSILON)
+        out_of_action[:, day] = loop.out_of_action.sum(axis=1)
+        failed[:, day] = loop.failed_today
+
         # 4. Consumption.
         expected = setup.demand[day]  # (F, M)
         need = expected[None] * demand_factor[:, day, :, None]
@@ -243,6 +266,9 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
         consumed=consumed,
         on_hand=on_hand.sum(axis=1),
         in_transit=travelling.sum(axis=1),
+        availability=availability,
+        failed=failed,
+        out_of_action=out_of_action,
     )
 
 

@@ -14,6 +14,7 @@ from scipy.sparse import csr_array
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import Closure, item_sinks, item_sources
+from sustain.simulate.repair import RepairSetup, repair_setup
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -68,6 +69,12 @@ class Setup:
     plan_ship: FloatArray  # (days, lanes, items)
     plan_use: FloatArray  # (days, formations, items)
     plan_production: FloatArray  # (days, lines)
+    repair: RepairSetup
+
+    @property
+    def repair_types(self) -> IntArray:
+        """System types in the repair loop, sorted."""
+        return np.unique(self.repair.system)
 
 
 def _per_day(per_period: FloatArray, network: Network) -> FloatArray:
@@ -253,4 +260,5 @@ def prepare(
         plan_ship=plan_ship,
         plan_use=plan_use,
         plan_production=plan_production,
+        repair=repair_setup(n),
     )

@@ -43,6 +43,8 @@ class Uncertainty:
     yield_cv: float = 0.0
     slip_probability: float = 0.0
     slip_days: int = 30
+    # Failures of systems: Poisson counts around the expected breakdowns and combat damage.
+    random_failures: bool = False
 
     @property
     def any(self) -> bool:
@@ -55,6 +57,7 @@ class Uncertainty:
             or self.yield_mean != 1.0
             or self.yield_cv
             or self.slip_probability
+            or self.random_failures
         )
 
 
@@ -68,6 +71,8 @@ class Draws:
     transit: npt.NDArray[np.int64]  # (days, lanes) transit in days of that day's departures
     production_factor: FloatArray  # (days, lines)
     poisson: bool  # demand drawn as Poisson counts from demand_uniform
+    failure_uniform: FloatArray  # (days, formations, systems)
+    random_failures: bool
 
 
 def _runs(rng: np.random.Generator, days: int, width: int, probability: float, length: int) -> Any:
@@ -137,6 +142,8 @@ def draw(network: Network, uncertainty: Uncertainty, seed: np.random.SeedSequenc
         transit=transit,
         production_factor=produced,
         poisson=u.poisson_demand,
+        failure_uniform=rng.random((days, n_formations, len(n.systems))),
+        random_failures=u.random_failures,
     )
 
 
