@@ -353,7 +353,12 @@ def simulate(
     slip_probability: Annotated[
         float, typer.Option(help="Daily chance a line stops for 30 days.")
     ] = 0.0005,
-    executor: Annotated[str, typer.Option(help="local (all cores) or serial.")] = "local",
+    executor: Annotated[
+        str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
@@ -398,6 +403,7 @@ def simulate(
                 plan_tables,
                 executor=executor,
                 workers=workers,
+                address=address,
             )
         else:
             with Progress(console=err, transient=True) as bar:
@@ -411,6 +417,7 @@ def simulate(
                     plan_tables,
                     executor=executor,
                     workers=workers,
+                    address=address,
                     progress=lambda done, _: bar.update(task, completed=done),
                 )
     except (KeyError, ValueError) as exc:

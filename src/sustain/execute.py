@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-EXECUTORS = ("local", "serial")
+EXECUTORS = ("local", "serial", "ray")
 
 
 def default_workers() -> int:
@@ -27,10 +27,15 @@ def run_tasks(
     *,
     executor: str = "local",
     workers: int | None = None,
+    address: str | None = None,
 ) -> Iterator[tuple[int, T]]:
-    """Yield (task number, function(shared, task)) as tasks finish."""
+    """Yield (task number, function(shared, task)) as tasks finish. With Ray, `address` is an
+    existing cluster's ("host:port", or "auto"); without it a local one is started for the run."""
     if executor not in EXECUTORS:
         raise ValueError(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}')
+    if executor == "ray":
+        yield from _on_ray(function, shared, tasks, address)
+        return
     workers = workers or default_workers()
     if executor == "serial" or workers == 1 or len(tasks) <= 1:
         for number, task in enumerate(tasks):
@@ -53,6 +58,37 @@ def run_tasks(
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _on_ray(
+    function: Callable[..., T], shared: Any, tasks: Sequence[Any], address: str | None
+) -> Iterator[tuple[int, T]]:
+    try:
+        import ray
+    except ImportError as exc:  # an optional dependency
+        raise RuntimeError('the Ray executor needs Ray: pip install "sustain[ray]"') from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        shared_ref = ray.put(shared)  # sent to the cluster once
+        remote: Any = ray.remote(_apply)
+        pending = {remote.remote(function, shared_ref, task): k for k, task in enumerate(tasks)}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                yield pending.pop(done[0]), ray.get(done[0])
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _apply(function: Callable[..., T], shared: Any, task: Any) -> T:
+    return function(shared, task)
 
 
 _SHARED: Any = None

@@ -202,6 +202,7 @@ def simulate(
     *,
     executor: str = "local",
     workers: int | None = None,
+    address: str | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Simulation:
@@ -229,7 +230,7 @@ def simulate(
     interrupted = False
     try:
         for _, result in run_tasks(
-            _batch, (setup, uncertainty), tasks, executor=executor, workers=workers
+            _batch, (setup, uncertainty), tasks, executor=executor, workers=workers, address=address
         ):
             batches.append(result)
             if progress is not None:
