@@ -221,3 +221,26 @@ def test_ray_cluster_gives_the_local_results(ray_cluster: str) -> None:
     on_ray = simulate(network, 8, executor="ray", address=ray_cluster, **kwargs)
     for name in ("weighted_shortfall", "daily_shortfall", "days_of_supply", "availability"):
         assert np.array_equal(local._merged(name), on_ray._merged(name), equal_nan=True)
+
+
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_an_interrupted_run_keeps_the_finished_replications(executor: str) -> None:
+    network = load_document(random_network(2))
+
+    def stop_after_first_batch(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    result = simulate(
+        network,
+        12,
+        seed=4,
+        executor=executor,
+        workers=2,
+        batch_size=3,
+        progress=stop_after_first_batch,
+    )
+    assert result.interrupted
+    assert result.finished == 3
+    whole = simulate(network, 12, seed=4, executor="serial")
+    kept = result._merged("replications")
+    assert np.array_equal(result.weighted_shortfall, whole.weighted_shortfall[kept])
