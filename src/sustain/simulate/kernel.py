@@ -14,6 +14,7 @@ sites. A day, in order:
    among the lanes asking), the lane is open (no asset down, no scripted closure) and its
    capacity and the origin's handling allow (mass, shared pro rata among items); what cannot
    go stays owed and waits for the next day;
+   then the repair loop steps (sustain.simulate.repair), drawing spare parts at the hubs;
 4. formations consume: under a policy, from the stock at their site, families' items in the
    order they are listed, formations sharing a site served by priority; under a plan, what
    the plan allots each formation (scaled by its actual demand against the expected), plus

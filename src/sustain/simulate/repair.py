@@ -102,7 +102,6 @@ class RepairLoop:
         self.repaired = np.zeros((self.ring, *shape))
         self.back = np.zeros((self.ring, *shape))
         self.failed_today = np.zeros(replications)
-        self.stranded = np.zeros(shape)  # failed with no hub in reach
         self.lands = setup.hub >= 0
 
     def step(
@@ -154,7 +153,6 @@ class RepairLoop:
             failing = mean
         self.available -= failing
         self.failed_today = failing.sum(axis=1)
-        self.stranded += failing * ~self.lands
         self._after(failing * self.lands, s.to_days, self.to_hub, day, into="queue")
 
     def _after(
@@ -172,5 +170,5 @@ class RepairLoop:
 
     @property
     def out_of_action(self) -> FloatArray:
-        """(R, pairs) systems somewhere in the loop (or stranded)."""
+        """(R, pairs) systems somewhere in the loop (or failed with no hub in reach)."""
         return np.broadcast_to(self.setup.fleet, self.available.shape) - self.available

@@ -46,20 +46,6 @@ class Uncertainty:
     # Failures of systems: Poisson counts around the expected breakdowns and combat damage.
     random_failures: bool = False
 
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.demand_noise
-            or self.surge_probability
-            or self.poisson_demand
-            or self.asset_failure_probability
-            or self.transit_cv
-            or self.yield_mean != 1.0
-            or self.yield_cv
-            or self.slip_probability
-            or self.random_failures
-        )
-
 
 @dataclass(frozen=True)
 class Draws:
