@@ -34,9 +34,10 @@ test: lint typecheck
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/pip install --quiet 'pyomo>=6.7,<7'  # reference for the planner benchmark only
+	$(BIN)/pip install --quiet 'pyomo>=6.7,<7' 'simpy>=4.1,<5'  # references, benchmarks only
 	$(BIN)/python benchmarks/compile_network.py
 	$(BIN)/python benchmarks/plan_ladder.py --methods-rung 0
+	$(BIN)/python benchmarks/simulate_ladder.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

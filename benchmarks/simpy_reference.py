@@ -1,0 +1,118 @@
+"""A reference of the simulator written the readable way, with SimPy: for the benchmark only
+(SimPy is not a dependency of Sustain).
+
+It runs one replication, without uncertainty and without the repair loop, of a base-stock or
+(s, S) policy on a network whose lanes all take at least a day, with the rules of
+sustain.simulate.kernel: arrivals, production, pledges; orders on each pair's supplier lane up to
+its level; shipping from stock above the floor shared pro rata among the lanes asking, then
+within lane capacity and origin handling shared pro rata by mass; consumption by priority, a
+family's items in order. Each shipment is a SimPy process that waits out its transit. The levels
+and supplier lanes come from sustain.simulate.setup.prepare, so both models run the same policy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sustain.simulate.setup import Setup
+
+EPSILON = 1e-9
+
+
+def run(setup: Setup) -> dict[str, float]:
+    """Total shortfall (family units) and total consumed (item units) of one replication."""
+    n = setup.network
+    env = simpy.Environment()
+    on_hand: dict[tuple[int, int], float] = defaultdict(float)
+    for s, i in zip(*np.nonzero(setup.initial), strict=True):
+        on_hand[int(s), int(i)] = float(setup.initial[s, i])
+    floor = {
+        (int(s), int(i)): float(setup.floor[s, i])
+        for s, i in zip(*np.nonzero(setup.floor), strict=True)
+    }
+    owed: dict[tuple[int, int], float] = defaultdict(float)
+    travelling: dict[tuple[int, int], float] = defaultdict(float)
+    lanes_from: dict[int, list[int]] = defaultdict(list)
+    for lane, origin in enumerate(n.lane_origin):
+        lanes_from[int(origin)].append(lane)
+    ordering = [
+        (int(s), int(i), int(setup.supplier_lane[s, i]))
+        for s, i in zip(*np.nonzero(setup.supplier_lane >= 0), strict=True)
+    ]
+    totals = {"shortfall": 0.0, "consumed": 0.0}
+
+    def shipment(lane: int, item: int, quantity: float) -> Generator[Any, Any, None]:
+        # Leaves at day + 0.5, lands on a whole day, before that day's work at + 0.5.
+        yield env.timeout(float(np.floor(n.lane_transit_days[lane] + 0.5)) - 0.5)
+        travelling[lane, item] -= quantity
+        on_hand[int(n.lane_destination[lane]), item] += quantity
+
+    def day_by_day() -> Generator[Any, Any, None]:
+        yield env.timeout(0.5)  # after the arrivals of the day, which land on whole days
+        for day in range(setup.n_days):
+            for line in range(len(n.lines)):
+                key = (int(n.line_site[line]), int(n.line_item[line]))
+                on_hand[key] += float(setup.line_rate[day, line])
+            for s, i in zip(*np.nonzero(setup.pledges[day]), strict=True):
+                on_hand[int(s), int(i)] += float(setup.pledges[day, s, i])
+            for s, i, lane in ordering:
+                position = on_hand[s, i] + travelling[lane, i] + owed[lane, i]
+                if position <= setup.reorder_at[s, i] + EPSILON:
+                    owed[lane, i] += max(setup.order_up_to[s, i] - position, 0.0)
+            for origin, lanes in lanes_from.items():
+                ship_from(origin, lanes, day)
+            consume(day)
+            yield env.timeout(1.0)
+
+    def ship_from(origin: int, lanes: list[int], day: int) -> None:
+        asked: dict[int, float] = defaultdict(float)
+        for lane in lanes:
+            for i in range(len(n.items)):
+                asked[i] += owed[lane, i]
+        share = {
+            i: min((max(on_hand[origin, i] - floor.get((origin, i), 0.0), 0.0)) / a, 1.0)
+            for i, a in asked.items()
+            if a > EPSILON
+        }
+        shipped: dict[tuple[int, int], float] = {}
+        for lane in lanes:
+            moving = {i: owed[lane, i] * share.get(i, 0.0) for i in range(len(n.items))}
+            tonnes = sum(q * float(n.item_mass[i]) for i, q in moving.items())
+            room = float(setup.lane_rate[day, lane])
+            scale = room / tonnes if tonnes > room else 1.0
+            for i, q in moving.items():
+                shipped[lane, i] = q * scale
+        handling = float(n.site_throughput[origin])
+        leaving = sum(q * float(n.item_mass[i]) for (_, i), q in shipped.items())
+        scale = handling / leaving if leaving > handling else 1.0
+        for (lane, i), q in shipped.items():
+            q *= scale
+            if q <= 0:
+                continue
+            owed[lane, i] = max(owed[lane, i] - q, 0.0)
+            on_hand[origin, i] -= q
+            travelling[lane, i] += q
+            env.process(shipment(lane, i, q))
+
+    def consume(day: int) -> None:
+        expected = setup.demand[day]
+        for f in setup.formation_order:
+            site = int(n.formation_site[f])
+            for m in np.flatnonzero(expected[f] > 0):
+                need, got = float(expected[f, m]), 0.0
+                for i in setup.family_items[m]:
+                    factor = float(n.item_family_factor[i])
+                    draw = max(min(on_hand[site, int(i)], (need - got) / factor), 0.0)
+                    on_hand[site, int(i)] -= draw
+                    got += draw * factor
+                    totals["consumed"] += draw
+                totals["shortfall"] += max(need - got, 0.0)
+
+    env.process(day_by_day())
+    env.run(until=setup.n_days)
+    return totals
