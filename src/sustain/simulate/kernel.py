@@ -101,7 +101,7 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
     weighted = np.zeros(r_count)
     units_short = np.zeros(r_count)
     travelling = np.zeros((r_count, n_lanes, n_items))  # the pipeline summed over days ahead
-    days_of_supply = np.zeros((r_count, days, n_formations, n_families), dtype=np.float32)
+    days_of_supply = np.zeros((r_count, days, pair_f.size), dtype=np.float32)
     holding = np.zeros(r_count)
     orders_placed = np.zeros(r_count)
     produced = np.zeros((r_count, n_items))
@@ -246,7 +246,7 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
             expected[None] > 0,
             at_site / np.maximum(site_need[None], EPSILON),
             np.nan,
-        )
+        )[:, pair_f, pair_m]
         holding += (on_hand @ mass).sum(axis=1) * options.holding_cost
 
     is_short = daily_short > 1e-6
@@ -256,7 +256,7 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
         first_short=first.astype(np.int64),
         shortfall=daily_short.sum(axis=1),
         daily_shortfall=daily_short.astype(np.float32),
-        days_of_supply=days_of_supply[:, :, pair_f, pair_m],
+        days_of_supply=days_of_supply,
         weighted_shortfall=weighted,
         holding_cost=holding,
         ordering_cost=orders_placed * options.ordering_cost,
