@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (every problem listed with its file, line and
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -393,33 +394,24 @@ def simulate(
     )
     start = time.perf_counter()
     try:
+        run = functools.partial(
+            run_simulation,
+            network,
+            replications,
+            seed,
+            uncertainty,
+            options,
+            plan_tables,
+            executor=executor,
+            workers=workers,
+            address=address,
+        )
         if as_json:
-            result = run_simulation(
-                network,
-                replications,
-                seed,
-                uncertainty,
-                options,
-                plan_tables,
-                executor=executor,
-                workers=workers,
-                address=address,
-            )
+            result = run()
         else:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("simulating", total=replications)
-                result = run_simulation(
-                    network,
-                    replications,
-                    seed,
-                    uncertainty,
-                    options,
-                    plan_tables,
-                    executor=executor,
-                    workers=workers,
-                    address=address,
-                    progress=lambda done, _: bar.update(task, completed=done),
-                )
+                result = run(progress=lambda done, _: bar.update(task, completed=done))
     except (KeyError, ValueError) as exc:
         _fail(f"cannot execute the plan: {exc}", as_json=as_json)
         raise AssertionError("unreachable") from exc

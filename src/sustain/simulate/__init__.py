@@ -227,14 +227,16 @@ def simulate(
         for k in range(0, replications, batch_size)
     ]
     batches: list[BatchResult] = []
+    finished = 0
     interrupted = False
     try:
         for _, result in run_tasks(
             _batch, (setup, uncertainty), tasks, executor=executor, workers=workers, address=address
         ):
             batches.append(result)
+            finished += result.replications.size
             if progress is not None:
-                progress(sum(b.replications.size for b in batches), replications)
+                progress(finished, replications)
     except KeyboardInterrupt:
         interrupted = True
         if not batches:

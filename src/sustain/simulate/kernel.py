@@ -124,6 +124,18 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
     ordering = setup.supplier_lane >= 0
     order_site, order_item = np.nonzero(ordering)
     order_lane = setup.supplier_lane[order_site, order_item]
+    # Backordered family demand counts against each ordering pair's position, in item units,
+    # shared evenly among the family's items.
+    order_family = n.item_family[order_item]
+    family_size = np.array([setup.family_items[m].size for m in order_family], dtype=np.float64)
+    per_item = 1.0 / (family_size * factor[order_item])
+
+    def backordered(backorder: FloatArray) -> FloatArray:
+        if not options.backorders:
+            return np.zeros((r_count, order_site.size))
+        at_site = np.einsum("sf,rfm->rsm", formations_at, backorder)
+        share: FloatArray = at_site[:, order_site, order_family] * per_item[None, :]
+        return share
 
     loop = RepairLoop(setup.repair, r_count, bool(draws and draws[0].random_failures))
     failure_uniform = np.asarray(_stack(draws, "failure_uniform"), dtype=np.float64)
@@ -157,7 +169,7 @@ def run_batch(setup: Setup, draws: list[Draws], replications: IntArray) -> Batch
             position = (
                 on_hand[:, order_site, order_item]
                 + inbound[:, order_lane, order_item]
-                - backorder_items(backorder, order_site, order_item, setup)
+                - backordered(backorder)
             )
             level = setup.reorder_at[order_site, order_item]
             target = setup.order_up_to[order_site, order_item]
@@ -306,20 +318,3 @@ def _ship(
         scale = np.where(leaving > left, left / np.maximum(leaving, EPSILON), 1.0)
         shipped *= scale[:, origin, None]
     return shipped
-
-
-def backorder_items(
-    backorder: FloatArray, site: IntArray, item: IntArray, setup: Setup
-) -> FloatArray:
-    """(R, pairs): backordered family demand at each ordering (site, item), in item units,
-    shared evenly among the family's items (it counts against the inventory position)."""
-    n = setup.network
-    if not setup.options.backorders:
-        return np.zeros((backorder.shape[0], site.size))
-    formations_at = np.zeros((len(n.sites), len(n.formations)))
-    formations_at[n.formation_site, np.arange(len(n.formations))] = 1.0
-    at_site = np.einsum("sf,rfm->rsm", formations_at, backorder)
-    family = n.item_family[item]
-    count = np.array([setup.family_items[m].size for m in family], dtype=np.float64)
-    result: FloatArray = at_site[:, site, family] / count[None, :] / n.item_family_factor[item]
-    return result

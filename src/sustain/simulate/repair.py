@@ -66,7 +66,7 @@ def repair_setup(network: Network) -> RepairSetup:
     distance = dijkstra(graph, directed=True)
     site = n.formation_site[f_idx]
     capable = (n.site_repair_capacity > 0)[:, None] & n.site_repairs  # (sites, systems)
-    round_trip = distance[site][:, :] + distance[:, site].T  # (pairs, sites)
+    round_trip = distance[site] + distance[:, site].T  # (pairs, sites)
     round_trip = np.where(capable[:, y_idx].T, round_trip, np.inf)
     hub = np.where(np.isfinite(round_trip).any(axis=1), round_trip.argmin(axis=1), -1)
     reach = hub >= 0

@@ -227,6 +227,7 @@ def prepare(
     origin_of = csr_array((ones, (n.lane_origin, lanes_index)), shape=(n_sites, n_lanes))
     destination_of = csr_array((ones, (n.lane_destination, lanes_index)), shape=(n_sites, n_lanes))
     supplier, up_to, reorder = _policy_levels(n, demand, options)
+    pair_formation, pair_family = np.nonzero(n.demand.sum(axis=0) > 0)
     if plan_tables is not None:
         plan_ship, plan_use, plan_production = _plan_arrays(n, plan_tables)
     else:
@@ -248,8 +249,8 @@ def prepare(
         lane_assets=csr_array(n.lane_assets),
         origin_of=origin_of,
         destination_of=destination_of,
-        pair_formation=np.nonzero(n.demand.sum(axis=0) > 0)[0].astype(np.int64),
-        pair_family=np.nonzero(n.demand.sum(axis=0) > 0)[1].astype(np.int64),
+        pair_formation=pair_formation.astype(np.int64),
+        pair_family=pair_family.astype(np.int64),
         formation_order=np.argsort(-n.formation_priority, kind="stable").astype(np.int64),
         family_items=tuple(
             np.flatnonzero(n.item_family == m).astype(np.int64) for m in range(len(n.families))
