@@ -18,6 +18,7 @@ from scipy.stats import poisson
 import sustain
 from sustain.plan import PlanOptions, plan
 from sustain.simulate import SimulationOptions, Uncertainty, simulate
+from sustain.simulate.compiled import poisson_quantile
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, random_network, site
 
@@ -68,6 +69,14 @@ def test_base_stock_under_poisson_demand_matches_the_closed_form() -> None:
     error = short_days.std(ddof=1) / np.sqrt(short_days.size)
     assert steady["probability_short"].mean() == pytest.approx(expected_short, abs=4 * error)
     assert 0.05 < expected_short < 0.5  # a case where stockouts matter
+
+
+@pytest.mark.parametrize("mean", [1e-9, 0.01, 0.3, 1.0, 2.5, 17.0, 29.5, 80.0, 999.5, 1e5])
+def test_the_compiled_poisson_quantile_is_scipys(mean: float) -> None:
+    levels = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 2001), [0.5]])
+    ours = [poisson_quantile(u, mean) for u in levels]
+    assert ours == list(poisson.ppf(levels, mean))
+    assert poisson_quantile(0.7, 0.0) == 0.0
 
 
 def test_deterministic_run_replays_the_plan_exactly() -> None:

@@ -189,7 +189,7 @@ def _batch(
     setup, uncertainty = shared
     numbers, seeds = task
     draws = [draw(setup.network, uncertainty, s) for s in seeds]
-    return run_batch(setup, draws, numbers)
+    return run_batch(setup, uncertainty, draws, numbers)
 
 
 def simulate(
@@ -226,6 +226,9 @@ def simulate(
         (numbers[k : k + batch_size], seeds[k : k + batch_size])
         for k in range(0, replications, batch_size)
     ]
+    # Compile the kernel here (or load it from the disk cache) before any worker starts, so
+    # that workers load it rather than each compiling it at once.
+    run_batch(setup, uncertainty, [], numbers[:0])
     batches: list[BatchResult] = []
     finished = 0
     interrupted = False

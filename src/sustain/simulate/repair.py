@@ -12,13 +12,11 @@ counts it). A pair with no hub in reach keeps its failed systems out of action.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
-from scipy.stats import poisson
 
 from sustain.network import Network
 
@@ -85,90 +83,3 @@ def repair_setup(network: Network) -> RepairSetup:
         parts_per_repair=n.system_spare_parts_per_repair[y_idx],
         hub_capacity=n.site_repair_capacity,
     )
-
-
-class RepairLoop:
-    """The state of the loop for a batch of replications."""
-
-    def __init__(self, setup: RepairSetup, replications: int, random_failures: bool) -> None:
-        self.setup = setup
-        self.random = random_failures
-        shape = (replications, setup.size)
-        self.available = np.broadcast_to(setup.fleet, shape).copy()
-        self.queue = np.zeros(shape)
-        self.ring = setup.ring
-        # Systems due at the hub, out of repair, and back, by day (mod ring).
-        self.to_hub = np.zeros((self.ring, *shape))
-        self.repaired = np.zeros((self.ring, *shape))
-        self.back = np.zeros((self.ring, *shape))
-        self.failed_today = np.zeros(replications)
-        self.lands = setup.hub >= 0
-
-    def step(
-        self, day: int, uniform: FloatArray, on_hand: FloatArray, consumed: FloatArray
-    ) -> None:
-        """One day; `uniform` (R, pairs) for random failures; spare parts drawn from `on_hand`
-        (R, sites, items) are added to `consumed` (R, items)."""
-        s = self.setup
-        slot = day % self.ring
-        self.available += self.back[slot]
-        self.back[slot] = 0.0
-        self._after(self.repaired[slot], s.back_days, self.back, day, into="available")
-        self.repaired[slot] = 0.0
-        self.queue += self.to_hub[slot]
-        self.to_hub[slot] = 0.0
-
-        # Repairs start within each hub's capacity, shared pro rata, and its spare parts.
-        waiting_at = np.zeros((self.queue.shape[0], on_hand.shape[1]))
-        hubs = np.maximum(s.hub, 0)
-        np.add.at(waiting_at.T, hubs[self.lands], self.queue[:, self.lands].T)
-        share = np.minimum(
-            1.0, s.hub_capacity[None, :] / np.maximum(waiting_at, EPSILON)
-        )  # (R, sites)
-        start = self.queue * share[:, hubs] * self.lands
-        with_part = (s.part >= 0) & self.lands
-        if with_part.any():
-            items = s.part[with_part]
-            need = start[:, with_part] * s.parts_per_repair[with_part]
-            key = hubs[with_part] * on_hand.shape[2] + items
-            wanted = np.zeros((start.shape[0], on_hand.shape[1] * on_hand.shape[2]))
-            np.add.at(wanted.T, key, need.T)
-            stock = on_hand.reshape(on_hand.shape[0], -1)
-            scale = np.minimum(1.0, stock / np.maximum(wanted, EPSILON))
-            start[:, with_part] *= scale[:, key]
-            used = start[:, with_part] * s.parts_per_repair[with_part]
-            drawn = np.zeros_like(wanted)
-            np.add.at(drawn.T, key, used.T)
-            stock -= drawn
-            np.add.at(consumed.T, items, used.T)
-        self.queue -= start
-        self._after(start, s.repair_days, self.repaired, day, into=None)
-
-        # Failures of the systems available today.
-        mean = self.available * s.rate[None, :]
-        if self.random:
-            count: Any = poisson.ppf(uniform, np.maximum(mean, EPSILON))
-            failing = np.minimum(np.where(mean > 0, count, 0.0), self.available)
-        else:
-            failing = mean
-        self.available -= failing
-        self.failed_today = failing.sum(axis=1)
-        self._after(failing * self.lands, s.to_days, self.to_hub, day, into="queue")
-
-    def _after(
-        self, quantity: FloatArray, days: IntArray, ring: FloatArray, day: int, into: str | None
-    ) -> None:
-        """Put `quantity` (R, pairs) into `ring` `days` later; with no delay, straight into the
-        named stage instead."""
-        now = days == 0
-        if into is not None and now.any():
-            target = getattr(self, into)
-            target[:, now] += quantity[:, now]
-        later = ~now if into is not None else np.ones(days.size, dtype=bool)
-        pairs = np.flatnonzero(later)
-        ring[(day + days[pairs]) % self.ring, :, pairs] += quantity[:, pairs].T
-
-    @property
-    def out_of_action(self) -> FloatArray:
-        """(R, pairs) systems somewhere in the loop (or failed with no hub in reach)."""
-        return np.broadcast_to(self.setup.fleet, self.available.shape) - self.available

@@ -14,6 +14,7 @@ from scipy.sparse import csr_array
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import Closure, item_sinks, item_sources
+from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
 FloatArray = npt.NDArray[np.float64]
@@ -46,7 +47,6 @@ class Setup:
     network: Network
     options: SimulationOptions
     n_days: int
-    day_period: IntArray  # (days,)
     demand: FloatArray  # (days, formations, families) expected family units a day
     line_rate: FloatArray  # (days, lines) units a day the line can make (after order books)
     initial: FloatArray  # (sites, items)
@@ -55,8 +55,6 @@ class Setup:
     lane_rate: FloatArray  # (days, lanes) t a day
     lane_closed: BoolArray  # (days, lanes) scripted closures
     lane_assets: csr_array  # (lanes, assets)
-    origin_of: csr_array  # (sites, lanes) 1 where the lane leaves the site
-    destination_of: csr_array  # (sites, lanes) 1 where the lane arrives at the site
     pair_formation: IntArray  # (formation, family) pairs with demand, reported on
     pair_family: IntArray
     formation_order: IntArray  # formations served first to last at a shared site (priority)
@@ -65,11 +63,8 @@ class Setup:
     supplier_lane: IntArray  # (sites, items), -1 where the pair does not order
     order_up_to: FloatArray  # (sites, items)
     reorder_at: FloatArray  # (sites, items)
-    # Plan execution: planned departures, consumption and production per day.
-    plan_ship: FloatArray  # (days, lanes, items)
-    plan_use: FloatArray  # (days, formations, items)
-    plan_production: FloatArray  # (days, lines)
     repair: RepairSetup
+    inputs: Inputs  # all of the above as the compiled kernel reads it
 
     @property
     def repair_types(self) -> IntArray:
@@ -221,24 +216,34 @@ def prepare(
             continue
         first, last = int(np.floor(closure.start_day)), int(np.ceil(closure.end_day))
         lane_closed[max(first, 0) : max(min(last, days), 0), lanes] = True
-    n_lanes = len(n.lanes)
-    ones = np.ones(n_lanes)
-    lanes_index = np.arange(n_lanes)
-    origin_of = csr_array((ones, (n.lane_origin, lanes_index)), shape=(n_sites, n_lanes))
-    destination_of = csr_array((ones, (n.lane_destination, lanes_index)), shape=(n_sites, n_lanes))
     supplier, up_to, reorder = _policy_levels(n, demand, options)
     pair_formation, pair_family = np.nonzero(n.demand.sum(axis=0) > 0)
-    if plan_tables is not None:
-        plan_ship, plan_use, plan_production = _plan_arrays(n, plan_tables)
-    else:
-        plan_ship = np.zeros((0, n_lanes, n_items))
-        plan_use = np.zeros((0, len(n.formations), n_items))
-        plan_production = np.zeros((0, len(n.lines)))
+    formation_order = np.argsort(-n.formation_priority, kind="stable").astype(np.int64)
+    family_items = tuple(
+        np.flatnonzero(n.item_family == m).astype(np.int64) for m in range(len(n.families))
+    )
+    pairs = Pairs(pair_formation.astype(np.int64), pair_family.astype(np.int64))
+    repair = repair_setup(n)
+    inputs = _kernel_inputs(
+        n,
+        options,
+        demand,
+        _per_day(capacity, n),
+        initial,
+        floor,
+        pledges,
+        lane_closed,
+        (supplier, up_to, reorder),
+        pairs,
+        formation_order,
+        family_items,
+        _plan_arrays(n, plan_tables) if plan_tables is not None else None,
+        repair,
+    )
     return Setup(
         network=n,
         options=options,
         n_days=days,
-        day_period=np.arange(days) // n.period_days,
         demand=demand,
         line_rate=_per_day(capacity, n),
         initial=initial,
@@ -247,19 +252,175 @@ def prepare(
         lane_rate=_per_day(n.lane_capacity, n),
         lane_closed=lane_closed,
         lane_assets=csr_array(n.lane_assets),
-        origin_of=origin_of,
-        destination_of=destination_of,
-        pair_formation=pair_formation.astype(np.int64),
-        pair_family=pair_family.astype(np.int64),
-        formation_order=np.argsort(-n.formation_priority, kind="stable").astype(np.int64),
-        family_items=tuple(
-            np.flatnonzero(n.item_family == m).astype(np.int64) for m in range(len(n.families))
-        ),
+        pair_formation=pairs.formation,
+        pair_family=pairs.family,
+        formation_order=formation_order,
+        family_items=family_items,
         supplier_lane=supplier,
         order_up_to=up_to,
         reorder_at=reorder,
-        plan_ship=plan_ship,
-        plan_use=plan_use,
-        plan_production=plan_production,
-        repair=repair_setup(n),
+        repair=repair,
+        inputs=inputs,
+    )
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The (formation, family) pairs with demand."""
+
+    formation: IntArray
+    family: IntArray
+
+
+def _csr(groups: IntArray, members: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+    """Members listed by group: (start of each group's run, plus the end; the members)."""
+    order = np.argsort(groups, kind="stable")
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=n_groups), out=start[1:])
+    return start, members[order].astype(np.int64)
+
+
+def _kernel_inputs(
+    n: Network,
+    options: SimulationOptions,
+    demand: FloatArray,
+    line_rate: FloatArray,
+    initial: FloatArray,
+    floor: FloatArray,
+    pledges: FloatArray,
+    lane_closed: BoolArray,
+    policy: tuple[IntArray, FloatArray, FloatArray],
+    pairs: Pairs,
+    formation_order: IntArray,
+    family_items: tuple[IntArray, ...],
+    plan: tuple[FloatArray, FloatArray, FloatArray] | None,
+    repair: RepairSetup,
+) -> Inputs:
+    """The shared figures flattened to what the compiled kernel loops over: only the (lane,
+    item) flows that can carry something (the supplier lanes under a policy, the lanes the
+    plan uses under a plan), pledges as a list per day, demand pairs with their items."""
+    days = n.n_days
+    n_sites, n_items, n_lanes = len(n.sites), len(n.items), len(n.lanes)
+    supplier, up_to, reorder = policy
+    plan_mode = options.policy == "plan"
+    if plan_mode:
+        assert plan is not None
+        plan_ship_dense, plan_use_dense, plan_production = plan
+        flow_lane, flow_item = np.nonzero(plan_ship_dense.sum(axis=0) > 0)
+        order_site = order_item = order_flow = np.zeros(0, dtype=np.int64)
+    else:
+        order_site, order_item = np.nonzero(supplier >= 0)
+        flow_lane, flow_item = supplier[order_site, order_item], order_item
+        order_flow = np.arange(order_site.size, dtype=np.int64)
+        plan_production = np.zeros((0, len(n.lines)))
+    flow_lane, flow_item = flow_lane.astype(np.int64), flow_item.astype(np.int64)
+    flow_origin = n.lane_origin[flow_lane].astype(np.int64)
+    flow_destination = n.lane_destination[flow_lane].astype(np.int64)
+
+    # Backordered family demand counts against each ordering pair's position, shared evenly
+    # among the family's items: the demand pairs of formations at the pair's site.
+    factor = n.item_family_factor
+    pair_site = n.formation_site[pairs.formation].astype(np.int64)
+    order_family = n.item_family[order_item]
+    family_size = np.array([family_items[m].size for m in order_family], dtype=np.float64)
+    pair_key = pair_site * len(n.families) + pairs.family
+    order_key = order_site * len(n.families) + order_family
+    match_order, match_pair = np.nonzero(order_key[:, None] == pair_key[None, :])
+    backorder_start, backorder_pair = _csr(match_order, match_pair, order_site.size)
+
+    # Pairs in the order they are served: by formation priority, then family.
+    rank = np.empty(len(n.formations), dtype=np.int64)
+    rank[formation_order] = np.arange(len(n.formations))
+    serve_order = np.lexsort((pairs.family, rank[pairs.formation])).astype(np.int64)
+    slots = [family_items[m] for m in pairs.family]
+    slot_start = np.zeros(pairs.family.size + 1, dtype=np.int64)
+    np.cumsum([s.size for s in slots], out=slot_start[1:])
+    slot_item = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
+    slot_pair = np.repeat(np.arange(pairs.family.size), np.diff(slot_start))
+    expected = demand[:, pairs.formation, pairs.family]  # (days, P)
+    formations_at = np.zeros((n_sites, len(n.formations)))
+    formations_at[n.formation_site, np.arange(len(n.formations))] = 1.0
+    site_demand = np.einsum("sf,dfm->dsm", formations_at, demand)
+    criticality = np.zeros(len(n.families))
+    np.maximum.at(criticality, n.item_family, n.item_criticality)
+
+    pledge_day, pledge_site, pledge_item = np.nonzero(pledges)
+    asset_lane, asset = csr_array(n.lane_assets).nonzero()
+    lane_asset_start, lane_asset = _csr(
+        asset_lane.astype(np.int64), asset.astype(np.int64), n_lanes
+    )
+    types = np.unique(repair.system)
+    type_of_pair = np.searchsorted(types, repair.system).astype(np.int64)
+    with_part = (repair.part >= 0) & (repair.hub >= 0)
+    return Inputs(
+        n_days=days,
+        n_items=n_items,
+        n_sites=n_sites,
+        plan_mode=plan_mode,
+        backorders=options.backorders,
+        holding_cost=float(options.holding_cost),
+        initial=initial.ravel().copy(),
+        floor=floor.ravel().copy(),
+        cell_mass=np.tile(n.item_mass, n_sites).astype(np.float64),
+        flow_lane=flow_lane,
+        flow_item=flow_item,
+        flow_origin=flow_origin,
+        flow_from=flow_origin * n_items + flow_item,
+        flow_to=flow_destination * n_items + flow_item,
+        flow_mass=n.item_mass[flow_item].astype(np.float64),
+        lane_rate=np.ascontiguousarray(_per_day(n.lane_capacity, n)),
+        lane_closed=np.ascontiguousarray(lane_closed),
+        lane_asset_start=lane_asset_start,
+        lane_asset=lane_asset,
+        site_throughput=n.site_throughput.astype(np.float64),
+        line_cell=(n.line_site * n_items + n.line_item).astype(np.int64),
+        line_item=n.line_item.astype(np.int64),
+        line_rate=np.ascontiguousarray(line_rate),
+        plan_production=np.ascontiguousarray(plan_production),
+        pledge_start=np.searchsorted(pledge_day, np.arange(days + 1)).astype(np.int64),
+        pledge_cell=(pledge_site * n_items + pledge_item).astype(np.int64),
+        pledge_item=pledge_item.astype(np.int64),
+        pledge_quantity=pledges[pledge_day, pledge_site, pledge_item],
+        order_cell=(order_site * n_items + order_item).astype(np.int64),
+        order_flow=order_flow,
+        order_level=reorder[order_site, order_item],
+        order_target=up_to[order_site, order_item],
+        order_per_item=1.0 / (family_size * factor[order_item]),
+        order_backorder_start=backorder_start,
+        order_backorder_pair=backorder_pair,
+        plan_ship=(
+            np.ascontiguousarray(plan_ship_dense[:, flow_lane, flow_item])
+            if plan_mode
+            else np.zeros((0, flow_lane.size))
+        ),
+        pair_formation=pairs.formation,
+        pair_site=pair_site,
+        pair_weight=n.formation_priority[pairs.formation] * criticality[pairs.family],
+        expected=np.ascontiguousarray(expected),
+        site_need=np.ascontiguousarray(site_demand[:, pair_site, pairs.family]),
+        serve_order=serve_order,
+        slot_start=slot_start,
+        slot_item=slot_item.astype(np.int64),
+        slot_factor=factor[slot_item].astype(np.float64),
+        plan_use=(
+            np.ascontiguousarray(plan_use_dense[:, pairs.formation[slot_pair], slot_item])
+            if plan_mode
+            else np.zeros((0, slot_item.size))
+        ),
+        repair_hub=repair.hub,
+        repair_to_days=repair.to_days,
+        repair_days=repair.repair_days,
+        repair_back_days=repair.back_days,
+        repair_rate=repair.rate.astype(np.float64),
+        repair_fleet=repair.fleet.astype(np.float64),
+        repair_part_cell=np.where(
+            with_part, repair.hub * n_items + np.maximum(repair.part, 0), -1
+        ).astype(np.int64),
+        repair_part_item=np.maximum(repair.part, 0).astype(np.int64),
+        repair_parts_per_repair=repair.parts_per_repair.astype(np.float64),
+        repair_type=type_of_pair,
+        type_fleet=np.bincount(type_of_pair, weights=repair.fleet, minlength=types.size).astype(
+            np.float64
+        ),
+        hub_capacity=repair.hub_capacity.astype(np.float64),
     )
