@@ -6,8 +6,10 @@ It runs one replication, without uncertainty and without the repair loop, of a b
 sustain.simulate.kernel: arrivals, production, pledges; orders on each pair's supplier lane up to
 its level; shipping from stock above the floor shared pro rata among the lanes asking, then
 within lane capacity and origin handling shared pro rata by mass; consumption by priority, a
-family's items in order. Each shipment is a SimPy process that waits out its transit. The levels
-and supplier lanes come from sustain.simulate.setup.prepare, so both models run the same policy.
+family's items in order. Each shipment is a SimPy process that waits out its transit. Like the
+kernel, it loops over the (lane, item) pairs that order, not over every item on every lane. The
+levels and supplier lanes come from sustain.simulate.setup.prepare, so both models run the same
+policy.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ def run(setup: Setup) -> dict[str, float]:
     }
     owed: dict[tuple[int, int], float] = defaultdict(float)
     travelling: dict[tuple[int, int], float] = defaultdict(float)
-    lanes_from: dict[int, list[int]] = defaultdict(list)
-    for lane, origin in enumerate(n.lane_origin):
-        lanes_from[int(origin)].append(lane)
     ordering = [
         (int(s), int(i), int(setup.supplier_lane[s, i]))
         for s, i in zip(*np.nonzero(setup.supplier_lane >= 0), strict=True)
     ]
+    # What each origin's lanes carry: the (lane, item) pairs that order, by lane.
+    carried: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for _, i, lane in ordering:
+        carried[int(n.lane_origin[lane])][lane].append(i)
+    x = setup.inputs
     totals = {"shortfall": 0.0, "consumed": 0.0}
 
     def shipment(lane: int, item: int, quantity: float) -> Generator[Any, Any, None]:
@@ -57,22 +61,23 @@ def run(setup: Setup) -> dict[str, float]:
         for day in range(setup.n_days):
             for line in range(len(n.lines)):
                 key = (int(n.line_site[line]), int(n.line_item[line]))
-                on_hand[key] += float(setup.line_rate[day, line])
-            for s, i in zip(*np.nonzero(setup.pledges[day]), strict=True):
-                on_hand[int(s), int(i)] += float(setup.pledges[day, s, i])
+                on_hand[key] += float(x.line_rate[day, line])
+            for e in range(x.pledge_start[day], x.pledge_start[day + 1]):
+                site, item = divmod(int(x.pledge_cell[e]), len(n.items))
+                on_hand[site, item] += float(x.pledge_quantity[e])
             for s, i, lane in ordering:
                 position = on_hand[s, i] + travelling[lane, i] + owed[lane, i]
                 if position <= setup.reorder_at[s, i] + EPSILON:
                     owed[lane, i] += max(setup.order_up_to[s, i] - position, 0.0)
-            for origin, lanes in lanes_from.items():
+            for origin, lanes in carried.items():
                 ship_from(origin, lanes, day)
             consume(day)
             yield env.timeout(1.0)
 
-    def ship_from(origin: int, lanes: list[int], day: int) -> None:
+    def ship_from(origin: int, lanes: dict[int, list[int]], day: int) -> None:
         asked: dict[int, float] = defaultdict(float)
-        for lane in lanes:
-            for i in range(len(n.items)):
+        for lane, items in lanes.items():
+            for i in items:
                 asked[i] += owed[lane, i]
         share = {
             i: min((max(on_hand[origin, i] - floor.get((origin, i), 0.0), 0.0)) / a, 1.0)
@@ -80,10 +85,10 @@ def run(setup: Setup) -> dict[str, float]:
             if a > EPSILON
         }
         shipped: dict[tuple[int, int], float] = {}
-        for lane in lanes:
-            moving = {i: owed[lane, i] * share.get(i, 0.0) for i in range(len(n.items))}
+        for lane, items in lanes.items():
+            moving = {i: owed[lane, i] * share.get(i, 0.0) for i in items}
             tonnes = sum(q * float(n.item_mass[i]) for i, q in moving.items())
-            room = float(setup.lane_rate[day, lane])
+            room = float(x.lane_rate[day, lane])
             scale = room / tonnes if tonnes > room else 1.0
             for i, q in moving.items():
                 shipped[lane, i] = q * scale

@@ -35,7 +35,7 @@ from sustain.simulate import SimulationOptions, Uncertainty, simulate
 from sustain.simulate.setup import prepare
 
 NOISY = Uncertainty(demand_noise=0.2, surge_probability=0.01, transit_cv=0.0, yield_cv=0.0)
-RUNGS = [(100, 10, 256), (400, 20, 64), (1_000, 50, 16)]
+RUNGS = [(100, 10, 2048), (400, 20, 512), (1_000, 50, 128)]
 
 
 def network(n_lanes: int, n_items: int, horizon: str = "52 weeks") -> Network:
@@ -95,12 +95,12 @@ def growth(n_lanes: int, n_items: int) -> list[dict[str, Any]]:
     """Time as replications, and then the horizon, grow on one network."""
     rows = []
     net = network(n_lanes, n_items)
-    for replications in (16, 64, 256):
+    for replications in (64, 256, 1024, 4096):
         kernel = timed_kernel(net, replications)
         rows.append({"vary": "replications", "value": replications, **kernel})
     for horizon in ("52 weeks", "104 weeks", "156 weeks"):  # generated dates lie in year one
         longer = network(n_lanes, n_items, horizon)
-        kernel = timed_kernel(longer, 64)
+        kernel = timed_kernel(longer, 256)
         rows.append({"vary": "horizon (days)", "value": longer.n_days, **kernel})
     return rows
 

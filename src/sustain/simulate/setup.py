@@ -48,13 +48,8 @@ class Setup:
     options: SimulationOptions
     n_days: int
     demand: FloatArray  # (days, formations, families) expected family units a day
-    line_rate: FloatArray  # (days, lines) units a day the line can make (after order books)
     initial: FloatArray  # (sites, items)
     floor: FloatArray  # (sites, items)
-    pledges: FloatArray  # (days, sites, items) arriving that day
-    lane_rate: FloatArray  # (days, lanes) t a day
-    lane_closed: BoolArray  # (days, lanes) scripted closures
-    lane_assets: csr_array  # (lanes, assets)
     pair_formation: IntArray  # (formation, family) pairs with demand, reported on
     pair_family: IntArray
     formation_order: IntArray  # formations served first to last at a shared site (priority)
@@ -245,13 +240,8 @@ def prepare(
         options=options,
         n_days=days,
         demand=demand,
-        line_rate=_per_day(capacity, n),
         initial=initial,
         floor=floor,
-        pledges=pledges,
-        lane_rate=_per_day(n.lane_capacity, n),
-        lane_closed=lane_closed,
-        lane_assets=csr_array(n.lane_assets),
         pair_formation=pairs.formation,
         pair_family=pairs.family,
         formation_order=formation_order,
