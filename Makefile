@@ -22,6 +22,7 @@ demo: $(BIN)/sustain
 	$(BIN)/sustain plan $(EXAMPLE) --top 8
 	$(BIN)/sustain industry $(EXAMPLE)
 	$(BIN)/sustain simulate $(EXAMPLE) --replications 256 --top 8
+	$(BIN)/sustain resilience $(EXAMPLE) --top 8
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

@@ -184,12 +184,10 @@ class Planner:
         self.solver = Solver(self.model)
         self.pass_seconds = time.perf_counter() - start
 
-    def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
-        """Solve (again); `closures` replace the options' closures, warm-starting from the
-        previous basis."""
-        options = self.options
+    def resolve(self, closures: tuple[Closure, ...] | None = None) -> Solution:
+        """Solve (again) and return HiGHS's solution only, without tables or the check;
+        `closures` replace the options' closures, warm-starting from the current basis."""
         if closures is not None:
-            options = PlanOptions(**{**options.__dict__, "closures": closures})
             share = open_share(self.network, closures)
             capacity = self.network.lane_capacity * share
             self.model.lane_capacity = capacity
@@ -197,9 +195,15 @@ class Planner:
             upper = capacity[self.model.lane_row_period, self.model.lane_row_lane]
             self.model.row_upper[rows] = upper
             self.solver.set_row_upper(rows, upper)
-            self.model.options = options
+            self.model.options = PlanOptions(**{**self.options.__dict__, "closures": closures})
         self._progress("solving with HiGHS")
-        solution: Solution = self.solver.solve()
+        return self.solver.solve()
+
+    def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
+        """Solve (again); `closures` replace the options' closures, warm-starting from the
+        previous basis."""
+        solution = self.resolve(closures)
+        options = self.model.options
         start = time.perf_counter()
         result = tables(self.model, solution)
         tables_seconds = time.perf_counter() - start

@@ -127,6 +127,13 @@ class Solver:
             iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
         )
 
+    def basis(self) -> highspy.HighsBasis:
+        """The current basis, to start later solves from (`set_basis`)."""
+        return self.highs.getBasis()
+
+    def set_basis(self, basis: highspy.HighsBasis) -> None:
+        self.highs.setBasis(basis)
+
     def set_row_upper(self, rows: npt.NDArray[np.int64], upper: FloatArray) -> None:
         """Change row upper bounds in place. The next solve starts from the last basis; a
         model first solved by interior point without crossover has none, so re-solves switch

@@ -1,0 +1,311 @@
+"""Resilience: what the loss of each asset (N-1) or pair of assets (N-2) costs, how long the
+network survives it against how long it takes to recover, and the smallest sets of assets that
+cut a front off.
+
+`resilience(network, ResilienceOptions(k=...))` solves the base plan, settles every case the
+base plan (or, for pairs, the plan of one of its assets) already avoids (sustain.resilience.
+cases), and re-solves the rest from the base plan's basis on the executor (local processes, or
+a Ray cluster). Time-to-survive: days from the loss until the re-plan with the assets lost for
+good first delivers less than the base plan (priority-weighted shortfall summed from the start
+exceeds the base plan's); the planner minimises weighted shortfall with earlier shortfall
+costing more, so it holds out as long as that goal allows. Periods are its resolution.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from sustain.execute import run_tasks
+from sustain.network import ASSET_KINDS, Network
+from sustain.plan import PlanOptions
+from sustain.resilience.cases import LOST, MODES, RECOVERY, asset_sets, avoided, free_until
+from sustain.resilience.cases import closed_through as _closed_through
+from sustain.resilience.cuts import min_cuts
+from sustain.resilience.sweep import Outcome, SweepInput, base_outcome, solve_cases, worker
+
+__all__ = ["Resilience", "ResilienceOptions", "resilience"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BASE = -1  # settled by the base plan
+SOLVED = -2  # re-solved
+
+
+@dataclass(frozen=True)
+class ResilienceOptions:
+    k: int = 1  # 1: every asset alone; 2: also every pair
+    loss_day: float = 0.0  # days from the scenario start
+    assets: tuple[str, ...] | None = None  # the assets to knock out; all by default
+    screen: bool = True  # settle cases the base plan avoids without re-solving them
+    check: bool = False  # verify every re-solved plan with the independent checker
+    plan_options: PlanOptions = field(default_factory=lambda: PlanOptions(check=False))
+    cases_per_task: int = 8
+
+
+@dataclass(frozen=True)
+class Resilience:
+    network: Network
+    options: ResilienceOptions
+    cases: pd.DataFrame  # ranked
+    cuts: pd.DataFrame
+    base_weighted_shortfall: float
+    counts: dict[str, int]
+    timings: dict[str, float]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"cases": self.cases, "cuts": self.cuts}
+
+    @property
+    def vulnerabilities(self) -> pd.DataFrame:
+        return self.cases[self.cases["vulnerable"]].reset_index(drop=True)
+
+
+def resilience(
+    network: Network,
+    options: ResilienceOptions | None = None,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Resilience:
+    """Knock out every asset (and pair of assets with k=2) and rank what it costs."""
+    options = options or ResilienceOptions()
+    if options.k not in (1, 2):
+        raise ValueError("k must be 1 or 2")
+    n = network
+    if not 0 <= options.loss_day < n.n_days:
+        raise ValueError(f"the loss day must lie within the horizon (0 to {n.n_days - 1})")
+    chosen = None
+    if options.assets is not None:
+        unknown = [a for a in options.assets if a not in n.assets.names]
+        if unknown:
+            raise ValueError(f"unknown assets: {', '.join(unknown)}")
+        chosen = n.assets.positions(list(options.assets)).astype(np.int64)
+    started = time.perf_counter()
+    shared = SweepInput(
+        network=n,
+        plan_options=options.plan_options,
+        loss_day=float(options.loss_day),
+        check=options.check,
+        token=uuid.uuid4().hex,
+    )
+    base = base_outcome(shared)  # this process's planner also serves the serial executor
+    base_seconds = time.perf_counter() - started
+    singles = asset_sets(len(n.assets), 1, chosen)
+    sweep = _Sweep(shared, base, options, executor, workers, address, progress)
+    single_outcomes = sweep.run(singles, [])
+    groups = [(singles, single_outcomes)]
+    if options.k == 2:
+        pairs = asset_sets(len(n.assets), 2, chosen)
+        groups.append((pairs, sweep.run(pairs, [(singles, single_outcomes)])))
+    frames = [sweep.table(cases, outcomes) for cases, outcomes in groups]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = table.sort_values(
+        ["weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
+    )
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    cuts_started = time.perf_counter()
+    cuts = min_cuts(n)
+    w = worker(shared)
+    return Resilience(
+        network=n,
+        options=options,
+        cases=table,
+        cuts=cuts,
+        base_weighted_shortfall=float(base.short @ w.planner.model.short_weight),
+        counts={
+            "cases": len(table),
+            "solves": sweep.solves,
+            "settled_without_solving": 2 * len(table) - sweep.solves,
+        },
+        timings={
+            "base_s": base_seconds,
+            "sweep_s": cuts_started - started - base_seconds,
+            "cuts_s": time.perf_counter() - cuts_started,
+        },
+    )
+
+
+class _Sweep:
+    """Settles or solves the cases of one size, both modes."""
+
+    def __init__(
+        self,
+        shared: SweepInput,
+        base: Outcome,
+        options: ResilienceOptions,
+        executor: str,
+        workers: int | None,
+        address: str | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.shared = shared
+        self.base = base
+        self.options = options
+        self.executor, self.workers, self.address = executor, workers, address
+        self.progress = progress
+        self.solves = 0
+        model = worker(shared).planner.model
+        self.model = model
+        n = shared.network
+        self.weight = model.short_weight
+        demand = n.demand[model.short_period, model.short_formation, model.short_family]
+        self.tolerance = 1e-7 * max(1.0, float(demand @ model.short_weight))
+        self.unit_tolerance = 1e-6 * max(1.0, float(demand.max(initial=0.0)))
+
+    def run(
+        self, cases: IntArray, smaller: list[tuple[IntArray, list[dict[int, Outcome]]]]
+    ) -> list[dict[int, Outcome]]:
+        """For each mode, each case's outcome: settled by the base plan or by the plan of a
+        case it contains (a single asset of a pair), or re-solved."""
+        n = self.shared.network
+        loss_day = self.shared.loss_day
+        outcomes: list[dict[int, Outcome]] = []
+        for mode in (RECOVERY, LOST):
+            found: dict[int, Outcome] = {}
+            if self.options.screen:
+                for row in np.flatnonzero(avoided(n, cases, self.base.first_use, loss_day, mode)):
+                    found[int(row)] = self.base
+                for members, member_outcomes in smaller:
+                    self._settle_by_members(cases, members, member_outcomes[mode], mode, found)
+            todo = [row for row in range(len(cases)) if row not in found]
+            found.update(self._solve(cases, todo, mode))
+            outcomes.append(found)
+        return outcomes
+
+    def _settle_by_members(
+        self,
+        cases: IntArray,
+        members: IntArray,
+        member_outcomes: dict[int, Outcome],
+        mode: int,
+        found: dict[int, Outcome],
+    ) -> None:
+        """A pair whose one asset's own plan avoids the other asset's closure has that plan."""
+        n = self.shared.network
+        through = _closed_through(n, self.shared.loss_day, mode)
+        row_of_asset = {int(a): k for k, a in enumerate(members[:, 0])}
+        free: dict[int, IntArray] = {}
+        for row, (a, b) in enumerate(cases.tolist()):
+            if row in found:
+                continue
+            for one, other in ((a, b), (b, a)):
+                k = row_of_asset.get(one)
+                if k is None:
+                    continue
+                outcome = member_outcomes[k]
+                if k not in free:
+                    free[k] = free_until(n, outcome.first_use)
+                if free[k][other] >= through[other]:
+                    found[row] = outcome
+                    break
+
+    def _solve(self, cases: IntArray, rows: list[int], mode: int) -> dict[int, Outcome]:
+        size = self.options.cases_per_task
+        tasks = [
+            [(cases[r].tolist(), mode) for r in rows[k : k + size]]
+            for k in range(0, len(rows), size)
+        ]
+        found: dict[int, Outcome] = {}
+        done = 0
+        for number, outcomes in run_tasks(
+            solve_cases,
+            self.shared,
+            tasks,
+            executor=self.executor,
+            workers=self.workers,
+            address=self.address,
+        ):
+            for offset, outcome in enumerate(outcomes):
+                found[rows[number * size + offset]] = outcome
+            done += len(outcomes)
+            self.solves += len(outcomes)
+            if self.progress is not None:
+                self.progress(done, len(rows))
+        return found
+
+    def table(self, cases: IntArray, outcomes: list[dict[int, Outcome]]) -> pd.DataFrame:
+        n = self.shared.network
+        model = self.model
+        loss_day = self.shared.loss_day
+        period_start = np.arange(n.n_periods) * n.period_days
+        names = np.asarray(n.assets.names, dtype=object)
+        kinds = np.asarray(ASSET_KINDS, dtype=object)[n.asset_kind]
+        recover = n.asset_recovery_days
+        base_w: FloatArray = np.bincount(
+            model.short_period, self.base.short * self.weight, n.n_periods
+        ).astype(np.float64)
+        rows = []
+        for row, assets in enumerate(cases.tolist()):
+            hit = outcomes[RECOVERY][row]
+            lost = outcomes[LOST][row]
+            added = float((hit.short - self.base.short) @ self.weight)
+            first = self._first_added(hit, base_w)
+            survive_period = self._first_added(lost, base_w)
+            survives = survive_period is None
+            survive = (
+                float(n.n_days - loss_day)
+                if survive_period is None
+                else max(0.0, float(period_start[survive_period]) - loss_day)
+            )
+            recovery = float(recover[assets].max())
+            rows.append(
+                {
+                    "case": " + ".join(names[assets]),
+                    "assets": len(assets),
+                    "kinds": ", ".join(kinds[assets]),
+                    "time_to_recover_days": recovery,
+                    "time_to_survive_days": survive,
+                    "survives_horizon": survives,
+                    # A loss the network outlasts adds nothing while the asset is out; the
+                    # re-plan for a loss for good may still ration from the start.
+                    "vulnerable": added > self.tolerance and recovery > survive,
+                    "gap_days": recovery - survive,
+                    "weighted_shortfall_added": max(added, 0.0),
+                    "first_hit_date": (n.period_start[first] if first is not None else pd.NaT),
+                    "first_hit": self._hit_pairs(hit, first),
+                    "settled_by": self._how(hit, lost),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _first_added(self, outcome: Outcome, base_w: FloatArray) -> int | None:
+        """The first period by which the case's weighted shortfall, summed from the start,
+        exceeds the base plan's."""
+        model = self.model
+        case_w = np.bincount(model.short_period, outcome.short * self.weight, len(base_w))
+        over = np.flatnonzero(np.cumsum(case_w - base_w) > self.tolerance)
+        return int(over[0]) if over.size else None
+
+    def _hit_pairs(self, outcome: Outcome, period: int | None) -> str:
+        """Formations and families short of the base plan by that period, most first."""
+        if period is None:
+            return ""
+        model = self.model
+        n = self.shared.network
+        upto = model.short_period <= period
+        key = model.short_formation * len(n.families) + model.short_family
+        extra = np.bincount(
+            key[upto], (outcome.short - self.base.short)[upto], len(n.formations) * len(n.families)
+        )
+        worst = np.argsort(-extra, kind="stable")
+        worst = worst[extra[worst] > self.unit_tolerance][:3]
+        return ", ".join(
+            f"{n.formations.names[k // len(n.families)]}/{n.families.names[k % len(n.families)]}"
+            for k in worst
+        )
+
+    def _how(self, hit: Outcome, lost: Outcome) -> str:
+        parts = []
+        for mode, outcome in zip(MODES, (hit, lost), strict=True):
+            parts.append(f"{mode}: {'base plan' if outcome is self.base else 'solved'}")
+        return "; ".join(parts)

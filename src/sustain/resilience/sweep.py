@@ -1,0 +1,132 @@
+"""Re-solving knock-out cases: each worker builds the planner once, solves the base plan, and
+starts every case from the base plan's basis (HiGHS dual simplex, bounds changed in place)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sustain.network import Network
+from sustain.plan import Planner, PlanOptions
+from sustain.plan.check import check_plan
+from sustain.plan.model import Model
+from sustain.plan.results import tables
+from sustain.plan.solve import Solution
+from sustain.resilience.cases import closures
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+USED = 1e-6  # t in a period: a lane carrying less counts as unused
+
+
+@dataclass(frozen=True)
+class SweepInput:
+    """What every worker shares."""
+
+    network: Network
+    plan_options: PlanOptions
+    loss_day: float
+    check: bool  # verify every re-solved plan with the independent checker
+    token: str  # names this sweep in each worker's cache of planners
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One solve of a case, as the engine needs it."""
+
+    short: FloatArray  # (short columns,) shortfall in family units, by (formation, family, period)
+    first_use: IntArray  # (lanes,) first period from the loss on with anything on the lane
+    seconds: float
+    iterations: int
+
+
+class _Worker:
+    def __init__(self, shared: SweepInput) -> None:
+        self.planner = Planner(shared.network, shared.plan_options)
+        self.base = self.planner.resolve()
+        model = self.planner.model
+        self.loss_period = int(shared.loss_day // shared.network.period_days)
+        if self.loss_period > 0:
+            # The loss strikes a plan under way: what the base plan did before the loss's
+            # period is done, and the re-plan cannot foresee the loss.
+            before = np.flatnonzero(
+                (column_periods(model) >= 0) & (column_periods(model) < self.loss_period)
+            )
+            values = self.base.col_value[before]
+            self.planner.solver.highs.changeColsBounds(
+                before.size, before.astype(np.int32), values, values
+            )
+            self.base = self.planner.resolve()
+        self.basis = self.planner.solver.basis()
+        matrix = model.matrix
+        assert matrix is not None
+        lane_rows = model.rows["lane"]
+        self.lane_matrix = matrix.tocsr()[lane_rows.start : lane_rows.stop]
+
+    def outcome(self, solution: Solution) -> Outcome:
+        model = self.planner.model
+        x = solution.col_value
+        carried = self.lane_matrix @ x
+        used = (carried > USED) & (model.lane_row_period >= self.loss_period)
+        first_use = np.full(len(model.network.lanes), model.n_periods, dtype=np.int64)
+        np.minimum.at(first_use, model.lane_row_lane[used], model.lane_row_period[used])
+        return Outcome(
+            short=x[model.columns["short"].slice()].copy(),
+            first_use=first_use,
+            seconds=solution.solve_seconds,
+            iterations=solution.iterations,
+        )
+
+
+def column_periods(model: Model) -> IntArray:
+    """(columns,) the period each column belongs to; -1 for columns of no period."""
+    periods = np.full(model.n_columns, -1, dtype=np.int64)
+    for name, block in model.columns.items():
+        of_block = getattr(model, f"{name}_period", None)
+        if of_block is not None and block.size:
+            periods[block.slice()] = of_block
+    return periods
+
+
+_WORKERS: dict[str, _Worker] = {}
+
+
+def worker(shared: SweepInput) -> _Worker:
+    """This process's planner for the sweep, built and solved on first use."""
+    if shared.token not in _WORKERS:
+        _WORKERS.clear()  # one sweep at a time per process
+        _WORKERS[shared.token] = _Worker(shared)
+    return _WORKERS[shared.token]
+
+
+def base_outcome(shared: SweepInput) -> Outcome:
+    w = worker(shared)
+    return w.outcome(w.base)
+
+
+def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome]:
+    """Solve each (assets, mode) of the task from the base plan's basis."""
+    w = worker(shared)
+    n = shared.network
+    results = []
+    for assets, mode in task:
+        start = time.perf_counter()
+        w.planner.solver.set_basis(w.basis)
+        closed = closures(n, np.asarray(assets), shared.loss_day, mode)
+        solution = w.planner.resolve(closed)
+        if shared.check:
+            check_plan(w.planner.network, tables(w.planner.model, solution), closed)
+        outcome = w.outcome(solution)
+        results.append(
+            Outcome(
+                outcome.short,
+                outcome.first_use,
+                time.perf_counter() - start,
+                outcome.iterations,
+            )
+        )
+    return results

@@ -1,0 +1,161 @@
+"""Resilience against answers worked out by hand: a single point of failure, a redundant pair
+of routes, time-to-survive from the stock at the front, min cuts; and the screen never
+settling a case differently from re-solving it."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sustain.cli import app
+from sustain.plan import Planner, PlanOptions
+from sustain.resilience import ResilienceOptions, resilience
+from sustain.scenario.writers import write
+from tests.scenarios import base, formation, lane, load_document, random_network, site
+
+DAYS, DEMAND, FRONT_STOCK, RECOVERY = 20, 10, 30, 10
+
+
+def one_front(bridges: int) -> dict[str, Any]:
+    """A depot feeding a front over `bridges` parallel lanes (a bridge each, 1 day transit);
+    the front holds 3 days of its brigade's 10 rounds a day."""
+    doc = base(days=DAYS)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    doc["assets"] = []
+    for k in range(bridges):
+        doc["assets"].append(
+            {"id": f"bridge-{k}", "kind": "bridge", "recovery_time": f"{RECOVERY} days"}
+        )
+        lane(
+            doc, f"road-{k}", "depot", "front", "1000 t/day", transit="1 day", assets=f"bridge-{k}"
+        )
+    doc["stocks"] += [
+        {"site": "depot", "item": "shell", "quantity": "10000 rounds"},
+        {"site": "front", "item": "shell", "quantity": f"{FRONT_STOCK} rounds"},
+    ]
+    formation(doc, "bde", "front", guns=DEMAND)
+    return doc
+
+
+def weighted(network: Any, periods: range) -> float:
+    """The objective's weight of the brigade's demand in these periods (one formation, one
+    family: the short columns are by period)."""
+    model = Planner(network, PlanOptions(check=False)).model
+    return float(sum(DEMAND * model.short_weight[model.short_period == p].sum() for p in periods))
+
+
+def test_a_single_point_of_failure() -> None:
+    network = load_document(one_front(1))
+    result = resilience(network, executor="serial")
+    case = result.cases.set_index("case").loc["bridge-0"]
+    # The front's 30 rounds last days 0-2; the bridge is back on day 10 and what leaves then
+    # arrives on day 11: days 3 to 10 go short (80 rounds).
+    assert case["time_to_survive_days"] == FRONT_STOCK / DEMAND
+    assert case["time_to_recover_days"] == RECOVERY
+    assert bool(case["vulnerable"])
+    assert case["gap_days"] == RECOVERY - FRONT_STOCK / DEMAND
+    assert case["weighted_shortfall_added"] == pytest.approx(weighted(network, range(3, 11)))
+    assert case["first_hit"] == "bde/fam"
+    assert case["first_hit_date"] == pd.Timestamp("2024-01-04")
+    cut = result.cuts.set_index("front").loc["front"]
+    assert cut["cut_assets"] == "bridge-0"
+    assert bool(cut["single_point"])
+    assert cut["max_flow_t_per_day"] == 1000
+
+
+def test_a_redundant_route_is_no_vulnerability_until_both_go() -> None:
+    network = load_document(one_front(2))
+    result = resilience(network, ResilienceOptions(k=2), executor="serial")
+    cases = result.cases.set_index("case")
+    for single in ("bridge-0", "bridge-1"):
+        assert cases.loc[single, "weighted_shortfall_added"] == pytest.approx(0.0, abs=1e-6)
+        assert bool(cases.loc[single, "survives_horizon"])
+        assert not bool(cases.loc[single, "vulnerable"])
+    both = cases.loc["bridge-0 + bridge-1"]
+    assert both["weighted_shortfall_added"] == pytest.approx(weighted(network, range(3, 11)))
+    assert both["time_to_survive_days"] == 3
+    assert bool(both["vulnerable"])
+    assert result.cases.iloc[0]["case"] == "bridge-0 + bridge-1"  # ranked first
+    cut = result.cuts.set_index("front").loc["front"]
+    assert cut["cut_size"] == 2
+    assert not bool(cut["single_point"])
+    assert cut["max_flow_t_per_day"] == 2000
+
+
+def test_a_later_loss_strikes_the_plan_under_way() -> None:
+    # Lost on day 5: the base plan's decisions before it stand, so the re-plan cannot move
+    # stock forward in anticipation; the front holds what the base plan left there.
+    network = load_document(one_front(1))
+    early = resilience(network, executor="serial").cases.iloc[0]
+    late = resilience(network, ResilienceOptions(loss_day=5), executor="serial").cases.iloc[0]
+    assert late["time_to_recover_days"] == early["time_to_recover_days"]
+    assert late["weighted_shortfall_added"] > 0
+    assert late["first_hit_date"] >= pd.Timestamp("2024-01-06")
+
+
+def with_assets(seed: int) -> dict[str, Any]:
+    """A random network whose lanes depend on a few random assets."""
+    rng = random.Random(seed)
+    doc = random_network(seed)
+    doc["assets"] = [
+        {"id": f"asset-{k}", "kind": "bridge", "recovery_time": f"{rng.randint(1, 8)} days"}
+        for k in range(5)
+    ]
+    for entry in doc["lanes"]:
+        entry["assets"] = ";".join(rng.sample([a["id"] for a in doc["assets"]], rng.randint(0, 2)))
+    return doc
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_screen_settles_cases_as_re_solving_them_would(seed: int) -> None:
+    network = load_document(with_assets(seed))
+    options = ResilienceOptions(k=2, loss_day=seed % 3, check=True)
+    screened = resilience(network, options, executor="serial")
+    naive = resilience(
+        network, ResilienceOptions(k=2, loss_day=seed % 3, screen=False), executor="serial"
+    )
+    assert naive.counts["settled_without_solving"] == 0
+    left = screened.cases.set_index("case").sort_index()
+    right = naive.cases.set_index("case").sort_index()
+    scale = max(1.0, float(right["weighted_shortfall_added"].abs().max()))
+    assert np.allclose(
+        left["weighted_shortfall_added"], right["weighted_shortfall_added"], atol=1e-6 * scale
+    )
+    assert (left["time_to_survive_days"] == right["time_to_survive_days"]).all()
+    assert (left["vulnerable"] == right["vulnerable"]).all()
+
+
+def test_the_local_executor_gives_the_serial_results() -> None:
+    network = load_document(with_assets(1))
+    options = ResilienceOptions(k=2, cases_per_task=2)
+    serial = resilience(network, options, executor="serial").cases
+    local = resilience(network, options, executor="local", workers=2).cases
+    columns = ["case", "weighted_shortfall_added", "time_to_survive_days", "vulnerable"]
+    pd.testing.assert_frame_equal(serial[columns], local[columns], atol=1e-6)
+
+
+def test_the_command_ranks_cases_and_refuses_unknown_assets(tmp_path: Path) -> None:
+    document = one_front(1)
+    document["scenario"] = [document["scenario"]]  # a table of one row, as files hold it
+    write(document, tmp_path / "scenario", "csv")
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["resilience", str(tmp_path / "scenario"), "--json", "--executor", "serial"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["cases"][0]["case"] == "bridge-0"
+    assert body["cuts"][0]["single_point"] is True
+    bad = runner.invoke(
+        app, ["resilience", str(tmp_path / "scenario"), "--asset", "bridge-9", "--json"]
+    )
+    assert bad.exit_code == 2
+    assert "unknown assets: bridge-9" in bad.output
