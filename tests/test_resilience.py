@@ -101,6 +101,36 @@ def test_a_later_loss_strikes_the_plan_under_way() -> None:
     assert late["first_hit_date"] >= pd.Timestamp("2024-01-06")
 
 
+def test_a_pair_is_settled_by_the_plan_of_one_of_its_assets() -> None:
+    # Depot -> hub (bridge a) -> front (bridge b), and a slower, dearer direct road. Without
+    # bridge a nothing reaches the hub, so a's own plan leaves b's lane idle while b is out:
+    # the pair's answer is a's, exactly, without a solve.
+    doc = base(days=12)
+    for name, kind in (("depot", "depot"), ("hub", "hub"), ("front", "front")):
+        site(doc, name, kind)
+    doc["assets"] = [
+        {"id": name, "kind": "bridge", "recovery_time": "5 days"} for name in ("a", "b")
+    ]
+    lane(doc, "depot-hub", "depot", "hub", "100 t/day", transit="1 day", assets="a")
+    lane(doc, "hub-front", "hub", "front", "100 t/day", transit="1 day", assets="b")
+    lane(doc, "direct", "depot", "front", "100 t/day", transit="3 days", cost="100 EUR/t")
+    doc["stocks"] += [
+        {"site": "depot", "item": "shell", "quantity": "1000 rounds"},
+        {"site": "front", "item": "shell", "quantity": "10 rounds"},
+    ]
+    formation(doc, "bde", "front", guns=DEMAND)
+    network = load_document(doc)
+    screened = resilience(network, ResilienceOptions(k=2), executor="serial").cases
+    naive = resilience(network, ResilienceOptions(k=2, screen=False), executor="serial").cases
+    pair = screened.set_index("case").loc["a + b"]
+    assert pair["settled_by"] == "recovery: one asset's plan; lost: one asset's plan"
+    single = screened.set_index("case").loc["a"]
+    assert pair["weighted_shortfall_added"] == single["weighted_shortfall_added"] > 0
+    expected = naive.set_index("case").loc["a + b"]
+    assert pair["weighted_shortfall_added"] == pytest.approx(expected["weighted_shortfall_added"])
+    assert pair["time_to_survive_days"] == expected["time_to_survive_days"]
+
+
 def with_assets(seed: int) -> dict[str, Any]:
     """A random network whose lanes depend on a few random assets."""
     rng = random.Random(seed)

@@ -154,6 +154,7 @@ class _Sweep:
         self.executor, self.workers, self.address = executor, workers, address
         self.progress = progress
         self.solves = 0
+        self.by_member: set[tuple[int, int, int]] = set()  # (k, mode, row) settled so
         model = worker(shared).planner.model
         self.model = model
         n = shared.network
@@ -207,6 +208,7 @@ class _Sweep:
                     free[k] = free_until(n, outcome.first_use)
                 if free[k][other] >= through[other]:
                     found[row] = outcome
+                    self.by_member.add((cases.shape[1], mode, row))
                     break
 
     def _solve(self, cases: IntArray, rows: list[int], mode: int) -> dict[int, Outcome]:
@@ -273,7 +275,7 @@ class _Sweep:
                     "weighted_shortfall_added": max(added, 0.0),
                     "first_hit_date": (n.period_start[first] if first is not None else pd.NaT),
                     "first_hit": self._hit_pairs(hit, first),
-                    "settled_by": self._how(hit, lost),
+                    "settled_by": self._how(len(assets), row, hit, lost),
                 }
             )
         return pd.DataFrame(rows)
@@ -304,8 +306,14 @@ class _Sweep:
             for k in worst
         )
 
-    def _how(self, hit: Outcome, lost: Outcome) -> str:
+    def _how(self, k: int, row: int, hit: Outcome, lost: Outcome) -> str:
         parts = []
-        for mode, outcome in zip(MODES, (hit, lost), strict=True):
-            parts.append(f"{mode}: {'base plan' if outcome is self.base else 'solved'}")
+        for mode, outcome in enumerate((hit, lost)):
+            if outcome is self.base:
+                how = "base plan"
+            elif (k, mode, row) in self.by_member:
+                how = "one asset's plan"
+            else:
+                how = "solved"
+            parts.append(f"{MODES[mode]}: {how}")
         return "; ".join(parts)
