@@ -48,6 +48,15 @@ ScenarioPath = Annotated[
     Path, typer.Argument(help="A scenario: a .yaml file, a folder of tables, or an .xlsx workbook.")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+OutDir = Annotated[
+    Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
+]
+ForceFlag = Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")]
+Executor = Annotated[str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")]
+RayAddress = Annotated[
+    str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
+]
+Workers = Annotated[int | None, typer.Option(help="Worker processes (default: cores).")]
 
 
 def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
@@ -59,6 +68,11 @@ def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None 
             where = problem["where"] + (f" {problem['field']}" if problem.get("field") else "")
             err.print(f"  [cyan]{where}[/]: {problem['message']}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _check_executor(executor: str, as_json: bool) -> None:
+    if executor not in EXECUTORS:
+        _fail(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}', as_json=as_json)
 
 
 def _refuse_to_overwrite(out_dir: Path | None, *, force: bool, as_json: bool) -> None:
@@ -206,9 +220,7 @@ def template(
 @app.command()
 def plan(
     path: ScenarioPath,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
-    ] = None,
+    out_dir: OutDir = None,
     solver: Annotated[
         str, typer.Option(help=f"HiGHS method: {', '.join(SOLVERS)}.")
     ] = PlanOptions.solver,
@@ -227,7 +239,7 @@ def plan(
     ] = PlanOptions.investments,
     budget: Annotated[float | None, typer.Option(help="Budget for investments, in EUR.")] = None,
     top: Annotated[int, typer.Option(help="Rows to show in each summary table.")] = 10,
-    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The optimal delivery plan (HiGHS), checked independently, and what limits it."""
@@ -356,23 +368,16 @@ def simulate(
     slip_probability: Annotated[
         float, typer.Option(help="Daily chance a line stops for 30 days.")
     ] = 0.0005,
-    executor: Annotated[
-        str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")
-    ] = "local",
-    address: Annotated[
-        str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
-    ] = None,
+    executor: Executor = "local",
+    address: RayAddress = None,
+    workers: Workers = None,
+    out_dir: OutDir = None,
     top: Annotated[int, typer.Option(help="Rows to show in the summary table.")] = 10,
-    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Monte Carlo of sustainment: how likely each formation is to run short, when, by how much."""
-    if executor not in EXECUTORS:
-        _fail(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}', as_json=as_json)
+    _check_executor(executor, as_json)
     if plan_dir is None and policy not in ("base-stock", "s-S"):
         _fail(f'unknown policy "{policy}": use base-stock or s-S', as_json=as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
@@ -476,24 +481,17 @@ def resilience(
     check: Annotated[
         bool, typer.Option(help="Verify every re-solved plan with the independent checker.")
     ] = False,
-    executor: Annotated[
-        str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")
-    ] = "local",
-    address: Annotated[
-        str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
-    ] = None,
+    executor: Executor = "local",
+    address: RayAddress = None,
+    workers: Workers = None,
+    out_dir: OutDir = None,
     top: Annotated[int, typer.Option(help="Rows to show in the ranked table.")] = 10,
-    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Knock out each asset (and pair with --k 2): shortfall added, time-to-survive against
     time-to-recover, and the smallest sets of assets that cut each front off."""
-    if executor not in EXECUTORS:
-        _fail(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}', as_json=as_json)
+    _check_executor(executor, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     options = ResilienceOptions(
@@ -562,14 +560,12 @@ def resilience(
 @app.command()
 def industry(
     path: ScenarioPath,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
-    ] = None,
+    out_dir: OutDir = None,
     every: Annotated[int, typer.Option(help="Days between the dates of the lead-time table.")] = 91,
     by_priority: Annotated[
         bool, typer.Option("--priority", help="Serve order books by priority, not FIFO.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Order books and lead times of every line; stockpiles' floor and rebuild dates under the
