@@ -209,6 +209,24 @@ def item_sinks(network: Network) -> BoolArray:
     return sinks
 
 
+def family_criticality(network: Network) -> FloatArray:
+    """(families,) each family's criticality: that of its most critical item."""
+    criticality = np.zeros(len(network.families))
+    np.maximum.at(criticality, network.item_family, network.item_criticality)
+    return criticality
+
+
+def closed_lanes(network: Network, closure: Closure) -> IntArray:
+    """The lanes a closure shuts: its lane, or every lane that fails with its asset."""
+    if closure.asset is not None:
+        a = network.assets[closure.asset]
+        by_asset = csr_array(network.lane_assets[:, [a]].T)  # the asset's column only
+        return by_asset.indices.astype(np.int64)
+    if closure.lane is not None:
+        return np.array([network.lanes[closure.lane]], dtype=np.int64)
+    return np.zeros(0, dtype=np.int64)
+
+
 def open_share(network: Network, closures: tuple[Closure, ...]) -> FloatArray:
     """(periods, lanes): the share of each period a lane is open, given the closures."""
     n_periods, n_lanes = network.n_periods, len(network.lanes)
@@ -217,15 +235,8 @@ def open_share(network: Network, closures: tuple[Closure, ...]) -> FloatArray:
         return share
     starts = np.arange(n_periods) * network.period_days
     ends = starts + network.period_length
-    by_asset = csr_array(network.lane_assets.T)  # assets -> lanes
     for closure in closures:
-        if closure.asset is not None:
-            a = network.assets[closure.asset]
-            lanes = by_asset.indices[by_asset.indptr[a] : by_asset.indptr[a + 1]]
-        elif closure.lane is not None:
-            lanes = np.array([network.lanes[closure.lane]])
-        else:
-            continue
+        lanes = closed_lanes(network, closure)
         overlap = np.clip(
             np.minimum(ends, closure.end_day) - np.maximum(starts, closure.start_day), 0, None
         )
@@ -413,12 +424,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     late = 1.0 + options.lateness_weight * (n_periods - 1 - np.arange(n_periods)) / max(
         n_periods - 1, 1
     )
-    criticality = np.zeros(len(n.families))
-    np.maximum.at(criticality, n.item_family, n.item_criticality)
     model.short_weight = (
         options.shortfall_weight
         * n.formation_priority[model.short_formation]
-        * criticality[model.short_family]
+        * family_criticality(n)[model.short_family]
         * late[model.short_period]
     )
     cost[col["short"].slice()] = model.short_weight

@@ -4,7 +4,6 @@ the plan to execute, and the scripted disruptions; computed once per run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +12,13 @@ from scipy.sparse import csr_array
 
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
-from sustain.plan.model import Closure, item_sinks, item_sources
+from sustain.plan.model import (
+    Closure,
+    closed_lanes,
+    family_criticality,
+    item_sinks,
+    item_sources,
+)
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
@@ -200,15 +205,8 @@ def prepare(
         n.pledge_quantity[live][inside],
     )
     lane_closed = np.zeros((days, len(n.lanes)), dtype=bool)
-    by_asset = csr_array(n.lane_assets.T)
     for closure in options.closures:
-        if closure.asset is not None:
-            a = n.assets[closure.asset]
-            lanes: Any = by_asset.indices[by_asset.indptr[a] : by_asset.indptr[a + 1]]
-        elif closure.lane is not None:
-            lanes = [n.lanes[closure.lane]]
-        else:
-            continue
+        lanes = closed_lanes(n, closure)
         first, last = int(np.floor(closure.start_day)), int(np.ceil(closure.end_day))
         lane_closed[max(first, 0) : max(min(last, days), 0), lanes] = True
     supplier, up_to, reorder = _policy_levels(n, demand, options)
@@ -331,8 +329,6 @@ def _kernel_inputs(
     formations_at = np.zeros((n_sites, len(n.formations)))
     formations_at[n.formation_site, np.arange(len(n.formations))] = 1.0
     site_demand = np.einsum("sf,dfm->dsm", formations_at, demand)
-    criticality = np.zeros(len(n.families))
-    np.maximum.at(criticality, n.item_family, n.item_criticality)
 
     pledge_day, pledge_site, pledge_item = np.nonzero(pledges)
     asset_lane, asset = csr_array(n.lane_assets).nonzero()
@@ -385,7 +381,7 @@ def _kernel_inputs(
         ),
         pair_formation=pairs.formation,
         pair_site=pair_site,
-        pair_weight=n.formation_priority[pairs.formation] * criticality[pairs.family],
+        pair_weight=n.formation_priority[pairs.formation] * family_criticality(n)[pairs.family],
         expected=np.ascontiguousarray(expected),
         site_need=np.ascontiguousarray(site_demand[:, pair_site, pairs.family]),
         serve_order=serve_order,
