@@ -25,8 +25,16 @@ import pandas as pd
 from sustain.execute import run_tasks
 from sustain.network import ASSET_KINDS, Network
 from sustain.plan import PlanOptions
-from sustain.resilience.cases import LOST, MODES, RECOVERY, asset_sets, avoided, free_until
-from sustain.resilience.cases import closed_through as _closed_through
+from sustain.resilience.cases import (
+    LOST,
+    MODES,
+    RECOVERY,
+    asset_sets,
+    avoided,
+    closed_through,
+    free_until,
+    lanes_of_assets,
+)
 from sustain.resilience.cuts import min_cuts
 from sustain.resilience.sweep import Outcome, SweepInput, base_outcome, solve_cases, worker
 
@@ -34,8 +42,6 @@ __all__ = ["Resilience", "ResilienceOptions", "resilience"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-BASE = -1  # settled by the base plan
-SOLVED = -2  # re-solved
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,8 @@ class _Sweep:
         model = worker(shared).planner.model
         self.model = model
         n = shared.network
+        self.by_asset = lanes_of_assets(n)
+        self.through = [closed_through(n, shared.loss_day, mode) for mode in (RECOVERY, LOST)]
         self.weight = model.short_weight
         demand = n.demand[model.short_period, model.short_formation, model.short_family]
         self.tolerance = 1e-7 * max(1.0, float(demand @ model.short_weight))
@@ -168,13 +176,12 @@ class _Sweep:
     ) -> list[dict[int, Outcome]]:
         """For each mode, each case's outcome: settled by the base plan or by the plan of a
         case it contains (a single asset of a pair), or re-solved."""
-        n = self.shared.network
-        loss_day = self.shared.loss_day
         outcomes: list[dict[int, Outcome]] = []
+        base_free = self._free(self.base)
         for mode in (RECOVERY, LOST):
             found: dict[int, Outcome] = {}
             if self.options.screen:
-                for row in np.flatnonzero(avoided(n, cases, self.base.first_use, loss_day, mode)):
+                for row in np.flatnonzero(avoided(cases, base_free, self.through[mode])):
                     found[int(row)] = self.base
                 for members, member_outcomes in smaller:
                     self._settle_by_members(cases, members, member_outcomes[mode], mode, found)
@@ -192,8 +199,7 @@ class _Sweep:
         found: dict[int, Outcome],
     ) -> None:
         """A pair whose one asset's own plan avoids the other asset's closure has that plan."""
-        n = self.shared.network
-        through = _closed_through(n, self.shared.loss_day, mode)
+        through = self.through[mode]
         row_of_asset = {int(a): k for k, a in enumerate(members[:, 0])}
         free: dict[int, IntArray] = {}
         for row, (a, b) in enumerate(cases.tolist()):
@@ -205,11 +211,14 @@ class _Sweep:
                     continue
                 outcome = member_outcomes[k]
                 if k not in free:
-                    free[k] = free_until(n, outcome.first_use)
+                    free[k] = self._free(outcome)
                 if free[k][other] >= through[other]:
                     found[row] = outcome
                     self.by_member.add((cases.shape[1], mode, row))
                     break
+
+    def _free(self, outcome: Outcome) -> IntArray:
+        return free_until(self.by_asset, outcome.first_use, self.model.n_periods)
 
     def _solve(self, cases: IntArray, rows: list[int], mode: int) -> dict[int, Outcome]:
         size = self.options.cases_per_task

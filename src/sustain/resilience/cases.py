@@ -54,14 +54,12 @@ def lanes_of_assets(network: Network) -> csr_array:
     return csr_array(network.lane_assets.T.astype(np.int8))
 
 
-def free_until(network: Network, first_use: IntArray) -> IntArray:
+def free_until(by_asset: csr_array, first_use: IntArray, n_periods: int) -> IntArray:
     """(assets,) the first period (from the loss on) in which a plan sends anything over a
-    lane of the asset, given `first_use` (lanes,) for the plan; the number of periods if none."""
-    by_asset = lanes_of_assets(network)
-    n_periods = network.n_periods
-    free = np.full(len(network.assets), n_periods, dtype=np.int64)
-    counts = np.diff(by_asset.indptr)
-    has_lanes = counts > 0
+    lane of the asset, given `first_use` (lanes,) for the plan and `by_asset` from
+    `lanes_of_assets`; `n_periods` if none."""
+    free = np.full(by_asset.shape[0], n_periods, dtype=np.int64)
+    has_lanes = np.diff(by_asset.indptr) > 0
     if by_asset.indices.size:
         used = first_use[by_asset.indices]
         free[has_lanes] = np.minimum.reduceat(used, by_asset.indptr[:-1][has_lanes])
@@ -75,10 +73,9 @@ def closed_through(network: Network, loss_day: float, mode: int) -> IntArray:
     return np.ceil(end / network.period_days - 1e-9).astype(np.int64)
 
 
-def avoided(
-    network: Network, cases: IntArray, first_use: IntArray, loss_day: float, mode: int
-) -> BoolArray:
-    """(cases,) whether the plan with `first_use` avoids every closure of each case."""
-    fits = free_until(network, first_use) >= closed_through(network, loss_day, mode)
+def avoided(cases: IntArray, free: IntArray, through: IntArray) -> BoolArray:
+    """(cases,) whether a plan avoids every closure of each case, given `free_until` of the
+    plan and `closed_through` of the closures."""
+    fits = free >= through
     settled: BoolArray = np.all(np.where(cases >= 0, fits[np.maximum(cases, 0)], True), axis=1)
     return settled

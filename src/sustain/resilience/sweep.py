@@ -3,7 +3,6 @@ starts every case from the base plan's basis (HiGHS dual simplex, bounds changed
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +39,6 @@ class Outcome:
 
     short: FloatArray  # (short columns,) shortfall in family units, by (formation, family, period)
     first_use: IntArray  # (lanes,) first period from the loss on with anything on the lane
-    seconds: float
-    iterations: int
 
 
 class _Worker:
@@ -53,9 +50,8 @@ class _Worker:
         if self.loss_period > 0:
             # The loss strikes a plan under way: what the base plan did before the loss's
             # period is done, and the re-plan cannot foresee the loss.
-            before = np.flatnonzero(
-                (column_periods(model) >= 0) & (column_periods(model) < self.loss_period)
-            )
+            periods = column_periods(model)
+            before = np.flatnonzero((periods >= 0) & (periods < self.loss_period))
             values = self.base.col_value[before]
             self.planner.solver.highs.changeColsBounds(
                 before.size, before.astype(np.int32), values, values
@@ -77,8 +73,6 @@ class _Worker:
         return Outcome(
             short=x[model.columns["short"].slice()].copy(),
             first_use=first_use,
-            seconds=solution.solve_seconds,
-            iterations=solution.iterations,
         )
 
 
@@ -114,19 +108,10 @@ def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome
     n = shared.network
     results = []
     for assets, mode in task:
-        start = time.perf_counter()
         w.planner.solver.set_basis(w.basis)
         closed = closures(n, np.asarray(assets), shared.loss_day, mode)
         solution = w.planner.resolve(closed)
         if shared.check:
             check_plan(w.planner.network, tables(w.planner.model, solution), closed)
-        outcome = w.outcome(solution)
-        results.append(
-            Outcome(
-                outcome.short,
-                outcome.first_use,
-                time.perf_counter() - start,
-                outcome.iterations,
-            )
-        )
+        results.append(w.outcome(solution))
     return results
