@@ -4,6 +4,7 @@ the plan to execute, and the scripted disruptions; computed once per run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -260,12 +261,15 @@ class Pairs:
     family: IntArray
 
 
-def _csr(groups: IntArray, members: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+def _csr(
+    groups: npt.NDArray[np.integer[Any]],
+    members: npt.NDArray[np.integer[Any]],
+    n_groups: int,
+    n_members: int,
+) -> tuple[IntArray, IntArray]:
     """Members listed by group: (start of each group's run, plus the end; the members)."""
-    order = np.argsort(groups, kind="stable")
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(groups, minlength=n_groups), out=start[1:])
-    return start, members[order].astype(np.int64)
+    listing = csr_array((np.ones(groups.size), (groups, members)), shape=(n_groups, n_members))
+    return listing.indptr.astype(np.int64), listing.indices.astype(np.int64)
 
 
 def _kernel_inputs(
@@ -314,7 +318,9 @@ def _kernel_inputs(
     pair_key = pair_site * len(n.families) + pairs.family
     order_key = order_site * len(n.families) + order_family
     match_order, match_pair = np.nonzero(order_key[:, None] == pair_key[None, :])
-    backorder_start, backorder_pair = _csr(match_order, match_pair, order_site.size)
+    backorder_start, backorder_pair = _csr(
+        match_order, match_pair, order_site.size, pairs.family.size
+    )
 
     # Pairs in the order they are served: by formation priority, then family.
     rank = np.empty(len(n.formations), dtype=np.int64)
@@ -332,9 +338,7 @@ def _kernel_inputs(
 
     pledge_day, pledge_site, pledge_item = np.nonzero(pledges)
     asset_lane, asset = csr_array(n.lane_assets).nonzero()
-    lane_asset_start, lane_asset = _csr(
-        asset_lane.astype(np.int64), asset.astype(np.int64), n_lanes
-    )
+    lane_asset_start, lane_asset = _csr(asset_lane, asset, n_lanes, len(n.assets))
     types = np.unique(repair.system)
     type_of_pair = np.searchsorted(types, repair.system).astype(np.int64)
     with_part = (repair.part >= 0) & (repair.hub >= 0)
