@@ -16,6 +16,7 @@ import random
 import tempfile
 import time
 import tracemalloc
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,27 @@ RUNGS = [
 ]
 
 
-def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str, list[Any]]:
+def generate(
+    n_lanes: int,
+    n_items: int,
+    period: str,
+    seed: int = 0,
+    *,
+    n_assets: int | None = None,
+    site_wide_share: float = 0.0,
+    weeks: int = 52,
+) -> dict[str, list[Any]]:
     """A valid layered network: sources -> hubs -> front supply points. Site 0 holds every
-    item and reaches every hub through a chain of lanes, so every formation can be reached."""
+    item and reaches every hub through a chain of lanes, so every formation can be reached.
+    Lanes depend on 0 to 2 random bridges (`n_assets` of them, a tenth of the lanes by
+    default); `site_wide_share` of the assets are instead ports or airbases whose whole site
+    fails with them."""
     rng = random.Random(seed)
+    start = date(2023, 1, 2)
+
+    def week(k: float) -> str:  # a date k/52 of the way into the horizon
+        return (start + timedelta(weeks=round(k * weeks / 52))).isoformat()
+
     n_sites = max(10, n_lanes // 4)
     n_sources = max(2, n_sites // 10)
     n_fronts = max(2, n_sites // 4)
@@ -60,8 +78,12 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
     sites += [site(f, "front") for f in fronts]
     assets = [
         {"id": f"asset-{i}", "kind": "bridge", "recovery_time": f"{rng.randint(3, 90)} days"}
-        for i in range(max(5, n_lanes // 10))
+        for i in range(n_assets if n_assets is not None else max(5, n_lanes // 10))
     ]
+    for asset in assets[: round(site_wide_share * len(assets))]:
+        asset["kind"] = rng.choice(["port", "airbase"])
+        asset["site"] = rng.choice(sources + hubs)
+    lane_assets = [a["id"] for a in assets if "site" not in a]
     pairs: list[tuple[str, str]] = []
     for i, hub in enumerate(hubs):  # chain: every hub reachable from src-0
         pairs.append((sources[0] if i == 0 else rng.choice([sources[0], *hubs[:i]]), hub))
@@ -81,7 +103,7 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
             "capacity": f"{rng.randint(50, 3000)} t/day",
             "transit_time": f"{rng.randint(1, 20)} days",
             "cost": f"{rng.randint(10, 500)} EUR/t",
-            "assets": ";".join(rng.sample([a["id"] for a in assets], rng.randint(0, 2))),
+            "assets": ";".join(rng.sample(lane_assets, min(len(lane_assets), rng.randint(0, 2)))),
         }
         for k, (a, b) in enumerate(pairs[:n_lanes])
     ]
@@ -125,8 +147,8 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
             holdings.append(
                 {"formation": name, "system": f"sys-{system}", "quantity": rng.randint(5, 40)}
             )
-        intensity.append({"formation": name, "start": "2023-01-02", "level": "low"})
-        intensity.append({"formation": name, "start": "2023-06-05", "level": "high"})
+        intensity.append({"formation": name, "start": start.isoformat(), "level": "low"})
+        intensity.append({"formation": name, "start": week(22), "level": "high"})
     stocks = [
         {"site": sources[0], "item": i["id"], "quantity": "100000 rounds", "floor": "20000 rounds"}
         for i in items
@@ -151,7 +173,7 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
         for k in range(max(2, n_items // 2))
     ]
     changes = [
-        {"line": line["id"], "start": "2023-07-03", "capacity": "40000 rounds/month"}
+        {"line": line["id"], "start": week(26), "capacity": "40000 rounds/month"}
         for line in lines[::3]
     ]
     pledges = [
@@ -161,7 +183,9 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
             "item": rng.choice(items)["id"],
             "site": rng.choice(sources),
             "quantity": f"{rng.randint(100, 10000)} rounds",
-            "available": f"2023-{rng.randint(1, 12):02d}-01",
+            "available": (
+                f"2023-{rng.randint(1, 12):02d}-01" if weeks == 52 else week(rng.randint(0, 51))
+            ),
         }
         for k in range(max(2, n_items))
     ]
@@ -169,8 +193,8 @@ def generate(n_lanes: int, n_items: int, period: str, seed: int = 0) -> dict[str
         "scenario": [
             {
                 "name": f"generated-{n_lanes}",
-                "start": "2023-01-02",
-                "horizon": "52 weeks",
+                "start": start.isoformat(),
+                "horizon": f"{weeks} weeks",
                 "period": period,
             }
         ],

@@ -134,6 +134,10 @@ class Solver:
     def set_basis(self, basis: highspy.HighsBasis) -> None:
         self.highs.setBasis(basis)
 
+    def clear(self) -> None:
+        """Forget the basis and solution: the next solve starts from scratch."""
+        self.highs.clearSolver()
+
     def set_row_upper(self, rows: npt.NDArray[np.int64], upper: FloatArray) -> None:
         """Change row upper bounds in place. The next solve starts from the last basis; a
         model first solved by interior point without crossover has none, so re-solves switch

@@ -50,6 +50,7 @@ class ResilienceOptions:
     loss_day: float = 0.0  # days from the scenario start
     assets: tuple[str, ...] | None = None  # the assets to knock out; all by default
     screen: bool = True  # settle cases the base plan avoids without re-solving them
+    warm_start: bool = True  # start re-solves from the base plan's basis, not from scratch
     check: bool = False  # verify every re-solved plan with the independent checker
     plan_options: PlanOptions = field(default_factory=lambda: PlanOptions(check=False))
     cases_per_task: int = 8
@@ -102,6 +103,7 @@ def resilience(
         plan_options=options.plan_options,
         loss_day=float(options.loss_day),
         check=options.check,
+        warm_start=options.warm_start,
         token=uuid.uuid4().hex,
     )
     base = base_outcome(shared)  # this process's planner also serves the serial executor

@@ -30,6 +30,7 @@ class SweepInput:
     plan_options: PlanOptions
     loss_day: float
     check: bool  # verify every re-solved plan with the independent checker
+    warm_start: bool  # from the base plan's basis; from scratch (the naive sweep) if False
     token: str  # names this sweep in each worker's cache of planners
 
 
@@ -108,7 +109,10 @@ def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome
     n = shared.network
     results = []
     for assets, mode in task:
-        w.planner.solver.set_basis(w.basis)
+        if shared.warm_start:
+            w.planner.solver.set_basis(w.basis)
+        else:
+            w.planner.solver.clear()
         closed = closures(n, np.asarray(assets), shared.loss_day, mode)
         solution = w.planner.resolve(closed)
         if shared.check:
