@@ -131,6 +131,99 @@ def test_a_pair_is_settled_by_the_plan_of_one_of_its_assets() -> None:
     assert pair["time_to_survive_days"] == expected["time_to_survive_days"]
 
 
+def with_mitigations() -> dict[str, Any]:
+    """The single point of failure with four options: a spare bridge (a lane of its own), spare
+    spans (the bridge back in 5 days, not 10), 100 more rounds at the front (two rows of one
+    option, 60 + 40), and a lane that leads elsewhere."""
+    doc = one_front(1)
+    site(doc, "elsewhere", "hub")
+    stock = {"kind": "stock", "site": "front", "item": "shell"}
+    doc["mitigations"] = [
+        {"id": "spare-bridge", "kind": "lane", "cost": "40 MEUR", "from": "depot", "to": "front"}
+        | {"mode": "road", "capacity": "1000 t/day", "transit_time": "1 day"},
+        {"id": "spans", "kind": "recovery", "cost": "5 MEUR", "asset": "bridge-0"}
+        | {"recovery_time": "5 days"},
+        {"id": "forward-stock", "cost": "0.6 MEUR", "quantity": "60 rounds"} | stock,
+        {"id": "forward-stock", "cost": "0.4 MEUR", "quantity": "40 rounds"} | stock,
+        {"id": "elsewhere", "kind": "lane", "cost": "0.5 MEUR", "from": "depot"}
+        | {"to": "elsewhere", "mode": "road", "capacity": "10 t/day", "transit_time": "1 day"},
+    ]
+    return doc
+
+
+def test_mitigations_of_a_single_point_of_failure() -> None:
+    network = load_document(with_mitigations())
+    assert [m.id for m in network.mitigations] == [
+        "spare-bridge",
+        "spans",
+        "forward-stock",
+        "elsewhere",
+    ]
+    assert network.mitigations[2].cost == pytest.approx(1e6)  # its two rows' costs added
+    result = resilience(network, executor="serial")
+    lost = weighted(network, range(3, 11))  # days 3 to 10 short without a mitigation
+    table = result.mitigations.set_index("option")
+    assert list(result.mitigations["case"].unique()) == ["bridge-0"]
+    # 130 rounds at the front outlast the 10 days out (110 rounds to day 10): all removed,
+    # and the cheapest option that does.
+    stock = table.loc["forward-stock"]
+    assert bool(stock["removes_all_added"]) and bool(stock["cheapest"])
+    assert stock["weighted_shortfall_removed"] == pytest.approx(lost)
+    assert stock["time_to_survive_days"] == 13 and not bool(stock["vulnerable"])
+    spare = table.loc["spare-bridge"]
+    assert bool(spare["removes_all_added"]) and not bool(spare["cheapest"])
+    # Back on day 5, what leaves then arrives on day 6: days 3 to 5 still go short.
+    spans = table.loc["spans"]
+    assert spans["time_to_recover_days"] == 5
+    assert not bool(spans["removes_all_added"])
+    assert spans["weighted_shortfall_added"] == pytest.approx(weighted(network, range(3, 6)))
+    assert spans["weighted_shortfall_removed"] == pytest.approx(weighted(network, range(6, 11)))
+    assert table.loc["elsewhere", "weighted_shortfall_removed"] == 0
+    # Full fixes cheapest first, then the partial ones by what they remove.
+    order = ["forward-stock", "spare-bridge", "spans", "elsewhere"]
+    assert list(result.mitigations["option"]) == order
+    assert result.cases.set_index("case").loc["bridge-0", "cheapest_mitigation"] == "forward-stock"
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "message"),
+    [
+        ({"id": "x", "kind": "lane", "from": "depot", "to": "front"}, "mode", "is required"),
+        ({"id": "x", "kind": "stock", "site": "front", "item": "shell"}, "quantity", "required"),
+        (
+            {"id": "x", "kind": "stock", "site": "front", "item": "shell", "quantity": "5 kits"},
+            "quantity",
+            "not in a unit of item",
+        ),
+        (
+            {"id": "x", "kind": "recovery", "asset": "bridge-0", "recovery_time": "2 days"}
+            | {"site": "front"},
+            "site",
+            "must be blank in a recovery row",
+        ),
+        (
+            {"id": "x", "kind": "recovery", "asset": "bridge-9", "recovery_time": "2 days"},
+            "asset",
+            'unknown asset "bridge-9"',
+        ),
+    ],
+)
+def test_bad_mitigation_rows_are_reported_where_they_are(
+    tmp_path: Path, row: dict[str, str], field: str, message: str
+) -> None:
+    document = one_front(1)
+    document["scenario"] = [document["scenario"]]
+    document["mitigations"] = [row]
+    write(document, tmp_path / "scenario", "csv")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "scenario"), "--json"])
+    assert result.exit_code == 2
+    problems = json.loads(result.output)["problems"]
+    assert any(
+        p["where"].endswith("mitigations.csv:2") and p["field"] == field and message in p["message"]
+        for p in problems
+    ), problems
+
+
 def with_assets(seed: int) -> dict[str, Any]:
     """A random network whose lanes depend on a few random assets."""
     rng = random.Random(seed)

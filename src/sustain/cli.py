@@ -110,8 +110,9 @@ def _show(title: str, frame: pd.DataFrame) -> None:
 
 
 def _format(value: Any) -> str:
-    """One table cell: dates as YYYY-MM-DD ('-' for none), numbers to a sensible precision."""
-    if value is pd.NaT:
+    """One table cell: dates as YYYY-MM-DD ('-' for none and for missing figures), numbers to
+    a sensible precision."""
+    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "-"
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return str(value)[:10]
@@ -527,6 +528,7 @@ def resilience(
                     "base_weighted_shortfall": result.base_weighted_shortfall,
                     "cases": _records(ranked),
                     "cuts": _records(result.cuts),
+                    "mitigations": _records(result.mitigations),
                     "written": str(out_dir) if out_dir else None,
                 },
                 indent=2,
@@ -553,8 +555,16 @@ def resilience(
         "first_hit_date",
         "first_hit",
     ]
+    if "cheapest_mitigation" in ranked:
+        columns.append("cheapest_mitigation")
     _show("knock-out cases, by shortfall added", ranked[columns].head(top))
     _show("smallest asset cuts of each front", result.cuts)
+    if len(result.mitigations):
+        shown = result.mitigations.groupby("case", sort=False).head(3)  # the best few per case
+        _show(
+            "mitigations of vulnerabilities and single points of failure, cheapest full fix first",
+            shown.drop(columns=["name", "time_to_recover_days"]),
+        )
 
 
 @app.command()

@@ -19,7 +19,7 @@ from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
-from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver
+from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver, TimeLimitError
 from sustain.units import counted
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "PlanError",
     "PlanOptions",
     "Planner",
+    "TimeLimitError",
     "plan",
 ]
 
@@ -184,9 +185,12 @@ class Planner:
         self.solver = Solver(self.model)
         self.pass_seconds = time.perf_counter() - start
 
-    def resolve(self, closures: tuple[Closure, ...] | None = None) -> Solution:
+    def resolve(
+        self, closures: tuple[Closure, ...] | None = None, *, time_limit: float | None = None
+    ) -> Solution:
         """Solve (again) and return HiGHS's solution only, without tables or the check;
-        `closures` replace the options' closures, warm-starting from the current basis."""
+        `closures` replace the options' closures, warm-starting from the current basis. With
+        `time_limit` (seconds), raise TimeLimitError when it runs out."""
         if closures is not None:
             share = open_share(self.network, closures)
             capacity = self.network.lane_capacity * share
@@ -197,7 +201,7 @@ class Planner:
             self.solver.set_row_upper(rows, upper)
             self.model.options = PlanOptions(**{**self.options.__dict__, "closures": closures})
         self._progress("solving with HiGHS")
-        return self.solver.solve()
+        return self.solver.solve(time_limit)
 
     def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
         """Solve (again); `closures` replace the options' closures, warm-starting from the

@@ -31,6 +31,10 @@ class PlanError(RuntimeError):
     """The model could not be solved to optimality; the message says why and what is involved."""
 
 
+class TimeLimitError(PlanError):
+    """A solve given a time limit stopped at it."""
+
+
 @dataclass(frozen=True)
 class Solution:
     status: str
@@ -88,9 +92,17 @@ class Solver:
             lp.integrality_ = kinds
         return lp
 
-    def solve(self) -> Solution:
+    def solve(self, time_limit: float | None = None) -> Solution:
+        """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out."""
         highs = self.highs
-        highs.run()
+        if time_limit is not None:
+            # HiGHS compares its limit with the time of every run of this instance together.
+            highs.setOptionValue("time_limit", highs.getRunTime() + time_limit)
+        try:
+            highs.run()
+        finally:
+            if time_limit is not None:
+                highs.setOptionValue("time_limit", float("inf"))
         invest = self.model.columns.get("invest")
         if (
             self.model.options.investments == "whole"
@@ -113,6 +125,8 @@ class Solver:
             highs.run()
         status = highs.getModelStatus()
         text = highs.modelStatusToString(status)
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise TimeLimitError(f"no optimal plan within {time_limit} s")
         if status != highspy.HighsModelStatus.kOptimal:
             raise PlanError(self._explain(text))
         solution = highs.getSolution()

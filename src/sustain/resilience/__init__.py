@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,7 @@ class ResilienceOptions:
     screen: bool = True  # settle cases the base plan avoids without re-solving them
     warm_start: bool = True  # start re-solves from the base plan's basis, not from scratch
     check: bool = False  # verify every re-solved plan with the independent checker
+    mitigate: bool = True  # try the scenario's mitigation options on the vulnerabilities
     plan_options: PlanOptions = field(default_factory=lambda: PlanOptions(check=False))
     cases_per_task: int = 8
 
@@ -62,13 +63,14 @@ class Resilience:
     options: ResilienceOptions
     cases: pd.DataFrame  # ranked
     cuts: pd.DataFrame
+    mitigations: pd.DataFrame  # each option against each vulnerability, cheapest fix first
     base_weighted_shortfall: float
     counts: dict[str, int]
     timings: dict[str, float]
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"cases": self.cases, "cuts": self.cuts}
+        return {"cases": self.cases, "cuts": self.cuts, "mitigations": self.mitigations}
 
     @property
     def vulnerabilities(self) -> pd.DataFrame:
@@ -84,18 +86,73 @@ def resilience(
     address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Resilience:
-    """Knock out every asset (and pair of assets with k=2) and rank what it costs."""
+    """Knock out every asset (and pair of assets with k=2) and rank what it costs; then try
+    the scenario's mitigation options on the vulnerabilities and single points of failure."""
     options = options or ResilienceOptions()
     if options.k not in (1, 2):
         raise ValueError("k must be 1 or 2")
     n = network
     if not 0 <= options.loss_day < n.n_days:
         raise ValueError(f"the loss day must lie within the horizon (0 to {n.n_days - 1})")
-    chosen = None
     if options.assets is not None:
         unknown = [a for a in options.assets if a not in n.assets.names]
         if unknown:
             raise ValueError(f"unknown assets: {', '.join(unknown)}")
+    started = time.perf_counter()
+    swept = _ranked_cases(
+        n, options, executor=executor, workers=workers, address=address, progress=progress
+    )
+    cuts_started = time.perf_counter()
+    cuts = min_cuts(n)
+    mitigations_started = time.perf_counter()
+    table = swept.table
+    mitigations = _mitigate(
+        n, options, table, cuts, executor=executor, workers=workers, address=address
+    )
+    if len(mitigations):
+        cheapest = mitigations[mitigations["cheapest"]].set_index("case")["option"]
+        table["cheapest_mitigation"] = table["case"].map(cheapest).fillna("")
+    return Resilience(
+        network=n,
+        options=options,
+        cases=table,
+        cuts=cuts,
+        mitigations=mitigations,
+        base_weighted_shortfall=swept.base_weighted_shortfall,
+        counts={
+            "cases": len(table),
+            "solves": swept.solves,
+            "settled_without_solving": 2 * len(table) - swept.solves,
+        },
+        timings={
+            "base_s": swept.base_seconds,
+            "sweep_s": cuts_started - started - swept.base_seconds,
+            "cuts_s": mitigations_started - cuts_started,
+            "mitigations_s": time.perf_counter() - mitigations_started,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Swept:
+    table: pd.DataFrame  # ranked
+    base_weighted_shortfall: float
+    solves: int
+    base_seconds: float
+
+
+def _ranked_cases(
+    n: Network,
+    options: ResilienceOptions,
+    *,
+    executor: str,
+    workers: int | None,
+    address: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> _Swept:
+    """Every case of the options on the network, solved or settled, ranked."""
+    chosen = None
+    if options.assets is not None:
         chosen = n.assets.positions(list(options.assets)).astype(np.int64)
     started = time.perf_counter()
     shared = SweepInput(
@@ -121,26 +178,113 @@ def resilience(
         ["weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
     )
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    cuts_started = time.perf_counter()
-    cuts = min_cuts(n)
-    w = worker(shared)
-    return Resilience(
-        network=n,
-        options=options,
-        cases=table,
-        cuts=cuts,
-        base_weighted_shortfall=float(base.short @ w.planner.model.short_weight),
-        counts={
-            "cases": len(table),
-            "solves": sweep.solves,
-            "settled_without_solving": 2 * len(table) - sweep.solves,
-        },
-        timings={
-            "base_s": base_seconds,
-            "sweep_s": cuts_started - started - base_seconds,
-            "cuts_s": time.perf_counter() - cuts_started,
-        },
+    return _Swept(
+        table=table,
+        base_weighted_shortfall=float(base.short @ sweep.weight),
+        solves=sweep.solves,
+        base_seconds=base_seconds,
     )
+
+
+def _mitigate(
+    n: Network,
+    options: ResilienceOptions,
+    table: pd.DataFrame,
+    cuts: pd.DataFrame,
+    *,
+    executor: str,
+    workers: int | None,
+    address: str | None,
+) -> pd.DataFrame:
+    """Each mitigation option against each single asset whose loss is a vulnerability, or cuts
+    a front off and adds shortfall: the case re-run on the network with the option taken (one
+    task per option). An option removes what the loss adds with the option in place."""
+    single_points = set(cuts.loc[cuts["single_point"], "cut_assets"])
+    singles = table[table["assets"] == 1]
+    target = singles[
+        singles["vulnerable"]
+        | (singles["case"].isin(single_points) & (singles["weighted_shortfall_added"] > 0))
+    ]
+    if not n.mitigations or target.empty or not options.mitigate:
+        return pd.DataFrame(columns=MITIGATION_COLUMNS)
+    cases = list(target["case"])
+    added_before = target["weighted_shortfall_added"].to_numpy()
+    per_option = replace(options, k=1, assets=tuple(cases))
+    frames: list[pd.DataFrame] = [pd.DataFrame()] * len(n.mitigations)
+    for k, taken in run_tasks(
+        _option_cases,
+        (n, per_option),
+        list(range(len(n.mitigations))),
+        executor=executor,
+        workers=workers,
+        address=address,
+    ):
+        option = n.mitigations[k]
+        after = taken.table.set_index("case").loc[cases].reset_index()
+        added_after = after["weighted_shortfall_added"].to_numpy()
+        tolerance = 1e-7 * max(1.0, abs(taken.base_weighted_shortfall))
+        frames[k] = pd.DataFrame(
+            {
+                "case": cases,
+                "option": option.id,
+                "name": option.name,
+                "kinds": ", ".join(option.kinds),
+                "cost_eur": option.cost,
+                "weighted_shortfall_removed": np.where(
+                    np.abs(added_before - added_after) > tolerance, added_before - added_after, 0.0
+                ),
+                "removes_all_added": added_after <= tolerance,
+                "weighted_shortfall_added": added_after,
+                "time_to_recover_days": after["time_to_recover_days"],
+                "time_to_survive_days": after["time_to_survive_days"],
+                "vulnerable": after["vulnerable"],
+            }
+        )
+    found = pd.concat(frames, ignore_index=True)
+    # Per case: the options that remove all the loss adds, cheapest first; then the others,
+    # the most they remove first.
+    order = pd.DataFrame(
+        {
+            "case": found["case"].map({case: k for k, case in enumerate(cases)}),
+            "partial": ~found["removes_all_added"],
+            "fix_cost": found["cost_eur"].where(found["removes_all_added"], 0.0),
+            "removed": -found["weighted_shortfall_removed"],
+            "cost": found["cost_eur"],
+        }
+    )
+    found = found.loc[order.sort_values(list(order.columns), kind="stable").index]
+    found = found.reset_index(drop=True)
+    found["cheapest"] = ~found.duplicated("case") & found["removes_all_added"]
+    return found
+
+
+def _option_cases(shared: tuple[Network, ResilienceOptions], k: int) -> _Swept:
+    """The cases on the network with mitigation option k taken, in this process."""
+    network, options = shared
+    return _ranked_cases(
+        network.mitigations[k].network,
+        options,
+        executor="serial",
+        workers=None,
+        address=None,
+        progress=None,
+    )
+
+
+MITIGATION_COLUMNS = [
+    "case",
+    "option",
+    "name",
+    "kinds",
+    "cost_eur",
+    "weighted_shortfall_removed",
+    "removes_all_added",
+    "weighted_shortfall_added",
+    "time_to_recover_days",
+    "time_to_survive_days",
+    "vulnerable",
+    "cheapest",
+]
 
 
 class _Sweep:

@@ -51,7 +51,7 @@ def min_cuts(network: Network) -> pd.DataFrame:
                 "formations": ", ".join(n.formations.take(formations)),
                 "sources": int(sources.sum()),
                 "max_flow_t_per_day": _max_flow(n, sources, int(front), daily_capacity),
-                "cut_size": len(cut) if cut is not None else np.nan,
+                "cut_size": len(cut) if cut is not None else pd.NA,  # no asset cut exists
                 "cut_assets": " + ".join(n.assets.take(cut)) if cut is not None else "",
                 "cut_capacity_t_per_day": float(
                     daily_capacity[_on_paths(n, severed, sources, int(front))].sum()
@@ -69,7 +69,8 @@ def min_cuts(network: Network) -> pd.DataFrame:
         "cut_capacity_t_per_day",
         "single_point",
     ]
-    return pd.DataFrame(rows, columns=columns).sort_values(
+    frame = pd.DataFrame(rows, columns=columns).astype({"cut_size": "Int64"})
+    return frame.sort_values(
         ["cut_size", "max_flow_t_per_day"], ignore_index=True, na_position="last"
     )
 

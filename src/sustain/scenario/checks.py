@@ -12,7 +12,14 @@ import numpy as np
 from sustain import units
 from sustain.graph import reachable
 from sustain.scenario.errors import Problem, did_you_mean, shown
-from sustain.scenario.schema import TABLES, PledgeStatus, Scenario
+from sustain.scenario.schema import (
+    MITIGATION_FIELDS,
+    TABLES,
+    Mitigation,
+    MitigationKind,
+    PledgeStatus,
+    Scenario,
+)
 from sustain.units import Amount, UnitError
 
 
@@ -60,6 +67,7 @@ def cross_check(
     _check_families(scenario, report)
     _check_dates(scenario, report)
     _check_lanes(scenario, report)
+    _check_mitigations(scenario, report)
     if check_reachability and not report.problems:
         _check_reachability(scenario, report)
     return report.problems
@@ -219,6 +227,16 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             item_unit.get(product),
             f'item "{product}"',
         )
+    for i, mitigation in enumerate(scenario.mitigations):
+        if mitigation.kind == MitigationKind.STOCK:
+            against(
+                "mitigations",
+                i,
+                "quantity",
+                mitigation.quantity,
+                item_unit.get(mitigation.item or ""),
+                f'item "{mitigation.item}"',
+            )
     for i, place in enumerate(scenario.sites):
         if place.repairs and place.repair_capacity is None:
             report("sites", i, "repairs", "lists systems to repair but repair_capacity is blank")
@@ -332,6 +350,26 @@ def _check_lanes(scenario: Scenario, report: _Reporter) -> None:
     for index, lane in enumerate(scenario.lanes):
         if lane.origin == lane.destination:
             report("lanes", index, "to", f'lane "{lane.id}" leads from "{lane.origin}" to itself')
+
+
+def _check_mitigations(scenario: Scenario, report: _Reporter) -> None:
+    """Each row gives the fields its kind needs and leaves the others blank."""
+    fields = Mitigation.model_fields
+    for index, row in enumerate(scenario.mitigations):
+        needed = MITIGATION_FIELDS[row.kind]
+        for name in needed:
+            if getattr(row, name) is None:
+                column = fields[name].alias or name
+                report("mitigations", index, column, f"is required for a {row.kind.value} row")
+        others = [n for kind, ns in MITIGATION_FIELDS.items() if kind != row.kind for n in ns]
+        if row.kind != MitigationKind.LANE:
+            others += ["assets", "transport_cost"]
+        for name in others:
+            if getattr(row, name) not in (None, (), 0.0):
+                column = fields[name].alias or name
+                report("mitigations", index, column, f"must be blank in a {row.kind.value} row")
+        if row.kind == MitigationKind.LANE and row.origin == row.destination:
+            report("mitigations", index, "to", f'the lane leads from "{row.origin}" to itself')
 
 
 def _check_reachability(scenario: Scenario, report: _Reporter) -> None:

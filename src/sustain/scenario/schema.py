@@ -186,6 +186,12 @@ class PledgeStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class MitigationKind(StrEnum):
+    LANE = "lane"  # a lane that bypasses an asset: a spare bridge, a route via a second port
+    STOCK = "stock"  # a stock pre-positioned at a site
+    RECOVERY = "recovery"  # an asset restored faster: a spare span kept ready, a repair team
+
+
 PERIOD_DAYS = {Period.DAY: 1, Period.WEEK: 7}
 
 # ---------------------------------------------------------------------------------------------
@@ -426,6 +432,46 @@ class Investment(Record):
     )
 
 
+class Mitigation(Record):
+    """An option that makes the network harder to break, with what it costs. Rows sharing an
+    id are one option (a second port: the sea lane to it and the lane on from it), its cost
+    the sum of theirs. A lane row adds a lane; a stock row adds stock at a site on the start
+    date; a recovery row shortens an asset's recovery time."""
+
+    key: ClassVar[tuple[str, ...]] = ()  # rows sharing an id are one option
+    references: ClassVar[dict[str, str]] = {
+        "origin": "sites",
+        "destination": "sites",
+        "assets": "assets",
+        "site": "sites",
+        "item": "items",
+        "asset": "assets",
+    }
+    id: Text = Field(description="Option identifier; rows sharing it are one option.")
+    name: str | None = Field(None, description="Readable name.")
+    kind: MitigationKind = Field(description="lane, stock or recovery.")
+    cost: Money = Field(0.0, description="What the row costs, e.g. '40 MEUR'.")
+    origin: str | None = Field(None, alias="from", description="lane: site it leaves from.")
+    destination: str | None = Field(None, alias="to", description="lane: site it arrives at.")
+    mode: Mode | None = Field(None, description="lane: sea, air, rail, road or pipeline.")
+    capacity: MassRate | None = Field(None, description="lane: mass it carries per day.")
+    transit_time: Duration | None = Field(None, description="lane: time from departure to arrival.")
+    transport_cost: CostPerMass = Field(0.0, description="lane: transport cost per tonne.")
+    assets: NameList = Field((), description="lane: assets it depends on, separated by ';'.")
+    site: str | None = Field(None, description="stock: site holding it.")
+    item: str | None = Field(None, description="stock: item.")
+    quantity: PositiveCount | None = Field(None, description="stock: quantity on the start date.")
+    asset: str | None = Field(None, description="recovery: the asset restored faster.")
+    recovery_time: Duration | None = Field(None, description="recovery: its new recovery time.")
+
+
+# The fields each kind of mitigation row needs; the others must be blank.
+MITIGATION_FIELDS: dict[MitigationKind, tuple[str, ...]] = {
+    MitigationKind.LANE: ("origin", "destination", "mode", "capacity", "transit_time"),
+    MitigationKind.STOCK: ("site", "item", "quantity"),
+    MitigationKind.RECOVERY: ("asset", "recovery_time"),
+}
+
 # Table name -> record model, in the order a reader meets them.
 TABLES: dict[str, type[Record]] = {
     "scenario": Settings,
@@ -445,6 +491,7 @@ TABLES: dict[str, type[Record]] = {
     "orders": Order,
     "pledges": Pledge,
     "investments": Investment,
+    "mitigations": Mitigation,
 }
 REQUIRED_TABLES = ("scenario", "items", "sites")
 
@@ -488,6 +535,7 @@ class Scenario(BaseModel):
     orders: tuple[Order, ...] = ()
     pledges: tuple[Pledge, ...] = ()
     investments: tuple[Investment, ...] = ()
+    mitigations: tuple[Mitigation, ...] = ()
 
     _locations: dict[str, list[Location]] = PrivateAttr(default_factory=dict)
 
