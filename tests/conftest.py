@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Mapping
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,29 @@ def problems_of(path: Path) -> list[str]:
     with pytest.raises(sustain.ScenarioError) as caught:
         sustain.load(path)
     return [str(p) for p in caught.value.problems]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real local Ray cluster, started with the `ray` command and stopped after the tests."""
+    ray_command = str(Path(sys.executable).parent / "ray")
+    port = 6390 + os.getpid() % 100
+    environment = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run(
+        [
+            ray_command,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={tmp_path_factory.mktemp('ray')}",
+        ],
+        check=True,
+        capture_output=True,
+        env=environment,
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray_command, "stop", "--force"], capture_output=True, env=environment)

@@ -282,3 +282,13 @@ def test_the_command_ranks_cases_and_refuses_unknown_assets(tmp_path: Path) -> N
     )
     assert bad.exit_code == 2
     assert "unknown assets: bridge-9" in bad.output
+
+
+def test_a_ray_cluster_gives_the_serial_results(ray_cluster: str) -> None:
+    network = load_document(with_mitigations())
+    options = ResilienceOptions(k=2, cases_per_task=1)
+    serial = resilience(network, options, executor="serial")
+    on_ray = resilience(network, options, executor="ray", address=ray_cluster)
+    pd.testing.assert_frame_equal(serial.cases, on_ray.cases)
+    pd.testing.assert_frame_equal(serial.mitigations, on_ray.mitigations)
+    assert on_ray.counts == serial.counts

@@ -4,11 +4,6 @@ every replication, and the same results for a seed whatever the executor and bat
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -195,32 +190,6 @@ def test_fleet_availability_follows_the_loop_recursion() -> None:
         expected.append(available / 100.0)
     assert simulated == pytest.approx(expected, rel=1e-6)
     assert simulated[-1] < 0.8  # the workshop is the limit: availability falls
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real local Ray cluster, started with the `ray` command and stopped after the tests."""
-    ray_command = str(Path(sys.executable).parent / "ray")
-    port = 6390 + os.getpid() % 100
-    environment = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run(
-        [
-            ray_command,
-            "start",
-            "--head",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--include-dashboard=false",
-            f"--temp-dir={tmp_path_factory.mktemp('ray')}",
-        ],
-        check=True,
-        capture_output=True,
-        env=environment,
-    )
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([ray_command, "stop", "--force"], capture_output=True, env=environment)
 
 
 def test_ray_cluster_gives_the_local_results(ray_cluster: str) -> None:
