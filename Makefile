@@ -39,6 +39,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/compile_network.py
 	$(BIN)/python benchmarks/plan_ladder.py --methods-rung 0
 	$(BIN)/python benchmarks/simulate_ladder.py
+	$(BIN)/python benchmarks/resilience_ladder.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
