@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sustain.cli import app
-from sustain.plan import Planner, PlanOptions
+from sustain.plan import Closure, Planner, PlanOptions
 from sustain.resilience import ResilienceOptions, resilience
 from sustain.scenario.writers import write
 from tests.scenarios import base, formation, lane, load_document, random_network, site
@@ -71,6 +71,23 @@ def test_a_single_point_of_failure() -> None:
     assert cut["max_flow_t_per_day"] == 1000
 
 
+def test_time_to_survive_is_the_longest_every_formation_holds() -> None:
+    # Two brigades at the front, 10 rounds a day each, 60 rounds there, the bridge lost for
+    # good. The best re-plan feeds the priority-3 brigade and shorts the other from day 0;
+    # yet both can be fed in full for 3 days (60 / 20): that is the time to survive.
+    doc = one_front(1)
+    doc["stocks"][-1]["quantity"] = "60 rounds"
+    doc["formations"][0]["priority"] = 3
+    formation(doc, "low", "front", guns=DEMAND, priority=1)
+    network = load_document(doc)
+    options = ResilienceOptions(mitigate=False)
+    case = resilience(network, options, executor="serial").cases.iloc[0]
+    assert case["time_to_survive_days"] == 3
+    planner = Planner(network, PlanOptions(check=False))
+    replan = planner.solve((Closure(0, DAYS, asset="bridge-0"),)).tables["shortfall"]
+    assert replan[replan["formation"] == "low"]["date"].min() == pd.Timestamp("2024-01-01")
+
+
 def test_a_redundant_route_is_no_vulnerability_until_both_go() -> None:
     network = load_document(one_front(2))
     result = resilience(network, ResilienceOptions(k=2), executor="serial")
@@ -104,7 +121,8 @@ def test_a_later_loss_strikes_the_plan_under_way() -> None:
 def test_a_pair_is_settled_by_the_plan_of_one_of_its_assets() -> None:
     # Depot -> hub (bridge a) -> front (bridge b), and a slower, dearer direct road. Without
     # bridge a nothing reaches the hub, so a's own plan leaves b's lane idle while b is out:
-    # the pair's answer is a's, exactly, without a solve.
+    # the pair's answer is a's, exactly, without a solve. Lost for good, a's plan falls short
+    # before the direct road delivers: how long the pair holds out is solved for.
     doc = base(days=12)
     for name, kind in (("depot", "depot"), ("hub", "hub"), ("front", "front")):
         site(doc, name, kind)
@@ -123,7 +141,7 @@ def test_a_pair_is_settled_by_the_plan_of_one_of_its_assets() -> None:
     screened = resilience(network, ResilienceOptions(k=2), executor="serial").cases
     naive = resilience(network, ResilienceOptions(k=2, screen=False), executor="serial").cases
     pair = screened.set_index("case").loc["a + b"]
-    assert pair["settled_by"] == "recovery: one asset's plan; lost: one asset's plan"
+    assert pair["settled_by"] == "recovery: one asset's plan; lost: solved"
     single = screened.set_index("case").loc["a"]
     assert pair["weighted_shortfall_added"] == single["weighted_shortfall_added"] > 0
     expected = naive.set_index("case").loc["a + b"]

@@ -507,9 +507,11 @@ def resilience(
             result = run()
         else:
             with Progress(console=err, transient=True) as bar:
-                task = bar.add_task("re-planning knock-out cases", total=None)
+                task = bar.add_task("planning", total=None)
                 result = run(
-                    progress=lambda done, total: bar.update(task, completed=done, total=total)
+                    progress=lambda what, done, total: bar.update(
+                        task, description=what, completed=done, total=total
+                    )
                 )
     except ValueError as exc:
         _fail(str(exc), as_json=as_json)
@@ -555,7 +557,7 @@ def resilience(
         "first_hit_date",
         "first_hit",
     ]
-    if "cheapest_mitigation" in ranked:
+    if network.mitigations:
         columns.append("cheapest_mitigation")
     _show("knock-out cases, by shortfall added", ranked[columns].head(top))
     _show("smallest asset cuts of each front", result.cuts)

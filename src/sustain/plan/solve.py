@@ -95,14 +95,7 @@ class Solver:
     def solve(self, time_limit: float | None = None) -> Solution:
         """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out."""
         highs = self.highs
-        if time_limit is not None:
-            # HiGHS compares its limit with the time of every run of this instance together.
-            highs.setOptionValue("time_limit", highs.getRunTime() + time_limit)
-        try:
-            highs.run()
-        finally:
-            if time_limit is not None:
-                highs.setOptionValue("time_limit", float("inf"))
+        self._run(time_limit)
         invest = self.model.columns.get("invest")
         if (
             self.model.options.investments == "whole"
@@ -140,6 +133,39 @@ class Solver:
             solve_seconds=float(highs.getRunTime()),
             iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
         )
+
+    def feasible(self, time_limit: float | None = None) -> bool:
+        """Whether the model as it stands has a solution (an LP's objective is bounded below
+        here: every cost is nonnegative); with `time_limit`, raise TimeLimitError when it runs
+        out."""
+        self._run(time_limit)
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise TimeLimitError(f"no answer within {time_limit} s")
+        if status == highspy.HighsModelStatus.kOptimal:
+            return True
+        if status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            return False
+        raise PlanError(self.highs.modelStatusToString(status))
+
+    def _run(self, time_limit: float | None) -> None:
+        highs = self.highs
+        if time_limit is not None:
+            # HiGHS compares its limit with the time of every run of this instance together.
+            highs.setOptionValue("time_limit", highs.getRunTime() + time_limit)
+        try:
+            highs.run()
+        finally:
+            if time_limit is not None:
+                highs.setOptionValue("time_limit", float("inf"))
+
+    def set_column_bounds(
+        self, columns: npt.NDArray[np.int64], lower: FloatArray, upper: FloatArray
+    ) -> None:
+        self.highs.changeColsBounds(columns.size, columns.astype(np.int32), lower, upper)
 
     def basis(self) -> highspy.HighsBasis:
         """The current basis, to start later solves from (`set_basis`)."""

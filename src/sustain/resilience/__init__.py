@@ -5,10 +5,10 @@ cut a front off.
 `resilience(network, ResilienceOptions(k=...))` solves the base plan, settles every case the
 base plan (or, for pairs, the plan of one of its assets) already avoids (sustain.resilience.
 cases), and re-solves the rest from the base plan's basis on the executor (local processes, or
-a Ray cluster). Time-to-survive: days from the loss until the re-plan with the assets lost for
-good first delivers less than the base plan (priority-weighted shortfall summed from the start
-exceeds the base plan's); the planner minimises weighted shortfall with earlier shortfall
-costing more, so it holds out as long as that goal allows. Periods are its resolution.
+a Ray cluster). Time-to-survive: days from the loss until no plan with the assets lost for
+good can keep every formation and family at or below the base plan's shortfall (found by
+feasibility from the re-plan's first excess on; sustain.resilience.sweep). Periods are its
+resolution. Mitigation options the scenario lists are then tried on the vulnerabilities.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ from sustain.resilience.cuts import min_cuts
 from sustain.resilience.sweep import Outcome, SweepInput, base_outcome, solve_cases, worker
 
 __all__ = ["Resilience", "ResilienceOptions", "resilience"]
+
+# Called as work is done: what is being done, how much of it is done, and how much there is.
+Progress = Callable[[str, int, int], None]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,7 +87,7 @@ def resilience(
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Resilience:
     """Knock out every asset (and pair of assets with k=2) and rank what it costs; then try
     the scenario's mitigation options on the vulnerabilities and single points of failure."""
@@ -107,11 +110,18 @@ def resilience(
     mitigations_started = time.perf_counter()
     table = swept.table
     mitigations = _mitigate(
-        n, options, table, cuts, executor=executor, workers=workers, address=address
+        n,
+        options,
+        table,
+        cuts,
+        executor=executor,
+        workers=workers,
+        address=address,
+        progress=progress,
     )
-    if len(mitigations):
-        cheapest = mitigations[mitigations["cheapest"]].set_index("case")["option"]
-        table["cheapest_mitigation"] = table["case"].map(cheapest).fillna("")
+    fixes = mitigations[mitigations["cheapest"].astype(bool)]
+    cheapest = dict(zip(fixes["case"], fixes["option"], strict=True))
+    table["cheapest_mitigation"] = [cheapest.get(case, "") for case in table["case"]]
     return Resilience(
         network=n,
         options=options,
@@ -148,7 +158,7 @@ def _ranked_cases(
     executor: str,
     workers: int | None,
     address: str | None,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> _Swept:
     """Every case of the options on the network, solved or settled, ranked."""
     chosen = None
@@ -195,6 +205,7 @@ def _mitigate(
     executor: str,
     workers: int | None,
     address: str | None,
+    progress: Progress | None,
 ) -> pd.DataFrame:
     """Each mitigation option against each single asset whose loss is a vulnerability, or cuts
     a front off and adds shortfall: the case re-run on the network with the option taken (one
@@ -211,14 +222,18 @@ def _mitigate(
     added_before = target["weighted_shortfall_added"].to_numpy()
     per_option = replace(options, k=1, assets=tuple(cases))
     frames: list[pd.DataFrame] = [pd.DataFrame()] * len(n.mitigations)
-    for k, taken in run_tasks(
+    tasks = list(range(len(n.mitigations)))
+    finished = run_tasks(
         _option_cases,
         (n, per_option),
-        list(range(len(n.mitigations))),
+        tasks,
         executor=executor,
         workers=workers,
         address=address,
-    ):
+    )
+    for done, (k, taken) in enumerate(finished, start=1):
+        if progress is not None:
+            progress("trying mitigation options", done, len(tasks))
         option = n.mitigations[k]
         after = taken.table.set_index("case").loc[cases].reset_index()
         added_after = after["weighted_shortfall_added"].to_numpy()
@@ -298,7 +313,7 @@ class _Sweep:
         executor: str,
         workers: int | None,
         address: str | None,
-        progress: Callable[[int, int], None] | None,
+        progress: Progress | None,
     ) -> None:
         self.shared = shared
         self.base = base
@@ -315,7 +330,7 @@ class _Sweep:
         self.weight = model.short_weight
         demand = n.demand[model.short_period, model.short_formation, model.short_family]
         self.tolerance = 1e-7 * max(1.0, float(demand @ model.short_weight))
-        self.unit_tolerance = 1e-6 * max(1.0, float(demand.max(initial=0.0)))
+        self.unit_tolerance = worker(shared).short_slack
 
     def run(
         self, cases: IntArray, smaller: list[tuple[IntArray, list[dict[int, Outcome]]]]
@@ -358,7 +373,10 @@ class _Sweep:
                 outcome = member_outcomes[k]
                 if k not in free:
                     free[k] = self._free(outcome)
-                if free[k][other] >= through[other]:
+                # Lost for good, the plan of one asset is a witness of the pair's survival only
+                # when it holds out to the end; otherwise the pair's may end sooner.
+                holds = mode == RECOVERY or outcome.survive_period >= self.model.n_periods
+                if holds and free[k][other] >= through[other]:
                     found[row] = outcome
                     self.by_member.add((cases.shape[1], mode, row))
                     break
@@ -387,32 +405,27 @@ class _Sweep:
             done += len(outcomes)
             self.solves += len(outcomes)
             if self.progress is not None:
-                self.progress(done, len(rows))
+                self.progress("re-planning knock-out cases", done, len(rows))
         return found
 
     def table(self, cases: IntArray, outcomes: list[dict[int, Outcome]]) -> pd.DataFrame:
         n = self.shared.network
-        model = self.model
         loss_day = self.shared.loss_day
         period_start = np.arange(n.n_periods) * n.period_days
         names = np.asarray(n.assets.names, dtype=object)
         kinds = np.asarray(ASSET_KINDS, dtype=object)[n.asset_kind]
         recover = n.asset_recovery_days
-        base_w: FloatArray = np.bincount(
-            model.short_period, self.base.short * self.weight, n.n_periods
-        ).astype(np.float64)
         rows = []
         for row, assets in enumerate(cases.tolist()):
             hit = outcomes[RECOVERY][row]
             lost = outcomes[LOST][row]
             added = float((hit.short - self.base.short) @ self.weight)
-            first = self._first_added(hit, base_w)
-            survive_period = self._first_added(lost, base_w)
-            survives = survive_period is None
+            first = self._first_excess(hit) if added > self.tolerance else None
+            survives = lost.survive_period >= n.n_periods
             survive = (
                 float(n.n_days - loss_day)
-                if survive_period is None
-                else max(0.0, float(period_start[survive_period]) - loss_day)
+                if survives
+                else max(0.0, float(period_start[lost.survive_period]) - loss_day)
             )
             recovery = float(recover[assets].max())
             rows.append(
@@ -435,13 +448,14 @@ class _Sweep:
             )
         return pd.DataFrame(rows)
 
-    def _first_added(self, outcome: Outcome, base_w: FloatArray) -> int | None:
-        """The first period by which the case's weighted shortfall, summed from the start,
-        exceeds the base plan's."""
+    def _first_excess(self, outcome: Outcome) -> int | None:
+        """The first period in which some formation and family is shorter than in the base
+        plan (the loss's period on)."""
         model = self.model
-        case_w = np.bincount(model.short_period, outcome.short * self.weight, len(base_w))
-        over = np.flatnonzero(np.cumsum(case_w - base_w) > self.tolerance)
-        return int(over[0]) if over.size else None
+        over = (outcome.short - self.base.short > self.unit_tolerance) & (
+            model.short_period >= int(self.shared.loss_day // self.shared.network.period_days)
+        )
+        return int(model.short_period[over].min()) if over.any() else None
 
     def _hit_pairs(self, outcome: Outcome, period: int | None) -> str:
         """Formations and families short of the base plan by that period, most first."""

@@ -16,11 +16,12 @@ from sustain.plan.check import check_plan
 from sustain.plan.model import Model
 from sustain.plan.results import tables
 from sustain.plan.solve import Solution
-from sustain.resilience.cases import closures
+from sustain.resilience.cases import LOST, closures
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 USED = 1e-6  # t in a period: a lane carrying less counts as unused
+SHORT_SLACK = 1e-6  # of the largest demand: shortfall this close to the base plan's is no more
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Outcome:
 
     short: FloatArray  # (short columns,) shortfall in family units, by (formation, family, period)
     first_use: IntArray  # (lanes,) first period from the loss on with anything on the lane
+    # Lost for good: the first period in which no plan can keep every formation and family at
+    # or below the base plan's shortfall any more (the periods of the model if none).
+    survive_period: int
 
 
 class _Worker:
@@ -57,15 +61,21 @@ class _Worker:
             periods = column_periods(model)
             before = np.flatnonzero((periods >= 0) & (periods < self.loss_period))
             values = self.base.col_value[before]
-            self.planner.solver.highs.changeColsBounds(
-                before.size, before.astype(np.int32), values, values
-            )
+            self.planner.solver.set_column_bounds(before, values, values)
             self.base = self.planner.resolve()
         self.basis = self.planner.solver.basis()
         matrix = model.matrix
         assert matrix is not None
         lane_rows = model.rows["lane"]
         self.lane_matrix = matrix.tocsr()[lane_rows.start : lane_rows.stop]
+        short = model.columns["short"]
+        self.short_columns = np.arange(short.start, short.stop, dtype=np.int64)
+        self.base_short = self.base.col_value[short.slice()]
+        self.short_upper = model.col_upper[short.slice()]
+        demand = shared.network.demand[
+            model.short_period, model.short_formation, model.short_family
+        ]
+        self.short_slack = SHORT_SLACK * max(1.0, float(demand.max(initial=0.0)))
 
     def solve(self, closed: tuple[Closure, ...]) -> Solution:
         """From the base plan's basis. Most such re-solves take a small share of a solve from
@@ -81,16 +91,58 @@ class _Worker:
         self.planner.solver.clear()
         return self.planner.resolve(closed)
 
-    def outcome(self, solution: Solution) -> Outcome:
+    def survival(self, short: FloatArray) -> int:
+        """The first period from which no plan under the closures now in the model keeps every
+        formation and family at or below the base plan's shortfall; `short` is the optimal
+        re-plan's, which keeps to it up to its own first excess. Searched by feasibility: one
+        solve when the re-plan already holds out longest, a bisection of the periods left
+        otherwise."""
+        model = self.planner.model
+        periods = model.short_period
+        after_loss = periods >= self.loss_period
+        over = after_loss & (short - self.base_short > self.short_slack)
+        if not over.any():
+            return model.n_periods
+        held = int(periods[over].min())  # the re-plan keeps to the base plan before this
+        solver = self.planner.solver
+        basis = solver.basis()
+        longest, unknown_from = held, model.n_periods + 1
+        trial = held + 1
+        while trial < unknown_from:
+            # Shortfall at most the base plan's before the trial period, free from it on.
+            upper = np.where(periods < trial, self.base_short + self.short_slack, self.short_upper)
+            columns = self.short_columns[after_loss]
+            solver.set_column_bounds(columns, model.col_lower[columns], upper[after_loss])
+            solver.set_basis(basis)
+            try:
+                holds = solver.feasible(time_limit=max(self.cold_seconds, 0.05))
+            except TimeLimitError:
+                solver.clear()
+                holds = solver.feasible()
+            if holds:
+                longest = trial
+            else:
+                unknown_from = trial
+            trial = (longest + unknown_from) // 2 if longest > held else longest + 1
+            if trial <= longest:
+                break
+        columns = self.short_columns[after_loss]  # those before the loss stay as they were
+        solver.set_column_bounds(columns, model.col_lower[columns], model.col_upper[columns])
+        solver.set_basis(basis)
+        return min(longest, model.n_periods)
+
+    def outcome(self, solution: Solution, *, lost: bool = False) -> Outcome:
         model = self.planner.model
         x = solution.col_value
         carried = self.lane_matrix @ x
         used = (carried > USED) & (model.lane_row_period >= self.loss_period)
         first_use = np.full(len(model.network.lanes), model.n_periods, dtype=np.int64)
         np.minimum.at(first_use, model.lane_row_lane[used], model.lane_row_period[used])
+        short = x[model.columns["short"].slice()].copy()
         return Outcome(
-            short=x[model.columns["short"].slice()].copy(),
+            short=short,
             first_use=first_use,
+            survive_period=self.survival(short) if lost else model.n_periods,
         )
 
 
@@ -130,5 +182,5 @@ def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome
         solution = w.solve(closed) if shared.warm_start else w.solve_from_scratch(closed)
         if shared.check:
             check_plan(w.planner.network, tables(w.planner.model, solution), closed)
-        results.append(w.outcome(solution))
+        results.append(w.outcome(solution, lost=mode == LOST))
     return results
