@@ -284,7 +284,7 @@ def test_the_local_executor_gives_the_serial_results() -> None:
 
 
 def test_the_command_ranks_cases_and_refuses_unknown_assets(tmp_path: Path) -> None:
-    document = one_front(1)
+    document = with_mitigations()
     document["scenario"] = [document["scenario"]]  # a table of one row, as files hold it
     write(document, tmp_path / "scenario", "csv")
     runner = CliRunner()
@@ -295,6 +295,9 @@ def test_the_command_ranks_cases_and_refuses_unknown_assets(tmp_path: Path) -> N
     body = json.loads(result.output)
     assert body["cases"][0]["case"] == "bridge-0"
     assert body["cuts"][0]["single_point"] is True
+    assert body["mitigations"][0]["option"] == "forward-stock"
+    assert body["mitigations"][0]["cheapest"] is True
+    assert body["cases"][0]["cheapest_mitigation"] == "forward-stock"
     bad = runner.invoke(
         app, ["resilience", str(tmp_path / "scenario"), "--asset", "bridge-9", "--json"]
     )
