@@ -151,6 +151,10 @@ class Solver:
             return False
         raise PlanError(self.highs.modelStatusToString(status))
 
+    def column_values(self) -> FloatArray:
+        """The values of the last solution found."""
+        return np.asarray(self.highs.getSolution().col_value)
+
     def _run(self, time_limit: float | None) -> None:
         highs = self.highs
         if time_limit is not None:

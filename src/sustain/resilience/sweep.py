@@ -93,43 +93,47 @@ class _Worker:
 
     def survival(self, short: FloatArray) -> int:
         """The first period from which no plan under the closures now in the model keeps every
-        formation and family at or below the base plan's shortfall; `short` is the optimal
-        re-plan's, which keeps to it up to its own first excess. Searched by feasibility: one
-        solve when the re-plan already holds out longest, a bisection of the periods left
-        otherwise."""
+        formation and family at or below the base plan's shortfall. `short` is the optimal
+        re-plan's, which keeps to it up to its own first excess; each further trial asks for a
+        plan that keeps to it one period longer, and the plan found (the best under that cap)
+        keeps to it up to its own first excess: usually one or two solves."""
         model = self.planner.model
+        n_periods = model.n_periods
+        longest = self._kept_until(short)  # some plan keeps to the base plan before this
+        if longest >= n_periods:
+            return n_periods
         periods = model.short_period
         after_loss = periods >= self.loss_period
-        over = after_loss & (short - self.base_short > self.short_slack)
-        if not over.any():
-            return model.n_periods
-        held = int(periods[over].min())  # the re-plan keeps to the base plan before this
+        columns = self.short_columns[after_loss]
         solver = self.planner.solver
-        basis = solver.basis()
-        longest, unknown_from = held, model.n_periods + 1
-        trial = held + 1
-        while trial < unknown_from:
+        # Each trial starts from where the last solve ended (the re-plan, then the last plan
+        # found): HiGHS keeps its factorisation when only bounds change.
+        while longest < n_periods:
             # Shortfall at most the base plan's before the trial period, free from it on.
+            trial = longest + 1
             upper = np.where(periods < trial, self.base_short + self.short_slack, self.short_upper)
-            columns = self.short_columns[after_loss]
             solver.set_column_bounds(columns, model.col_lower[columns], upper[after_loss])
-            solver.set_basis(basis)
             try:
                 holds = solver.feasible(time_limit=max(self.cold_seconds, 0.05))
             except TimeLimitError:
                 solver.clear()
                 holds = solver.feasible()
-            if holds:
-                longest = trial
-            else:
-                unknown_from = trial
-            trial = (longest + unknown_from) // 2 if longest > held else longest + 1
-            if trial <= longest:
+            if not holds:
                 break
-        columns = self.short_columns[after_loss]  # those before the loss stay as they were
+            found = solver.column_values()[self.short_columns]
+            longest = max(trial, self._kept_until(found))
+        # The columns before the loss stay as they were (fixed on a later loss day).
         solver.set_column_bounds(columns, model.col_lower[columns], model.col_upper[columns])
-        solver.set_basis(basis)
-        return min(longest, model.n_periods)
+        return min(longest, n_periods)
+
+    def _kept_until(self, short: FloatArray) -> int:
+        """The first period (from the loss's) in which `short` exceeds the base plan's
+        shortfall for some formation and family; the model's periods if none."""
+        model = self.planner.model
+        over = (model.short_period >= self.loss_period) & (
+            short - self.base_short > self.short_slack
+        )
+        return int(model.short_period[over].min()) if over.any() else model.n_periods
 
     def outcome(self, solution: Solution, *, lost: bool = False) -> Outcome:
         model = self.planner.model
