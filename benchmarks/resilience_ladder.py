@@ -51,7 +51,6 @@ class Rung:
 
 RUNGS = [
     Rung(1_200, 2, 1_000, 13, 1, None, True),
-    Rung(2_000, 3, 1_000, 26, 1, 60, True),
     Rung(400, 2, 300, 13, 2, 0, False),
 ]
 
@@ -120,8 +119,11 @@ def run(rung: Rung, naive_assets: int | None) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the N-1 rung, naive on a sample")
+    parser.add_argument("--rungs", type=int, nargs="*", help="only these rungs (1 = the first)")
     args = parser.parse_args()
     rungs = RUNGS[:1] if args.quick else RUNGS
+    if args.rungs:
+        rungs = [RUNGS[k - 1] for k in args.rungs]
     print(
         f"python {platform.python_version()}, {platform.machine()}, "
         f"{default_workers()} workers; sustain {sustain.__version__}"
