@@ -9,6 +9,7 @@ case or on a random sample of assets scaled up to all of them. The tables must a
 
     .venv/bin/python benchmarks/resilience_ladder.py            # the whole ladder
     .venv/bin/python benchmarks/resilience_ladder.py --quick    # the N-1 rung, naive on 100 assets
+    .venv/bin/python benchmarks/resilience_ladder.py --rungs 2  # some rungs only (1 = the first)
 """
 
 from __future__ import annotations
