@@ -451,11 +451,8 @@ class _Sweep:
     def _first_excess(self, outcome: Outcome) -> int | None:
         """The first period in which some formation and family is shorter than in the base
         plan (the loss's period on)."""
-        model = self.model
-        over = (outcome.short - self.base.short > self.unit_tolerance) & (
-            model.short_period >= int(self.shared.loss_day // self.shared.network.period_days)
-        )
-        return int(model.short_period[over].min()) if over.any() else None
+        period = worker(self.shared).kept_until(outcome.short)
+        return period if period < self.model.n_periods else None
 
     def _hit_pairs(self, outcome: Outcome, period: int | None) -> str:
         """Formations and families short of the base plan by that period, most first."""

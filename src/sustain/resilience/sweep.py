@@ -99,7 +99,7 @@ class _Worker:
         keeps to it up to its own first excess: usually one or two solves."""
         model = self.planner.model
         n_periods = model.n_periods
-        longest = self._kept_until(short)  # some plan keeps to the base plan before this
+        longest = self.kept_until(short)  # some plan keeps to the base plan before this
         if longest >= n_periods:
             return n_periods
         periods = model.short_period
@@ -121,12 +121,12 @@ class _Worker:
             if not holds:
                 break
             found = solver.column_values()[self.short_columns]
-            longest = max(trial, self._kept_until(found))
+            longest = max(trial, self.kept_until(found))
         # The columns before the loss stay as they were (fixed on a later loss day).
         solver.set_column_bounds(columns, model.col_lower[columns], model.col_upper[columns])
         return min(longest, n_periods)
 
-    def _kept_until(self, short: FloatArray) -> int:
+    def kept_until(self, short: FloatArray) -> int:
         """The first period (from the loss's) in which `short` exceeds the base plan's
         shortfall for some formation and family; the model's periods if none."""
         model = self.planner.model
