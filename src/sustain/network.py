@@ -30,6 +30,7 @@ from sustain import units
 from sustain.scenario.schema import (
     AssetKind,
     Lane,
+    Mitigation,
     MitigationKind,
     Mode,
     PledgeStatus,
@@ -244,9 +245,8 @@ class MitigationOption:
     network: Network
 
 
-def _with_mitigation(scenario: Scenario, option: str) -> Scenario:
+def _with_mitigation(scenario: Scenario, option: str, rows: list[Mitigation]) -> Scenario:
     """The scenario with the rows of one mitigation option taken, and no options left."""
-    rows = [m for m in scenario.mitigations if m.id == option]
     # The checks made sure each row has its kind's fields: construct without re-parsing.
     lane_fields: list[dict[str, Any]] = [
         {
@@ -299,7 +299,7 @@ def _mitigation_options(scenario: Scenario) -> tuple[MitigationOption, ...]:
                 name=next((m.name for m in rows if m.name), option),
                 kinds=tuple(dict.fromkeys(m.kind.value for m in rows)),
                 cost=float(sum(m.cost for m in rows)),
-                network=compile_network(_with_mitigation(scenario, option)),
+                network=compile_network(_with_mitigation(scenario, option, rows)),
             )
         )
     return tuple(options)
