@@ -1,9 +1,12 @@
-"""The day step, compiled with numba: one replication at a time, every day of the horizon, in
-loops over the (lane, item) flows, ordering pairs, demand pairs and repair pairs that exist.
+"""The day step, compiled with numba: a block of replications side by side, every day of the
+horizon, in loops over the (lane, item) flows, ordering pairs, demand pairs and repair pairs
+that exist, and within each over the block's replications (so those loops run as vector
+instructions).
 
-Replications are independent: each is run start to end by itself, so its figures do not depend
-on the batch it is in. The rules are those of sustain.simulate.kernel; this module only runs
-them. Inputs and outputs are named tuples of arrays (numba passes them as structures).
+Replications are independent: each has its own column of every state array and no figure of
+one enters another's, so its figures do not depend on the batch or block it is in. The rules
+are those of sustain.simulate.kernel; this module only runs them. Inputs and outputs are named
+tuples of arrays (numba passes them as structures).
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Function = TypeVar("Function", bound=Callable[..., Any])
 EPSILON = 1e-9
+# Replications stepped side by side. LLVM vectorizes a loop only if it may run at least 16
+# times, so blocks are wider than one vector; wider still would outgrow the caches.
+LANES = 32
 SHORT = 1e-6  # a day counts as short above this many family units
 
 
 def jit(function: Function) -> Function:
     """Compile in nopython mode, cached on disk; IEEE arithmetic (no fastmath), so sums are
-    taken in the order written and results are the same bit for bit on every run."""
-    return cast(Function, numba.njit(cache=True, nogil=True)(function))
+    taken in the order written and results are the same bit for bit on every run. Division by
+    zero gives inf or nan rather than raising (every division here is guarded), which lets the
+    loops over a block's replications run as vector instructions."""
+    return cast(Function, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
 
 
 class Inputs(NamedTuple):
@@ -188,176 +196,263 @@ def _row(table: npt.NDArray[Any], index: int) -> int:
 
 
 @jit
-def simulate_replications(x: Inputs, rnd: Random, out: Outputs) -> None:
-    """Every replication of the batch, in turn, over the whole horizon. A draw table has one
-    row per replication (or one for all) and one row per day (or one for all days)."""
-    for r in range(out.weighted_shortfall.size):
-        _replicate(
-            x,
-            rnd.demand_factor[_row(rnd.demand_factor, r)],
-            rnd.demand_uniform[_row(rnd.demand_uniform, r)],
-            rnd.poisson_demand,
-            rnd.asset_down[_row(rnd.asset_down, r)],
-            rnd.transit[_row(rnd.transit, r)],
-            rnd.production_factor[_row(rnd.production_factor, r)],
-            rnd.failure_uniform[_row(rnd.failure_uniform, r)],
-            rnd.random_failures,
-            out,
-            r,
-        )
+def _day(table: npt.NDArray[Any], day: int) -> int:
+    """The day's column of a draw table (R or 1, days or 1, width)."""
+    return day if table.shape[1] > 1 else 0
 
 
 @jit
-def _replicate(
-    x: Inputs,
-    demand_factor: FloatArray,
-    demand_uniform: FloatArray,
-    poisson_demand: bool,
-    asset_down: BoolArray,
-    transit: IntArray,
-    production_factor: FloatArray,
-    failure_uniform: FloatArray,
-    random_failures: bool,
-    out: Outputs,
-    r: int,
-) -> None:
-    """One replication, day by day. The steps of a day are written in this one body: a call
-    to a compiled function copies the structures of arrays it is given (thousands of bytes),
-    which on small networks cost as much as the day's work."""
+def _due(ring_start: IntArray, cursor: IntArray, k: int, days: int) -> int:
+    """The slot of flow k's ring where a shipment leaving today with `days` in transit waits."""
+    slot: int = cursor[k] + days
+    length: int = ring_start[k + 1] - ring_start[k]
+    return int(ring_start[k]) + (slot - length if slot >= length else slot)
+
+
+@jit
+def simulate_replications(x: Inputs, rnd: Random, out: Outputs) -> None:
+    """Every replication of the batch, in blocks of LANES, over the whole horizon. A draw table
+    has one row per replication (or one for all) and one row per day (or one for all days)."""
+    count = out.weighted_shortfall.size
+    for first in range(0, count, LANES):
+        _replicate_block(x, rnd, out, first, min(LANES, count - first))
+
+
+@jit
+def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: int) -> None:
+    """Replications first .. first + width - 1, side by side, day by day. Every state array
+    has a last axis of `width`, one column per replication: the flows' index arrays are read
+    once for all of them and the inner loops over that axis compile to vector instructions,
+    each column doing exactly what its replication would alone (no figure of one replication
+    enters another's). The steps of a day are written in this one body: a call to a compiled
+    function copies the structures of arrays it is given, which on small networks costs as
+    much as the day's work."""
     n_days, n_items, n_sites = x.n_days, x.n_items, x.n_sites
     n_flows, n_lanes = x.flow_lane.size, x.lane_rate.shape[1]
     n_pairs, n_repair = x.pair_formation.size, x.repair_hub.size
-    ring = transit.max() + 1 if transit.size else 1
+    n_cells, n_slots, n_types = x.initial.size, x.slot_item.size, x.type_fleet.size
+    # Each replication's row in every draw table.
+    demand_rows = np.empty(width, np.int64)
+    uniform_rows = np.empty(width, np.int64)
+    down_rows = np.empty(width, np.int64)
+    transit_rows = np.empty(width, np.int64)
+    production_rows = np.empty(width, np.int64)
+    failure_rows = np.empty(width, np.int64)
+    for b in range(width):
+        r = first + b
+        demand_rows[b] = _row(rnd.demand_factor, r)
+        uniform_rows[b] = _row(rnd.demand_uniform, r)
+        down_rows[b] = _row(rnd.asset_down, r)
+        transit_rows[b] = _row(rnd.transit, r)
+        production_rows[b] = _row(rnd.production_factor, r)
+        failure_rows[b] = _row(rnd.failure_uniform, r)
+    same_transit = rnd.transit.shape[0] == 1  # every lane's shipments arrive together
+    # Each flow's shipments wait in a ring of its own, one slot per day up to the longest
+    # transit its lane has in the batch: stored flow after flow, so a day's arrivals and
+    # departures of a flow touch memory close together.
+    lane_ring = np.ones(n_lanes, np.int64)
+    for b in range(1 if same_transit else width):
+        for d in range(rnd.transit.shape[1]):
+            for lane in range(n_lanes):
+                days = rnd.transit[transit_rows[b], d, lane]
+                lane_ring[lane] = max(lane_ring[lane], days + 1)
+    ring_start = np.zeros(n_flows + 1, np.int64)
+    for k in range(n_flows):
+        ring_start[k + 1] = ring_start[k] + lane_ring[x.flow_lane[k]]
+    cursor = np.zeros(n_flows, np.int64)  # today's slot in each flow's ring
     repair_ring = 1
     for q in range(n_repair):
         longest = max(x.repair_to_days[q], x.repair_days[q], x.repair_back_days[q])
         repair_ring = max(repair_ring, longest + 1)
 
-    on_hand = x.initial.copy()  # (cells,)
-    pipeline = np.zeros((ring, n_flows))  # by day of arrival, mod ring
-    owed = np.zeros(n_flows)
-    travelling = np.zeros(n_flows)  # the pipeline summed over days ahead
-    shipped = np.zeros(n_flows)  # in a wave
-    asked = np.zeros(on_hand.size)  # owed by the flows leaving each cell, in a wave
-    room = np.zeros(n_lanes)  # t a lane can still carry today
-    tonnes = np.zeros(n_lanes)  # in a wave
-    handling = np.zeros(n_sites)  # t a site can still send today
-    scale = np.zeros(n_sites)  # in a wave
-    backorder = np.zeros(n_pairs)
-    need = np.zeros(n_pairs)  # today
-    got = np.zeros(n_pairs)  # today
-    arrears = np.zeros(x.slot_item.size)  # plan allotments not yet drawn
-    short_total = np.zeros(n_pairs)
-    first_short = np.full(n_pairs, n_days)
-    available = x.repair_fleet.copy()  # per repair pair
-    queue = np.zeros(n_repair)
-    start = np.zeros(n_repair)
-    to_hub = np.zeros((repair_ring, n_repair))  # due at the hub, by day mod ring
-    repaired = np.zeros((repair_ring, n_repair))  # out of repair
-    back = np.zeros((repair_ring, n_repair))  # back at the formation
-    waiting = np.zeros(n_sites)  # queues at each hub
-    wanted = np.zeros(on_hand.size)  # spare parts wanted at each hub
-    by_type = np.zeros(x.type_fleet.size)
+    on_hand = np.empty((n_cells, width))
+    for cell in range(n_cells):
+        on_hand[cell, :] = x.initial[cell]
+    pipeline = np.zeros((ring_start[n_flows], width))  # each flow's ring, by day of arrival
+    owed = np.zeros((n_flows, width))
+    travelling = np.zeros((n_flows, width))  # the pipeline summed over days ahead
+    shipped = np.zeros((n_flows, width))  # in a wave
+    asked = np.zeros((n_cells, width))  # owed by the flows leaving each cell, in a wave
+    room = np.zeros((n_lanes, width))  # t a lane can still carry today
+    tonnes = np.zeros((n_lanes, width))  # in a wave
+    handling = np.zeros((n_sites, width))  # t a site can still send today
+    scale = np.zeros((n_sites, width))  # in a wave
+    active = np.zeros(width)  # 1 while a lane's waves go on today, else 0
+    handed_on = np.zeros(width)  # the most handed on over a lane of no transit, in a wave
+    position = np.zeros(width)
+    backorder = np.zeros((n_pairs, width))
+    need = np.zeros((n_pairs, width))  # today
+    got = np.zeros((n_pairs, width))  # today
+    arrears = np.zeros((n_slots, width))  # plan allotments not yet drawn
+    short_total = np.zeros((n_pairs, width))
+    first_short = np.full((n_pairs, width), n_days)
+    available = np.empty((n_repair, width))  # per repair pair
+    for q in range(n_repair):
+        available[q, :] = x.repair_fleet[q]
+    queue = np.zeros((n_repair, width))
+    start = np.zeros((n_repair, width))
+    to_hub = np.zeros((repair_ring, n_repair, width))  # due at the hub, by day mod ring
+    repaired = np.zeros((repair_ring, n_repair, width))  # out of repair
+    back = np.zeros((repair_ring, n_repair, width))  # back at the formation
+    waiting = np.zeros((n_sites, width))  # queues at each hub
+    wanted = np.zeros((n_cells, width))  # spare parts wanted at each hub
+    by_type = np.zeros((n_types, width))
+    failed_today = np.zeros(width)
+    out_of_action = np.zeros(width)
+    held = np.zeros(width)
+    # What is reported per replication, summed in the order a lane alone would sum it.
+    produced = np.zeros((n_items, width))
+    pledged = np.zeros((n_items, width))
+    consumed = np.zeros((n_items, width))
+    weighted_shortfall = np.zeros(width)
+    units_short = np.zeros(width)
+    holding = np.zeros(width)
+    orders_placed = np.zeros(width)
 
     for day in range(n_days):
+        if day > 0:
+            for k in range(n_flows):
+                cursor[k] += 1
+                if cursor[k] == ring_start[k + 1] - ring_start[k]:
+                    cursor[k] = 0
         # 1. Shipments due today arrive; lines produce (under a plan, what the plan makes, as
         # far as the day's capacity and yield allow); pledges due today arrive.
-        slot = day % ring
+        production_day, down_day = _day(rnd.production_factor, day), _day(rnd.asset_down, day)
+        transit_day, failure_day = _day(rnd.transit, day), _day(rnd.failure_uniform, day)
+        demand_day, uniform_day = _day(rnd.demand_factor, day), _day(rnd.demand_uniform, day)
         for k in range(n_flows):
-            arriving = pipeline[slot, k]
-            if arriving != 0.0:
-                on_hand[x.flow_to[k]] += arriving
-                travelling[k] -= arriving
-                pipeline[slot, k] = 0.0
-        factor_today = production_factor[_row(production_factor, day)]
+            to = x.flow_to[k]
+            slot = ring_start[k] + cursor[k]
+            for b in range(width):
+                arriving = pipeline[slot, b]
+                on_hand[to, b] += arriving
+                travelling[k, b] -= arriving
+                pipeline[slot, b] = 0.0
         for line in range(x.line_cell.size):
-            made = x.line_rate[day, line] * factor_today[line]
-            if x.plan_mode:
-                made = min(x.plan_production[day, line], made)
-            on_hand[x.line_cell[line]] += made
-            out.produced[r, x.line_item[line]] += made
+            cell, item, rate = x.line_cell[line], x.line_item[line], x.line_rate[day, line]
+            for b in range(width):
+                made = rate * rnd.production_factor[production_rows[b], production_day, line]
+                if x.plan_mode:
+                    made = min(x.plan_production[day, line], made)
+                on_hand[cell, b] += made
+                produced[item, b] += made
         for e in range(x.pledge_start[day], x.pledge_start[day + 1]):
-            on_hand[x.pledge_cell[e]] += x.pledge_quantity[e]
-            out.pledged[r, x.pledge_item[e]] += x.pledge_quantity[e]
+            cell, item, quantity = x.pledge_cell[e], x.pledge_item[e], x.pledge_quantity[e]
+            for b in range(width):
+                on_hand[cell, b] += quantity
+                pledged[item, b] += quantity
 
         # 2. What each flow owes grows by the day's requests: the plan's departures, or each
         # ordering pair's order up to its level when its position is at or below its reorder
         # level (position: on hand + in transit + owed - its share of the backordered demand).
         if x.plan_mode:
             for k in range(n_flows):
-                owed[k] += x.plan_ship[day, k]
+                departing = x.plan_ship[day, k]
+                for b in range(width):
+                    owed[k, b] += departing
         else:
             for j in range(x.order_cell.size):
-                k = x.order_flow[j]
-                position = on_hand[x.order_cell[j]] + travelling[k] + owed[k]
+                k, cell = x.order_flow[j], x.order_cell[j]
+                level, target = x.order_level[j] + EPSILON, x.order_target[j]
+                for b in range(width):
+                    position[b] = on_hand[cell, b] + travelling[k, b] + owed[k, b]
                 if x.backorders:
-                    waiting_demand = 0.0
-                    for e in range(x.order_backorder_start[j], x.order_backorder_start[j + 1]):
-                        waiting_demand += backorder[x.order_backorder_pair[e]]
-                    position -= waiting_demand * x.order_per_item[j]
-                if position <= x.order_level[j] + EPSILON:
-                    quantity = max(x.order_target[j] - position, 0.0)
-                    owed[k] += quantity
-                    if quantity > EPSILON:
-                        out.orders_placed[r] += 1.0
+                    for b in range(width):
+                        waiting_demand = 0.0
+                        for e in range(x.order_backorder_start[j], x.order_backorder_start[j + 1]):
+                            waiting_demand += backorder[x.order_backorder_pair[e], b]
+                        position[b] -= waiting_demand * x.order_per_item[j]
+                for b in range(width):
+                    quantity = max(target - position[b], 0.0) if position[b] <= level else 0.0
+                    owed[k, b] += quantity
+                    orders_placed[b] += 1.0 if quantity > EPSILON else 0.0
 
         # 3. Flows ship what they owe, in waves: what arrives over a lane of no transit time
         # can go on the same day. In a wave, an origin's stock above its floor is shared pro
         # rata among the flows asking, then each lane's room and each origin's handling pro
-        # rata by mass.
-        down_today = asset_down[_row(asset_down, day)]
-        transit_today = transit[_row(transit, day)]
+        # rata by mass. A lane's waves end when it hands nothing on (it ships nothing more).
         for lane in range(n_lanes):
-            is_open = not x.lane_closed[day, lane]
-            for e in range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1]):
-                if down_today[x.lane_asset[e]]:
-                    is_open = False
-            room[lane] = x.lane_rate[day, lane] if is_open else 0.0
+            closed, rate = x.lane_closed[day, lane], x.lane_rate[day, lane]
+            for b in range(width):
+                is_open = not closed
+                for e in range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1]):
+                    if rnd.asset_down[down_rows[b], down_day, x.lane_asset[e]]:
+                        is_open = False
+                room[lane, b] = rate if is_open else 0.0
         for site in range(n_sites):
-            handling[site] = x.site_throughput[site]
+            handling[site, :] = x.site_throughput[site]
+        active[:] = 1.0
         for _wave in range(n_sites):
             for k in range(n_flows):
-                asked[x.flow_from[k]] += owed[k]
-            for lane in range(n_lanes):
-                tonnes[lane] = 0.0
-            for k in range(n_flows):
                 cell = x.flow_from[k]
-                share = 0.0
-                if asked[cell] > EPSILON:
-                    share = min(max(on_hand[cell] - x.floor[cell], 0.0) / asked[cell], 1.0)
-                shipped[k] = owed[k] * share
-                tonnes[x.flow_lane[k]] += shipped[k] * x.flow_mass[k]
-            for site in range(n_sites):
-                scale[site] = 0.0  # first the tonnes leaving the site, then its scale
+                for b in range(width):
+                    asked[cell, b] += owed[k, b]
+            tonnes[:, :] = 0.0
             for k in range(n_flows):
-                asked[x.flow_from[k]] = 0.0
-                lane = x.flow_lane[k]
-                left = max(room[lane], 0.0)
-                if tonnes[lane] > left:
-                    shipped[k] *= left / max(tonnes[lane], EPSILON)
-                scale[x.flow_origin[k]] += shipped[k] * x.flow_mass[k]
-            for site in range(n_sites):
-                left = max(handling[site], 0.0)
-                leaving = scale[site]
-                scale[site] = left / max(leaving, EPSILON) if leaving > left else 1.0
-            handed_on = 0.0
+                cell, lane, mass = x.flow_from[k], x.flow_lane[k], x.flow_mass[k]
+                floor = x.floor[cell]
+                for b in range(width):
+                    wanting = asked[cell, b]
+                    spare = max(on_hand[cell, b] - floor, 0.0)
+                    share = min(spare / wanting, 1.0) if wanting > EPSILON else 0.0
+                    shipping = owed[k, b] * share * active[b]
+                    shipped[k, b] = shipping
+                    tonnes[lane, b] += shipping * mass
+            scale[:, :] = 0.0  # first the tonnes leaving the site, then its scale
             for k in range(n_flows):
-                going = shipped[k] * scale[x.flow_origin[k]]
-                if going == 0.0:
-                    continue
-                lane = x.flow_lane[k]
-                room[lane] -= going * x.flow_mass[k]
-                handling[x.flow_origin[k]] -= going * x.flow_mass[k]
-                owed[k] = max(owed[k] - going, 0.0)
-                on_hand[x.flow_from[k]] -= going
-                days = transit_today[lane]
-                if days > 0:
-                    pipeline[(day + days) % ring, k] += going
-                    travelling[k] += going
+                cell, lane, mass = x.flow_from[k], x.flow_lane[k], x.flow_mass[k]
+                origin = x.flow_origin[k]
+                for b in range(width):
+                    asked[cell, b] = 0.0
+                    left = max(room[lane, b], 0.0)
+                    weight = tonnes[lane, b]
+                    shipping = shipped[k, b]
+                    if weight > left:
+                        shipping *= left / max(weight, EPSILON)
+                    shipped[k, b] = shipping
+                    scale[origin, b] += shipping * mass
+            for site in range(n_sites):
+                for b in range(width):
+                    left = max(handling[site, b], 0.0)
+                    leaving = scale[site, b]
+                    scale[site, b] = left / max(leaving, EPSILON) if leaving > left else 1.0
+            handed_on[:] = 0.0
+            for k in range(n_flows):
+                lane, origin, mass = x.flow_lane[k], x.flow_origin[k], x.flow_mass[k]
+                source, to = x.flow_from[k], x.flow_to[k]
+                for b in range(width):
+                    going = shipped[k, b] * scale[origin, b]
+                    shipped[k, b] = going
+                    room[lane, b] -= going * mass
+                    handling[origin, b] -= going * mass
+                    owed[k, b] = max(owed[k, b] - going, 0.0)
+                    on_hand[source, b] -= going
+                if same_transit:
+                    days = rnd.transit[0, transit_day, lane]
+                    if days > 0:
+                        due = _due(ring_start, cursor, k, days)
+                        for b in range(width):
+                            pipeline[due, b] += shipped[k, b]
+                            travelling[k, b] += shipped[k, b]
+                    else:
+                        for b in range(width):
+                            on_hand[to, b] += shipped[k, b]
+                            handed_on[b] = max(handed_on[b], shipped[k, b])
                 else:
-                    on_hand[x.flow_to[k]] += going
-                    handed_on = max(handed_on, going)
-            if handed_on <= EPSILON:
+                    for b in range(width):
+                        days = rnd.transit[transit_rows[b], transit_day, lane]
+                        if days > 0:
+                            pipeline[_due(ring_start, cursor, k, days), b] += shipped[k, b]
+                            travelling[k, b] += shipped[k, b]
+                        else:
+                            on_hand[to, b] += shipped[k, b]
+                            handed_on[b] = max(handed_on[b], shipped[k, b])
+            going_on = False
+            for b in range(width):
+                if handed_on[b] <= EPSILON:
+                    active[b] = 0.0
+                going_on = going_on or active[b] > 0.0
+            if not going_on:
                 break
 
         # The repair loop: returns, arrivals at the hubs, repairs started within each hub's
@@ -366,127 +461,163 @@ def _replicate(
         if n_repair:
             rslot = day % repair_ring
             for q in range(n_repair):
-                available[q] += back[rslot, q]
-                back[rslot, q] = 0.0
-                done = repaired[rslot, q]
-                repaired[rslot, q] = 0.0
-                if x.repair_back_days[q] == 0:
-                    available[q] += done
-                else:
-                    back[(day + x.repair_back_days[q]) % repair_ring, q] += done
-                queue[q] += to_hub[rslot, q]
-                to_hub[rslot, q] = 0.0
-            for q in range(n_repair):
-                if x.repair_hub[q] >= 0:
-                    waiting[x.repair_hub[q]] += queue[q]
+                direct = x.repair_back_days[q] == 0
+                home = (day + x.repair_back_days[q]) % repair_ring
+                for b in range(width):
+                    available[q, b] += back[rslot, q, b]
+                    back[rslot, q, b] = 0.0
+                    done = repaired[rslot, q, b]
+                    repaired[rslot, q, b] = 0.0
+                    if direct:
+                        available[q, b] += done
+                    else:
+                        back[home, q, b] += done
+                    queue[q, b] += to_hub[rslot, q, b]
+                    to_hub[rslot, q, b] = 0.0
             for q in range(n_repair):
                 hub = x.repair_hub[q]
-                start[q] = 0.0
                 if hub >= 0:
-                    start[q] = queue[q] * min(1.0, x.hub_capacity[hub] / max(waiting[hub], EPSILON))
-                    cell = x.repair_part_cell[q]
+                    for b in range(width):
+                        waiting[hub, b] += queue[q, b]
+            for q in range(n_repair):
+                hub, cell = x.repair_hub[q], x.repair_part_cell[q]
+                for b in range(width):
+                    start[q, b] = 0.0
+                    if hub >= 0:
+                        capacity_share = x.hub_capacity[hub] / max(waiting[hub, b], EPSILON)
+                        start[q, b] = queue[q, b] * min(1.0, capacity_share)
+                        if cell >= 0:
+                            wanted[cell, b] += start[q, b] * x.repair_parts_per_repair[q]
+            for q in range(n_repair):
+                cell = x.repair_part_cell[q]
+                if cell >= 0:
+                    for b in range(width):
+                        start[q, b] *= min(1.0, on_hand[cell, b] / max(wanted[cell, b], EPSILON))
+            for q in range(n_repair):
+                hub, cell, item = x.repair_hub[q], x.repair_part_cell[q], x.repair_part_item[q]
+                done_on = (day + x.repair_days[q]) % repair_ring
+                for b in range(width):
+                    if hub >= 0:
+                        waiting[hub, b] = 0.0
                     if cell >= 0:
-                        wanted[cell] += start[q] * x.repair_parts_per_repair[q]
+                        wanted[cell, b] = 0.0
+                        used = start[q, b] * x.repair_parts_per_repair[q]
+                        on_hand[cell, b] -= used
+                        consumed[item, b] += used
+                    queue[q, b] -= start[q, b]
+                    repaired[done_on, q, b] += start[q, b]
+            failed_today[:] = 0.0
             for q in range(n_repair):
-                cell = x.repair_part_cell[q]
-                if cell >= 0:
-                    start[q] *= min(1.0, on_hand[cell] / max(wanted[cell], EPSILON))
+                due = (day + x.repair_to_days[q]) % repair_ring
+                for b in range(width):
+                    mean = available[q, b] * x.repair_rate[q]
+                    failing = mean
+                    if rnd.random_failures:
+                        uniform = rnd.failure_uniform[failure_rows[b], failure_day, q]
+                        failing = min(poisson_quantile(uniform, mean), available[q, b])
+                    available[q, b] -= failing
+                    failed_today[b] += failing
+                    if x.repair_hub[q] >= 0:
+                        if x.repair_to_days[q] == 0:
+                            queue[q, b] += failing
+                        else:
+                            to_hub[due, q, b] += failing
+            by_type[:, :] = 0.0
+            out_of_action[:] = 0.0
             for q in range(n_repair):
-                if x.repair_hub[q] >= 0:
-                    waiting[x.repair_hub[q]] = 0.0
-                cell = x.repair_part_cell[q]
-                if cell >= 0:
-                    wanted[cell] = 0.0
-                    used = start[q] * x.repair_parts_per_repair[q]
-                    on_hand[cell] -= used
-                    out.consumed[r, x.repair_part_item[q]] += used
-                queue[q] -= start[q]
-                repaired[(day + x.repair_days[q]) % repair_ring, q] += start[q]
-            uniform_today = failure_uniform[_row(failure_uniform, day)]
-            failed_today = 0.0
-            for q in range(n_repair):
-                mean = available[q] * x.repair_rate[q]
-                failing = mean
-                if random_failures:
-                    failing = min(poisson_quantile(uniform_today[q], mean), available[q])
-                available[q] -= failing
-                failed_today += failing
-                if x.repair_hub[q] >= 0:
-                    if x.repair_to_days[q] == 0:
-                        queue[q] += failing
-                    else:
-                        to_hub[(day + x.repair_to_days[q]) % repair_ring, q] += failing
-            by_type[:] = 0.0
-            out_of_action = 0.0
-            for q in range(n_repair):
-                by_type[x.repair_type[q]] += available[q]
-                out_of_action += x.repair_fleet[q] - available[q]
-            for t in range(by_type.size):
-                out.availability[r, day, t] = by_type[t] / max(x.type_fleet[t], EPSILON)
-            out.failed[r, day] = failed_today
-            out.out_of_action[r, day] = out_of_action
+                kind = x.repair_type[q]
+                for b in range(width):
+                    by_type[kind, b] += available[q, b]
+                    out_of_action[b] += x.repair_fleet[q] - available[q, b]
+            for b in range(width):
+                for t in range(n_types):
+                    out.availability[first + b, day, t] = by_type[t, b] / max(
+                        x.type_fleet[t], EPSILON
+                    )
+                out.failed[first + b, day] = failed_today[b]
+                out.out_of_action[first + b, day] = out_of_action[b]
 
         # 4. Formations consume: by priority, each family from its items in order; under a
         # plan, what the plan allots (scaled by the day's demand against the expected) plus
         # what it could not draw before. Then shortfall, backorders and days of supply.
-        factor_today = demand_factor[_row(demand_factor, day)]
-        uniform_today = demand_uniform[_row(demand_uniform, day)]
         for p in range(n_pairs):
-            got[p] = 0.0
-            need[p] = backorder[p]
-            if x.expected[day, p] > 0.0:
-                mean = x.expected[day, p] * factor_today[x.pair_formation[p]]
-                if poisson_demand:
-                    mean = poisson_quantile(uniform_today[p], mean)
-                need[p] += mean
+            expected, formation = x.expected[day, p], x.pair_formation[p]
+            for b in range(width):
+                got[p, b] = 0.0
+                need[p, b] = backorder[p, b]
+                if expected > 0.0:
+                    mean = expected * rnd.demand_factor[demand_rows[b], demand_day, formation]
+                    if rnd.poisson_demand:
+                        uniform = rnd.demand_uniform[uniform_rows[b], uniform_day, p]
+                        mean = poisson_quantile(uniform, mean)
+                    need[p, b] += mean
         for n in range(n_pairs):
             p = x.serve_order[n]
             if x.expected[day, p] <= 0.0:
                 continue
-            cell0 = x.pair_site[p] * n_items
+            cell0, formation = x.pair_site[p] * n_items, x.pair_formation[p]
             for c in range(x.slot_start[p], x.slot_start[p + 1]):
-                item = x.slot_item[c]
-                stock = on_hand[cell0 + item]
-                left = (need[p] - got[p]) / x.slot_factor[c]
-                if x.plan_mode:
-                    want = x.plan_use[day, c] * factor_today[x.pair_formation[p]] + arrears[c]
-                    draw = min(min(want, stock), left)
-                    arrears[c] = want - draw
-                else:
-                    draw = min(stock, left)
-                draw = max(draw, 0.0)
-                on_hand[cell0 + item] -= draw
-                out.consumed[r, item] += draw
-                got[p] += draw * x.slot_factor[c]
+                item, factor = x.slot_item[c], x.slot_factor[c]
+                cell = cell0 + item
+                for b in range(width):
+                    stock = on_hand[cell, b]
+                    left = (need[p, b] - got[p, b]) / factor
+                    if x.plan_mode:
+                        today = rnd.demand_factor[demand_rows[b], demand_day, formation]
+                        want = x.plan_use[day, c] * today + arrears[c, b]
+                        draw = min(min(want, stock), left)
+                        arrears[c, b] = want - draw
+                    else:
+                        draw = min(stock, left)
+                    draw = max(draw, 0.0)
+                    on_hand[cell, b] -= draw
+                    consumed[item, b] += draw
+                    got[p, b] += draw * factor
         for p in range(n_pairs):
-            short = max(need[p] - got[p], 0.0)
-            out.daily_shortfall[r, day, p] = short
-            short_total[p] += short
-            if short > SHORT and first_short[p] == n_days:
-                first_short[p] = day
-            out.weighted_shortfall[r] += short * x.pair_weight[p]
-            out.units_short[r] += short
-            if x.backorders:
-                backorder[p] = short
-            # Days of supply: the family's stock at the site over the site's expected demand.
-            if x.expected[day, p] > 0.0:
-                at_site = 0.0
-                cell0 = x.pair_site[p] * n_items
-                for c in range(x.slot_start[p], x.slot_start[p + 1]):
-                    at_site += on_hand[cell0 + x.slot_item[c]] * x.slot_factor[c]
-                out.days_of_supply[r, day, p] = at_site / max(x.site_need[day, p], EPSILON)
-            else:
-                out.days_of_supply[r, day, p] = np.nan
+            weight, expected = x.pair_weight[p], x.expected[day, p]
+            for b in range(width):
+                short = max(need[p, b] - got[p, b], 0.0)
+                short_total[p, b] += short
+                if short > SHORT and first_short[p, b] == n_days:
+                    first_short[p, b] = day
+                weighted_shortfall[b] += short * weight
+                units_short[b] += short
+                if x.backorders:
+                    backorder[p, b] = short
+                out.daily_shortfall[first + b, day, p] = short
+                # Days of supply: the family's stock at the site over the site's demand.
+                if expected > 0.0:
+                    at_site = 0.0
+                    cell0 = x.pair_site[p] * n_items
+                    for c in range(x.slot_start[p], x.slot_start[p + 1]):
+                        at_site += on_hand[cell0 + x.slot_item[c], b] * x.slot_factor[c]
+                    days_of_supply = at_site / max(x.site_need[day, p], EPSILON)
+                    out.days_of_supply[first + b, day, p] = days_of_supply
+                else:
+                    out.days_of_supply[first + b, day, p] = np.nan
         if x.holding_cost != 0.0:
-            held = 0.0
-            for cell in range(on_hand.size):
-                held += on_hand[cell] * x.cell_mass[cell]
-            out.holding[r] += held * x.holding_cost
+            held[:] = 0.0
+            for cell in range(n_cells):
+                mass = x.cell_mass[cell]
+                for b in range(width):
+                    held[b] += on_hand[cell, b] * mass
+            for b in range(width):
+                holding[b] += held[b] * x.holding_cost
 
-    for p in range(n_pairs):
-        out.first_short[r, p] = first_short[p]
-        out.shortfall[r, p] = short_total[p]
-    for cell in range(on_hand.size):
-        out.on_hand[r, cell % n_items] += on_hand[cell]
-    for k in range(n_flows):
-        out.in_transit[r, x.flow_item[k]] += travelling[k]
+    for b in range(width):
+        r = first + b
+        for p in range(n_pairs):
+            out.first_short[r, p] = first_short[p, b]
+            out.shortfall[r, p] = short_total[p, b]
+        out.weighted_shortfall[r] = weighted_shortfall[b]
+        out.units_short[r] = units_short[b]
+        out.holding[r] = holding[b]
+        out.orders_placed[r] = orders_placed[b]
+        for item in range(n_items):
+            out.produced[r, item] = produced[item, b]
+            out.pledged[r, item] = pledged[item, b]
+            out.consumed[r, item] = consumed[item, b]
+        for cell in range(n_cells):
+            out.on_hand[r, cell % n_items] += on_hand[cell, b]
+        for k in range(n_flows):
+            out.in_transit[r, x.flow_item[k]] += travelling[k, b]

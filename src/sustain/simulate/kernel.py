@@ -2,8 +2,9 @@
 
 The state of a replication is arrays over cells (sites x items), flows ((lane, item) pairs that
 can carry something) x days in transit, demand pairs and repair pairs; the step is compiled
-(sustain.simulate.compiled) and runs each replication by itself, so a replication's figures do
-not depend on its batch. Nothing is an object per shipment or per event. A day, in order:
+(sustain.simulate.compiled) and runs blocks of replications side by side, each in its own
+column of every state array, so a replication's figures do not depend on its batch. Nothing is
+an object per shipment or per event. A day, in order:
 
 1. shipments due today arrive; lines produce (capacity x yield, nothing during a slip; under a
    plan, what the plan makes, as far as that allows); pledges due today arrive;
