@@ -112,17 +112,20 @@ def test_conservation_holds_in_every_replication(policy: str) -> None:
 
 
 def test_same_seed_same_result_whatever_the_executor_and_batching() -> None:
+    # 40 replications: a whole block of the kernel and part of another, each replication
+    # alone, blocks of 3, and two workers.
     network = load_document(random_network(11))
     runs = [
-        simulate(network, 10, seed=5, uncertainty=NOISY, executor="serial", batch_size=10),
-        simulate(network, 10, seed=5, uncertainty=NOISY, executor="serial", batch_size=3),
-        simulate(network, 10, seed=5, uncertainty=NOISY, executor="local", workers=2, batch_size=4),
+        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=40),
+        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=1),
+        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=3),
+        simulate(network, 40, seed=5, uncertainty=NOISY, executor="local", workers=2),
     ]
     first = runs[0]
     for other in runs[1:]:
         for name in ("weighted_shortfall", "daily_shortfall", "days_of_supply", "first_short"):
             assert np.array_equal(first._merged(name), other._merged(name), equal_nan=True)
-    different = simulate(network, 10, seed=6, uncertainty=NOISY, executor="serial")
+    different = simulate(network, 40, seed=6, uncertainty=NOISY, executor="serial")
     assert not np.array_equal(first.weighted_shortfall, different.weighted_shortfall)
 
 

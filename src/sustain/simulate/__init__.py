@@ -19,6 +19,7 @@ import pandas as pd
 
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
+from sustain.simulate.compiled import LANES
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
@@ -26,6 +27,9 @@ from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
 __all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
 
 PERCENTILES = (5, 50, 95)
+# Batches are made of whole blocks of half the kernel's width or more: its loops over a block's
+# replications run as vector instructions only if they run at least 16 times.
+BATCH_MULTIPLE = LANES // 2
 
 
 @dataclass(frozen=True)
@@ -218,8 +222,9 @@ def simulate(
 
         capacity = free_capacity(network)
     setup = prepare(network, options, plan_tables, capacity)
-    if batch_size is None:  # large batches amortise each day's array calls; one per worker
-        batch_size = max(1, min(256, -(-replications // (2 * (workers or default_workers())))))
+    if batch_size is None:  # two batches per worker, in whole blocks of the kernel
+        per_batch = -(-replications // (2 * (workers or default_workers())))
+        batch_size = min(256, -(-per_batch // BATCH_MULTIPLE) * BATCH_MULTIPLE)
     seeds = replication_seeds(seed, replications)
     numbers = np.arange(replications, dtype=np.int64)
     tasks = [
