@@ -247,6 +247,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         production_rows[b] = _row(rnd.production_factor, r)
         failure_rows[b] = _row(rnd.failure_uniform, r)
     same_transit = rnd.transit.shape[0] == 1  # every lane's shipments arrive together
+    same_outages = rnd.asset_down.shape[0] == 1  # every replication's assets are up together
     # Each flow's shipments wait in a ring of its own, one slot per day up to the longest
     # transit its lane has in the batch: stored flow after flow, so a day's arrivals and
     # departures of a flow touch memory close together.
@@ -260,6 +261,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     for k in range(n_flows):
         ring_start[k + 1] = ring_start[k] + lane_ring[x.flow_lane[k]]
     cursor = np.zeros(n_flows, np.int64)  # today's slot in each flow's ring
+    source_cell = np.unique(x.flow_from)  # the cells flows leave from
     repair_ring = 1
     for q in range(n_repair):
         longest = max(x.repair_to_days[q], x.repair_days[q], x.repair_back_days[q])
@@ -273,6 +275,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     travelling = np.zeros((n_flows, width))  # the pipeline summed over days ahead
     shipped = np.zeros((n_flows, width))  # in a wave
     asked = np.zeros((n_cells, width))  # owed by the flows leaving each cell, in a wave
+    share = np.zeros((n_cells, width))  # of what is asked of a cell that it can send
     room = np.zeros((n_lanes, width))  # t a lane can still carry today
     tonnes = np.zeros((n_lanes, width))  # in a wave
     handling = np.zeros((n_sites, width))  # t a site can still send today
@@ -373,9 +376,16 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         # rata by mass. A lane's waves end when it hands nothing on (it ships nothing more).
         for lane in range(n_lanes):
             closed, rate = x.lane_closed[day, lane], x.lane_rate[day, lane]
+            assets = range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1])
+            if same_outages:
+                is_open = not closed
+                for e in assets:
+                    is_open = is_open and not rnd.asset_down[0, down_day, x.lane_asset[e]]
+                room[lane, :] = rate if is_open else 0.0
+                continue
             for b in range(width):
                 is_open = not closed
-                for e in range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1]):
+                for e in assets:
                     if rnd.asset_down[down_rows[b], down_day, x.lane_asset[e]]:
                         is_open = False
                 room[lane, b] = rate if is_open else 0.0
@@ -387,28 +397,31 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 cell = x.flow_from[k]
                 for b in range(width):
                     asked[cell, b] += owed[k, b]
-            tonnes[:, :] = 0.0
-            for k in range(n_flows):
-                cell, lane, mass = x.flow_from[k], x.flow_lane[k], x.flow_mass[k]
+            for e in range(source_cell.size):
+                cell = source_cell[e]
                 floor = x.floor[cell]
                 for b in range(width):
                     wanting = asked[cell, b]
                     spare = max(on_hand[cell, b] - floor, 0.0)
-                    share = min(spare / wanting, 1.0) if wanting > EPSILON else 0.0
-                    shipping = owed[k, b] * share * active[b]
-                    shipped[k, b] = shipping
-                    tonnes[lane, b] += shipping * mass
-            scale[:, :] = 0.0  # first the tonnes leaving the site, then its scale
+                    share[cell, b] = min(spare / wanting, 1.0) if wanting > EPSILON else 0.0
+                    asked[cell, b] = 0.0
+            tonnes[:, :] = 0.0
             for k in range(n_flows):
                 cell, lane, mass = x.flow_from[k], x.flow_lane[k], x.flow_mass[k]
-                origin = x.flow_origin[k]
                 for b in range(width):
-                    asked[cell, b] = 0.0
+                    shipping = owed[k, b] * share[cell, b] * active[b]
+                    shipped[k, b] = shipping
+                    tonnes[lane, b] += shipping * mass
+            for lane in range(n_lanes):  # tonnes becomes the share of them the lane takes
+                for b in range(width):
                     left = max(room[lane, b], 0.0)
                     weight = tonnes[lane, b]
-                    shipping = shipped[k, b]
-                    if weight > left:
-                        shipping *= left / max(weight, EPSILON)
+                    tonnes[lane, b] = left / max(weight, EPSILON) if weight > left else 1.0
+            scale[:, :] = 0.0  # first the tonnes leaving the site, then its scale
+            for k in range(n_flows):
+                lane, mass, origin = x.flow_lane[k], x.flow_mass[k], x.flow_origin[k]
+                for b in range(width):
+                    shipping = shipped[k, b] * tonnes[lane, b]
                     shipped[k, b] = shipping
                     scale[origin, b] += shipping * mass
             for site in range(n_sites):
