@@ -280,7 +280,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     tonnes = np.zeros((n_lanes, width))  # in a wave
     handling = np.zeros((n_sites, width))  # t a site can still send today
     scale = np.zeros((n_sites, width))  # in a wave
-    active = np.zeros(width)  # 1 while a lane's waves go on today, else 0
+    active = np.zeros(width)  # 1 while a replication's waves go on today, else 0
     handed_on = np.zeros(width)  # the most handed on over a lane of no transit, in a wave
     position = np.zeros(width)
     backorder = np.zeros((n_pairs, width))
@@ -303,7 +303,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     failed_today = np.zeros(width)
     out_of_action = np.zeros(width)
     held = np.zeros(width)
-    # What is reported per replication, summed in the order a lane alone would sum it.
+    # What is reported per replication, summed in the order it alone would sum it.
     produced = np.zeros((n_items, width))
     pledged = np.zeros((n_items, width))
     consumed = np.zeros((n_items, width))
@@ -373,7 +373,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         # 3. Flows ship what they owe, in waves: what arrives over a lane of no transit time
         # can go on the same day. In a wave, an origin's stock above its floor is shared pro
         # rata among the flows asking, then each lane's room and each origin's handling pro
-        # rata by mass. A lane's waves end when it hands nothing on (it ships nothing more).
+        # rata by mass. A replication's waves end when it hands nothing on (it ships nothing more).
         for lane in range(n_lanes):
             closed, rate = x.lane_closed[day, lane], x.lane_rate[day, lane]
             assets = range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1])
