@@ -27,8 +27,8 @@ from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
 __all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
 
 PERCENTILES = (5, 50, 95)
-# Batches are made of whole blocks of half the kernel's width or more: its loops over a block's
-# replications run as vector instructions only if they run at least 16 times.
+# Batches hold a multiple of half the kernel's block of replications: the kernel's loops over a
+# block run as vector instructions only when they run at least 16 times.
 BATCH_MULTIPLE = LANES // 2
 
 
