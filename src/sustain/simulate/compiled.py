@@ -246,10 +246,10 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         transit_rows[b] = _row(rnd.transit, r)
         production_rows[b] = _row(rnd.production_factor, r)
         failure_rows[b] = _row(rnd.failure_uniform, r)
-    same_transit = rnd.transit.shape[0] == 1  # every lane's shipments arrive together
+    same_transit = rnd.transit.shape[0] == 1  # a lane takes every replication as long
     same_outages = rnd.asset_down.shape[0] == 1  # every replication's assets are up together
     # Each flow's shipments wait in a ring of its own, one slot per day up to the longest
-    # transit its lane has in the batch: stored flow after flow, so a day's arrivals and
+    # transit its lane has in the block: stored flow after flow, so a day's arrivals and
     # departures of a flow touch memory close together.
     lane_ring = np.ones(n_lanes, np.int64)
     for b in range(1 if same_transit else width):
