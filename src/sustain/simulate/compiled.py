@@ -50,13 +50,20 @@ class Inputs(NamedTuple):
     initial: FloatArray  # (cells,)
     floor: FloatArray  # (cells,)
     cell_mass: FloatArray  # (cells,) t per unit
-    # Flows: the (lane, item) pairs that can ever carry something.
+    # Flows: the (lane, item) pairs that can ever carry something. The lanes they use and the
+    # sites and cells they leave from are numbered apart, so that a wave keeps figures for
+    # those only (on generated networks a few in ten lanes carry anything).
     flow_lane: IntArray  # (K,)
     flow_item: IntArray
-    flow_origin: IntArray  # origin site
     flow_from: IntArray  # origin cell
     flow_to: IntArray  # destination cell
     flow_mass: FloatArray
+    flow_used_lane: IntArray  # (K,) index into used_lanes
+    flow_sender: IntArray  # (K,) index into sending_sites
+    flow_source: IntArray  # (K,) index into source_cells
+    used_lanes: IntArray  # (L,) the lanes flows use
+    sending_sites: IntArray  # (O,) the sites flows leave
+    source_cells: IntArray  # (C,) the cells flows leave
     lane_rate: FloatArray  # (days, lanes) t a day
     lane_closed: BoolArray  # (days, lanes)
     lane_asset_start: IntArray  # (lanes + 1,) CSR of each lane's assets
@@ -228,7 +235,8 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     function copies the structures of arrays it is given, which on small networks costs as
     much as the day's work."""
     n_days, n_items, n_sites = x.n_days, x.n_items, x.n_sites
-    n_flows, n_lanes = x.flow_lane.size, x.lane_rate.shape[1]
+    n_flows, n_used = x.flow_lane.size, x.used_lanes.size
+    n_senders, n_sources = x.sending_sites.size, x.source_cells.size
     n_pairs, n_repair = x.pair_formation.size, x.repair_hub.size
     n_cells, n_slots, n_types = x.initial.size, x.slot_item.size, x.type_fleet.size
     # Each replication's row in every draw table.
@@ -251,17 +259,16 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     # Each flow's shipments wait in a ring of its own, one slot per day up to the longest
     # transit its lane has in the block: stored flow after flow, so a day's arrivals and
     # departures of a flow touch memory close together.
-    lane_ring = np.ones(n_lanes, np.int64)
+    lane_ring = np.ones(n_used, np.int64)  # per used lane
     for b in range(1 if same_transit else width):
         for d in range(rnd.transit.shape[1]):
-            for lane in range(n_lanes):
-                days = rnd.transit[transit_rows[b], d, lane]
-                lane_ring[lane] = max(lane_ring[lane], days + 1)
+            for u in range(n_used):
+                days = rnd.transit[transit_rows[b], d, x.used_lanes[u]]
+                lane_ring[u] = max(lane_ring[u], days + 1)
     ring_start = np.zeros(n_flows + 1, np.int64)
     for k in range(n_flows):
-        ring_start[k + 1] = ring_start[k] + lane_ring[x.flow_lane[k]]
+        ring_start[k + 1] = ring_start[k] + lane_ring[x.flow_used_lane[k]]
     cursor = np.zeros(n_flows, np.int64)  # today's slot in each flow's ring
-    source_cell = np.unique(x.flow_from)  # the cells flows leave from
     repair_ring = 1
     for q in range(n_repair):
         longest = max(x.repair_to_days[q], x.repair_days[q], x.repair_back_days[q])
@@ -274,20 +281,24 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     owed = np.zeros((n_flows, width))
     travelling = np.zeros((n_flows, width))  # the pipeline summed over days ahead
     shipped = np.zeros((n_flows, width))  # in a wave
-    asked = np.zeros((n_cells, width))  # owed by the flows leaving each cell, in a wave
-    share = np.zeros((n_cells, width))  # of what is asked of a cell that it can send
-    room = np.zeros((n_lanes, width))  # t a lane can still carry today
-    tonnes = np.zeros((n_lanes, width))  # in a wave
-    handling = np.zeros((n_sites, width))  # t a site can still send today
-    scale = np.zeros((n_sites, width))  # in a wave
+    asked = np.zeros((n_sources, width))  # owed by the flows leaving each cell, in a wave
+    share = np.zeros((n_sources, width))  # of what is asked of a cell that it can send
+    room = np.zeros((n_used, width))  # t a lane can still carry today
+    tonnes = np.zeros((n_used, width))  # in a wave
+    handling = np.zeros((n_senders, width))  # t a site can still send today
+    scale = np.zeros((n_senders, width))  # in a wave
     active = np.zeros(width)  # 1 while a replication's waves go on today, else 0
     handed_on = np.zeros(width)  # the most handed on over a lane of no transit, in a wave
     position = np.zeros(width)
+    waiting_demand = np.zeros(width)  # backordered at an ordering pair's site, in its family
     backorder = np.zeros((n_pairs, width))
     need = np.zeros((n_pairs, width))  # today
     got = np.zeros((n_pairs, width))  # today
     arrears = np.zeros((n_slots, width))  # plan allotments not yet drawn
     short_total = np.zeros((n_pairs, width))
+    short_today = np.zeros((n_pairs, width))
+    supply_today = np.zeros((n_pairs, width))  # days of supply
+    at_site = np.zeros(width)
     first_short = np.full((n_pairs, width), n_days)
     available = np.empty((n_repair, width))  # per repair pair
     for q in range(n_repair):
@@ -360,11 +371,13 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 for b in range(width):
                     position[b] = on_hand[cell, b] + travelling[k, b] + owed[k, b]
                 if x.backorders:
+                    waiting_demand[:] = 0.0
+                    for e in range(x.order_backorder_start[j], x.order_backorder_start[j + 1]):
+                        pair = x.order_backorder_pair[e]
+                        for b in range(width):
+                            waiting_demand[b] += backorder[pair, b]
                     for b in range(width):
-                        waiting_demand = 0.0
-                        for e in range(x.order_backorder_start[j], x.order_backorder_start[j + 1]):
-                            waiting_demand += backorder[x.order_backorder_pair[e], b]
-                        position[b] -= waiting_demand * x.order_per_item[j]
+                        position[b] -= waiting_demand[b] * x.order_per_item[j]
                 for b in range(width):
                     quantity = max(target - position[b], 0.0) if position[b] <= level else 0.0
                     owed[k, b] += quantity
@@ -374,70 +387,76 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         # can go on the same day. In a wave, an origin's stock above its floor is shared pro
         # rata among the flows asking, then each lane's room and each origin's handling pro
         # rata by mass. A replication's waves end when it hands nothing on (it ships nothing more).
-        for lane in range(n_lanes):
+        for u in range(n_used):
+            lane = x.used_lanes[u]
             closed, rate = x.lane_closed[day, lane], x.lane_rate[day, lane]
             assets = range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1])
             if same_outages:
                 is_open = not closed
                 for e in assets:
                     is_open = is_open and not rnd.asset_down[0, down_day, x.lane_asset[e]]
-                room[lane, :] = rate if is_open else 0.0
+                room[u, :] = rate if is_open else 0.0
                 continue
             for b in range(width):
                 is_open = not closed
                 for e in assets:
                     if rnd.asset_down[down_rows[b], down_day, x.lane_asset[e]]:
                         is_open = False
-                room[lane, b] = rate if is_open else 0.0
-        for site in range(n_sites):
-            handling[site, :] = x.site_throughput[site]
+                room[u, b] = rate if is_open else 0.0
+        for o in range(n_senders):
+            handling[o, :] = x.site_throughput[x.sending_sites[o]]
         active[:] = 1.0
         for _wave in range(n_sites):
             for k in range(n_flows):
-                cell = x.flow_from[k]
+                source = x.flow_source[k]
                 for b in range(width):
-                    asked[cell, b] += owed[k, b]
-            for e in range(source_cell.size):
-                cell = source_cell[e]
+                    asked[source, b] += owed[k, b]
+            for c in range(n_sources):
+                cell = x.source_cells[c]
                 floor = x.floor[cell]
                 for b in range(width):
-                    wanting = asked[cell, b]
+                    wanting = asked[c, b]
                     spare = max(on_hand[cell, b] - floor, 0.0)
-                    share[cell, b] = min(spare / wanting, 1.0) if wanting > EPSILON else 0.0
-                    asked[cell, b] = 0.0
+                    share[c, b] = min(spare / wanting, 1.0) if wanting > EPSILON else 0.0
+                    asked[c, b] = 0.0
             tonnes[:, :] = 0.0
             for k in range(n_flows):
-                cell, lane, mass = x.flow_from[k], x.flow_lane[k], x.flow_mass[k]
+                source, u, mass = x.flow_source[k], x.flow_used_lane[k], x.flow_mass[k]
                 for b in range(width):
-                    shipping = owed[k, b] * share[cell, b] * active[b]
+                    shipping = owed[k, b] * share[source, b] * active[b]
                     shipped[k, b] = shipping
-                    tonnes[lane, b] += shipping * mass
-            for lane in range(n_lanes):  # tonnes becomes the share of them the lane takes
+                    tonnes[u, b] += shipping * mass
+            for u in range(n_used):  # tonnes becomes the share of them the lane takes
                 for b in range(width):
-                    left = max(room[lane, b], 0.0)
-                    weight = tonnes[lane, b]
-                    tonnes[lane, b] = left / max(weight, EPSILON) if weight > left else 1.0
+                    left = max(room[u, b], 0.0)
+                    weight = tonnes[u, b]
+                    tonnes[u, b] = left / max(weight, EPSILON) if weight > left else 1.0
             scale[:, :] = 0.0  # first the tonnes leaving the site, then its scale
             for k in range(n_flows):
-                lane, mass, origin = x.flow_lane[k], x.flow_mass[k], x.flow_origin[k]
+                u, mass, o = x.flow_used_lane[k], x.flow_mass[k], x.flow_sender[k]
                 for b in range(width):
-                    shipping = shipped[k, b] * tonnes[lane, b]
+                    shipping = shipped[k, b] * tonnes[u, b]
                     shipped[k, b] = shipping
-                    scale[origin, b] += shipping * mass
-            for site in range(n_sites):
+                    scale[o, b] += shipping * mass
+            for o in range(n_senders):
                 for b in range(width):
-                    left = max(handling[site, b], 0.0)
-                    leaving = scale[site, b]
-                    scale[site, b] = left / max(leaving, EPSILON) if leaving > left else 1.0
+                    left = max(handling[o, b], 0.0)
+                    leaving = scale[o, b]
+                    scale[o, b] = left / max(leaving, EPSILON) if leaving > left else 1.0
             handed_on[:] = 0.0
             for k in range(n_flows):
-                lane, origin, mass = x.flow_lane[k], x.flow_origin[k], x.flow_mass[k]
+                lane, u, o, mass = (
+                    x.flow_lane[k],
+                    x.flow_used_lane[k],
+                    x.flow_sender[k],
+                    x.flow_mass[k],
+                )
                 source, to = x.flow_from[k], x.flow_to[k]
                 for b in range(width):
-                    going = shipped[k, b] * scale[origin, b]
+                    going = shipped[k, b] * scale[o, b]
                     shipped[k, b] = going
-                    room[lane, b] -= going * mass
-                    handling[origin, b] -= going * mass
+                    room[u, b] -= going * mass
+                    handling[o, b] -= going * mass
                     owed[k, b] = max(owed[k, b] - going, 0.0)
                     on_hand[source, b] -= going
                 if same_transit:
@@ -597,17 +616,24 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 units_short[b] += short
                 if x.backorders:
                     backorder[p, b] = short
-                out.daily_shortfall[first + b, day, p] = short
-                # Days of supply: the family's stock at the site over the site's demand.
-                if expected > 0.0:
-                    at_site = 0.0
-                    cell0 = x.pair_site[p] * n_items
-                    for c in range(x.slot_start[p], x.slot_start[p + 1]):
-                        at_site += on_hand[cell0 + x.slot_item[c], b] * x.slot_factor[c]
-                    days_of_supply = at_site / max(x.site_need[day, p], EPSILON)
-                    out.days_of_supply[first + b, day, p] = days_of_supply
-                else:
-                    out.days_of_supply[first + b, day, p] = np.nan
+                short_today[p, b] = short
+            # Days of supply: the family's stock at the site over the site's demand.
+            if expected > 0.0:
+                at_site[:] = 0.0
+                cell0 = x.pair_site[p] * n_items
+                for c in range(x.slot_start[p], x.slot_start[p + 1]):
+                    cell, factor = cell0 + x.slot_item[c], x.slot_factor[c]
+                    for b in range(width):
+                        at_site[b] += on_hand[cell, b] * factor
+                site_need = max(x.site_need[day, p], EPSILON)
+                for b in range(width):
+                    supply_today[p, b] = at_site[b] / site_need
+            else:
+                supply_today[p, :] = np.nan
+        for b in range(width):  # a row per replication, written after the vector loops
+            for p in range(n_pairs):
+                out.daily_shortfall[first + b, day, p] = short_today[p, b]
+                out.days_of_supply[first + b, day, p] = supply_today[p, b]
         if x.holding_cost != 0.0:
             held[:] = 0.0
             for cell in range(n_cells):

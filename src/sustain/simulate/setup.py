@@ -128,6 +128,9 @@ def _policy_levels(
             lane = supplier[s, i]
             if lane >= 0:
                 served[n.lane_origin[lane], i] += served[s, i]
+    # A pair that serves no demand has nothing to order up to: it never orders, and its
+    # lane carries nothing of the item (only rounding could make a position fall below 0).
+    supplier[served <= 0.0] = -1
     transit = np.where(supplier >= 0, n.lane_transit_days[np.maximum(supplier, 0)], 0.0)
     up_to = served * (options.cover_days + transit)
     reorder = served * (options.reorder_days + transit)
@@ -307,6 +310,10 @@ def _kernel_inputs(
         plan_production = np.zeros((0, len(n.lines)))
     flow_lane, flow_item = flow_lane.astype(np.int64), flow_item.astype(np.int64)
     flow_origin = n.lane_origin[flow_lane].astype(np.int64)
+    flow_from = flow_origin * n_items + flow_item
+    used_lanes, flow_used_lane = np.unique(flow_lane, return_inverse=True)
+    sending_sites, flow_sender = np.unique(flow_origin, return_inverse=True)
+    source_cells, flow_source = np.unique(flow_from, return_inverse=True)
     flow_destination = n.lane_destination[flow_lane].astype(np.int64)
 
     # Backordered family demand counts against each ordering pair's position, shared evenly
@@ -354,10 +361,15 @@ def _kernel_inputs(
         cell_mass=np.tile(n.item_mass, n_sites).astype(np.float64),
         flow_lane=flow_lane,
         flow_item=flow_item,
-        flow_origin=flow_origin,
-        flow_from=flow_origin * n_items + flow_item,
+        flow_from=flow_from,
         flow_to=flow_destination * n_items + flow_item,
         flow_mass=n.item_mass[flow_item].astype(np.float64),
+        flow_used_lane=flow_used_lane.astype(np.int64),
+        flow_sender=flow_sender.astype(np.int64),
+        flow_source=flow_source.astype(np.int64),
+        used_lanes=used_lanes.astype(np.int64),
+        sending_sites=sending_sites.astype(np.int64),
+        source_cells=source_cells.astype(np.int64),
         lane_rate=np.ascontiguousarray(_per_day(n.lane_capacity, n)),
         lane_closed=np.ascontiguousarray(lane_closed),
         lane_asset_start=lane_asset_start,
