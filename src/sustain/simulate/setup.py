@@ -122,12 +122,10 @@ def _policy_levels(
             items = items[np.isfinite(hops[items, s])]
             if items.size:
                 served[s, items] += mean_demand[f, m] / items.size / n.item_family_factor[items]
-    order = np.argsort(-hops.T, axis=0, kind="stable")  # (sites, items) farthest first
-    for i in range(n_items):
-        for s in order[:, i]:
-            lane = supplier[s, i]
-            if lane >= 0:
-                served[n.lane_origin[lane], i] += served[s, i]
+    hops_of = hops.T  # (sites, items)
+    for level in np.unique(hops_of[supplier >= 0])[::-1]:  # farthest first
+        site, item = np.nonzero((hops_of == level) & (supplier >= 0))
+        np.add.at(served, (n.lane_origin[supplier[site, item]], item), served[site, item])
     # A pair that serves no demand has nothing to order up to: it never orders, and its
     # lane carries nothing of the item (only rounding could make a position fall below 0).
     supplier[served <= 0.0] = -1
@@ -199,15 +197,7 @@ def prepare(
     floor = np.zeros((n_sites, n_items))
     np.add.at(floor, (n.stock_site, n.stock_item), n.stock_floor)
     floor = np.minimum(floor, initial)
-    pledges = np.zeros((days, n_sites, n_items))
-    live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
-    day = n.pledge_period[live].astype(np.int64) * n.period_days
-    inside = day < days
-    np.add.at(
-        pledges,
-        (day[inside], n.pledge_site[live][inside], n.pledge_item[live][inside]),
-        n.pledge_quantity[live][inside],
-    )
+    pledges = _pledges_by_day(n)
     lane_closed = np.zeros((days, len(n.lanes)), dtype=bool)
     for closure in options.closures:
         lanes = closed_lanes(n, closure)
@@ -257,6 +247,34 @@ def prepare(
 
 
 @dataclass(frozen=True)
+class Pledges:
+    """What arrives from pledges, per day and cell (site x items + item), by day."""
+
+    day_start: IntArray  # (days + 1,) the run of each day's arrivals
+    cell: IntArray
+    quantity: FloatArray
+
+
+def _pledges_by_day(network: Network) -> Pledges:
+    """The pledges not cancelled, due inside the horizon, summed per day and cell."""
+    n = network
+    n_cells = len(n.sites) * len(n.items)
+    live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    day = n.pledge_period[live].astype(np.int64) * n.period_days
+    cell = n.pledge_site[live].astype(np.int64) * len(n.items) + n.pledge_item[live]
+    inside = day < n.n_days
+    keys, where = np.unique(day[inside] * n_cells + cell[inside], return_inverse=True)
+    quantity = np.bincount(where, weights=n.pledge_quantity[live][inside], minlength=keys.size)
+    kept = quantity != 0.0
+    days, cells = np.divmod(keys[kept], n_cells)
+    return Pledges(
+        day_start=np.searchsorted(days, np.arange(n.n_days + 1)).astype(np.int64),
+        cell=cells.astype(np.int64),
+        quantity=quantity[kept].astype(np.float64),
+    )
+
+
+@dataclass(frozen=True)
 class Pairs:
     """The (formation, family) pairs with demand."""
 
@@ -282,7 +300,7 @@ def _kernel_inputs(
     line_rate: FloatArray,
     initial: FloatArray,
     floor: FloatArray,
-    pledges: FloatArray,
+    pledges: Pledges,
     lane_closed: BoolArray,
     policy: tuple[IntArray, FloatArray, FloatArray],
     pairs: Pairs,
@@ -339,11 +357,10 @@ def _kernel_inputs(
     slot_item = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
     slot_pair = np.repeat(np.arange(pairs.family.size), np.diff(slot_start))
     expected = demand[:, pairs.formation, pairs.family]  # (days, P)
-    formations_at = np.zeros((n_sites, len(n.formations)))
-    formations_at[n.formation_site, np.arange(len(n.formations))] = 1.0
-    site_demand = np.einsum("sf,dfm->dsm", formations_at, demand)
+    # The demand of all the formations at each pair's site, in the pair's family.
+    at_pair_site = (n.formation_site[None, :] == pair_site[:, None]).astype(np.float64)
+    site_need = np.einsum("pf,dfp->dp", at_pair_site, demand[:, :, pairs.family])
 
-    pledge_day, pledge_site, pledge_item = np.nonzero(pledges)
     asset_lane, asset = csr_array(n.lane_assets).nonzero()
     lane_asset_start, lane_asset = _csr(asset_lane, asset, n_lanes, len(n.assets))
     types = np.unique(repair.system)
@@ -379,10 +396,10 @@ def _kernel_inputs(
         line_item=n.line_item.astype(np.int64),
         line_rate=np.ascontiguousarray(line_rate),
         plan_production=np.ascontiguousarray(plan_production),
-        pledge_start=np.searchsorted(pledge_day, np.arange(days + 1)).astype(np.int64),
-        pledge_cell=(pledge_site * n_items + pledge_item).astype(np.int64),
-        pledge_item=pledge_item.astype(np.int64),
-        pledge_quantity=pledges[pledge_day, pledge_site, pledge_item],
+        pledge_start=pledges.day_start,
+        pledge_cell=pledges.cell,
+        pledge_item=pledges.cell % n_items,
+        pledge_quantity=pledges.quantity,
         order_cell=(order_site * n_items + order_item).astype(np.int64),
         order_flow=order_flow,
         order_level=reorder[order_site, order_item],
@@ -399,7 +416,7 @@ def _kernel_inputs(
         pair_site=pair_site,
         pair_weight=n.formation_priority[pairs.formation] * family_criticality(n)[pairs.family],
         expected=np.ascontiguousarray(expected),
-        site_need=np.ascontiguousarray(site_demand[:, pair_site, pairs.family]),
+        site_need=np.ascontiguousarray(site_need),
         serve_order=serve_order,
         slot_start=slot_start,
         slot_item=slot_item.astype(np.int64),
