@@ -192,8 +192,7 @@ def _batch(
 ) -> BatchResult:
     setup, uncertainty = shared
     numbers, seeds = task
-    draws = [draw(setup.network, uncertainty, s) for s in seeds]
-    return run_batch(setup, uncertainty, draws, numbers)
+    return run_batch(setup, uncertainty, draw(setup.network, uncertainty, seeds), numbers)
 
 
 def simulate(
@@ -233,7 +232,7 @@ def simulate(
     ]
     # Compile the kernel here (or load it from the disk cache) before any worker starts, so
     # that workers load it rather than each compiling it at once.
-    run_batch(setup, uncertainty, [], numbers[:0])
+    run_batch(setup, uncertainty, draw(network, uncertainty, []), numbers[:0])
     batches: list[BatchResult] = []
     finished = 0
     interrupted = False

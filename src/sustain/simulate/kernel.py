@@ -66,22 +66,22 @@ class BatchResult:
     out_of_action: npt.NDArray[np.float32]  # (R, days) systems out of action at the day's end
 
 
-def _table(draws: list[Draws], name: str, constant: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """(R, days, width) of the replications' draws; (1, 1, width) holding `constant` where the
+def _table(draws: Draws, name: str, constant: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """(R, days, ...) of the replications' draws; (1, 1, width) holding `constant` where the
     source is off."""
-    tables = [getattr(d, name) for d in draws]
-    if not tables or tables[0] is None:
+    table = getattr(draws, name)
+    if table is None:
         return np.ascontiguousarray(constant.reshape(1, 1, -1))
-    return np.ascontiguousarray(np.stack(tables))
+    return np.ascontiguousarray(table)
 
 
 def run_batch(
-    setup: Setup, uncertainty: Uncertainty, draws: list[Draws], replications: IntArray
+    setup: Setup, uncertainty: Uncertainty, draws: Draws, replications: IntArray
 ) -> BatchResult:
     """Run the replications whose draws are given (none: only compile the kernel)."""
     n = setup.network
     x = setup.inputs
-    r_count, days = len(draws), setup.n_days
+    r_count, days = replications.size, setup.n_days
     n_items, n_pairs = len(n.items), x.pair_formation.size
     repair = setup.repair
     demand_uniform = _table(draws, "demand_uniform", np.zeros(len(n.formations) * len(n.families)))
@@ -92,16 +92,14 @@ def run_batch(
         failure_uniform = failure_uniform[:, :, repair.formation, repair.system]
     random = Random(
         demand_factor=_table(draws, "demand_factor", np.ones(len(n.formations))),
-        demand_uniform=np.ascontiguousarray(demand_uniform.reshape(*demand_uniform.shape[:2], -1)),
+        demand_uniform=np.ascontiguousarray(demand_uniform),
         poisson_demand=uncertainty.poisson_demand,
         asset_down=_table(draws, "asset_down", np.zeros(len(n.assets), dtype=np.bool_)),
         transit=_table(draws, "transit", transit_days(n)),
         production_factor=_table(
             draws, "production_factor", np.full(len(n.lines), uncertainty.yield_mean)
         ),
-        failure_uniform=np.ascontiguousarray(
-            failure_uniform.reshape(*failure_uniform.shape[:2], -1)
-        ),
+        failure_uniform=np.ascontiguousarray(failure_uniform),
         random_failures=uncertainty.random_failures,
     )
     out = Outputs(

@@ -10,6 +10,7 @@ leaves the other sources' figures as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,22 +58,22 @@ SOURCES = ("demand", "poisson", "outages", "transit", "production", "failures")
 
 @dataclass(frozen=True)
 class Draws:
-    """One replication's random figures, day by day; None where the source is off."""
+    """A batch of replications' random figures, replication by replication (first axis) and day
+    by day; None where the source is off."""
 
-    demand_factor: FloatArray | None  # (days, formations)
-    demand_uniform: FloatArray | None  # (days, formations, families), for Poisson demand
-    asset_down: BoolArray | None  # (days, assets)
-    transit: npt.NDArray[np.int64] | None  # (days, lanes) transit in days of that day's departures
-    production_factor: FloatArray | None  # (days, lines)
-    failure_uniform: FloatArray | None  # (days, formations, systems), for random failures
+    demand_factor: FloatArray | None  # (R, days, formations)
+    demand_uniform: FloatArray | None  # (R, days, formations, families), for Poisson demand
+    asset_down: BoolArray | None  # (R, days, assets)
+    transit: npt.NDArray[np.int64] | None  # (R, days, lanes) transit of that day's departures
+    production_factor: FloatArray | None  # (R, days, lines)
+    failure_uniform: FloatArray | None  # (R, days, formations, systems), for random failures
 
 
-def _runs(rng: np.random.Generator, days: int, width: int, probability: float, length: int) -> Any:
-    """(days, width): True on the days inside a run of `length` days started at random."""
-    on = np.zeros((days, width), dtype=bool)
-    starts = rng.random((days, width)) < probability
-    for offset in range(min(length, days)):
-        on[offset:] |= starts[: days - offset]
+def _runs(starts: BoolArray, length: int) -> BoolArray:
+    """(R, days, width): True on the days inside a run of `length` days from each start."""
+    on = starts.copy()
+    for offset in range(1, min(length, starts.shape[1])):
+        on[:, offset:] |= starts[:, :-offset]
     return on
 
 
@@ -88,59 +89,75 @@ def transit_days(network: Network) -> npt.NDArray[np.int64]:
     return np.floor(np.maximum(network.lane_transit_days, 0.0) + 0.5).astype(np.int64)
 
 
-def draw(network: Network, uncertainty: Uncertainty, seed: np.random.SeedSequence) -> Draws:
-    """The draws of one replication, from its own seed sequence."""
+def draw(
+    network: Network, uncertainty: Uncertainty, seeds: Sequence[np.random.SeedSequence]
+) -> Draws:
+    """The draws of a batch of replications, each from its own seed sequences: a replication's
+    streams give the same figures in any batch. Only the generators' calls are made per
+    replication; the arithmetic on them is done for the batch at once."""
     n = network
-    days = n.n_days
+    count, days = len(seeds), n.n_days
     n_formations, n_families = len(n.formations), len(n.families)
     n_assets, n_lanes, n_lines = len(n.assets), len(n.lanes), len(n.lines)
     u = uncertainty
 
+    def per_replication(source: str, width: tuple[int, ...], take: Callable[..., Any]) -> Any:
+        """take(generator, shape) for each replication's stream of `source`, stacked."""
+        table = np.empty((count, days, *width))
+        for r, seed in enumerate(seeds):
+            table[r] = take(_stream(seed, source), (days, *width))
+        return table
+
     factor = None
     if u.demand_noise > 0 or u.surge_probability > 0:
-        rng = _stream(seed, "demand")
-        noise = rng.standard_normal((days, n_formations))
+        surges = u.surge_probability > 0
+        noise = np.empty((count, days, n_formations))
+        starts = np.zeros((count, days, n_formations), dtype=bool)
+        for r, seed in enumerate(seeds):  # each stream: the noise, then the surges' starts
+            rng = _stream(seed, "demand")
+            noise[r] = rng.standard_normal((days, n_formations))
+            if surges:
+                starts[r] = rng.random((days, n_formations)) < u.surge_probability
         factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2)
-        if u.surge_probability > 0:
-            surging = _runs(rng, days, n_formations, u.surge_probability, u.surge_days)
-            factor = np.where(surging, factor * u.surge_factor, factor)
+        if surges:
+            factor[_runs(starts, u.surge_days)] *= u.surge_factor
     uniform = None
     if u.poisson_demand:
-        uniform = _stream(seed, "poisson").random((days, n_formations, n_families))
+        uniform = per_replication("poisson", (n_formations, n_families), _uniform)
 
     down = None
     if u.asset_failure_probability > 0:
-        rng = _stream(seed, "outages")
-        fail = rng.random((days, n_assets)) < u.asset_failure_probability
-        recovery = rng.exponential(1.0, (days, n_assets)) * n.asset_recovery_days[None, :]
-        down = outage_days(fail, recovery)
+        down = np.empty((count, days, n_assets), dtype=bool)
+        for r, seed in enumerate(seeds):
+            rng = _stream(seed, "outages")
+            fail = rng.random((days, n_assets)) < u.asset_failure_probability
+            recovery = rng.exponential(1.0, (days, n_assets))
+            down[r] = outage_days(fail, recovery * n.asset_recovery_days[None, :])
 
     transit = None
     if u.transit_cv > 0:
-        shape = 1.0 / u.transit_cv**2
-        gamma = _stream(seed, "transit").gamma(shape, 1.0 / shape, (days, n_lanes))
+        k = 1.0 / u.transit_cv**2
+        gamma = per_replication("transit", (n_lanes,), lambda g, s: g.gamma(k, 1.0 / k, s))
         mean = np.maximum(n.lane_transit_days, 0.0)
-        transit = np.floor(mean[None, :] * gamma + 0.5).astype(np.int64)
+        transit = np.floor(mean * gamma + 0.5).astype(np.int64)
 
     produced = None
-    if (u.yield_cv > 0 and 0 < u.yield_mean < 1) or u.slip_probability > 0:
-        rng = _stream(seed, "production")
-        if u.yield_cv > 0 and 0 < u.yield_mean < 1:
-            # A beta distribution with that mean and coefficient of variation.
-            spread = u.yield_mean * (1 - u.yield_mean) / (u.yield_cv * u.yield_mean) ** 2 - 1
-            concentration = max(spread, 1e-6)
-            produced = rng.beta(
-                u.yield_mean * concentration, (1 - u.yield_mean) * concentration, (days, n_lines)
-            )
-        else:
-            produced = np.full((days, n_lines), u.yield_mean)
+    yields = u.yield_cv > 0 and 0 < u.yield_mean < 1
+    if yields or u.slip_probability > 0:
+        produced = np.full((count, days, n_lines), u.yield_mean)
+        slips = np.zeros((count, days, n_lines), dtype=bool)
+        for r, seed in enumerate(seeds):  # each stream: the yields, then the slips' starts
+            rng = _stream(seed, "production")
+            if yields:
+                produced[r] = rng.beta(*_beta_shape(u.yield_mean, u.yield_cv), (days, n_lines))
+            if u.slip_probability > 0:
+                slips[r] = rng.random((days, n_lines)) < u.slip_probability
         if u.slip_probability > 0:
-            slipped = _runs(rng, days, n_lines, u.slip_probability, u.slip_days)
-            produced = np.where(slipped, 0.0, produced)
+            produced[_runs(slips, u.slip_days)] = 0.0
 
     failures = None
     if u.random_failures:
-        failures = _stream(seed, "failures").random((days, n_formations, len(n.systems)))
+        failures = per_replication("failures", (n_formations, len(n.systems)), _uniform)
     return Draws(
         demand_factor=factor,
         demand_uniform=uniform,
@@ -149,6 +166,16 @@ def draw(network: Network, uncertainty: Uncertainty, seed: np.random.SeedSequenc
         production_factor=produced,
         failure_uniform=failures,
     )
+
+
+def _beta_shape(mean: float, cv: float) -> tuple[float, float]:
+    """The parameters of a beta distribution with that mean and coefficient of variation."""
+    concentration = max(mean * (1 - mean) / (cv * mean) ** 2 - 1, 1e-6)
+    return mean * concentration, (1 - mean) * concentration
+
+
+def _uniform(generator: np.random.Generator, shape: tuple[int, ...]) -> FloatArray:
+    return generator.random(shape)
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
