@@ -4,6 +4,8 @@ every replication, and the same results for a seed whatever the executor and bat
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import sustain
 from sustain.plan import PlanOptions, plan
 from sustain.simulate import SimulationOptions, Uncertainty, simulate
 from sustain.simulate.compiled import poisson_quantile
+from sustain.simulate.series import SHARED_MEMORY
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, random_network, site
 
@@ -225,3 +228,20 @@ def test_an_interrupted_run_keeps_the_finished_replications(executor: str) -> No
     whole = simulate(network, 12, seed=4, executor="serial")
     kept = result._merged("replications")
     assert np.array_equal(result.weighted_shortfall, whole.weighted_shortfall[kept])
+    for name in ("daily_shortfall", "days_of_supply"):  # rows written in place or sent back
+        assert np.array_equal(result._merged(name), whole._merged(name)[kept], equal_nan=True)
+
+
+def test_local_workers_leave_no_files_behind() -> None:
+    def written() -> set[Path]:
+        places = [SHARED_MEMORY, Path(tempfile.gettempdir())]
+        return {p for place in places if place.is_dir() for p in place.glob("sustain-series-*")}
+
+    before = written()
+    network = load_document(random_network(1))
+    result = simulate(network, 8, seed=2, executor="local", workers=2, batch_size=4)
+    assert written() == before
+    serial = simulate(network, 8, seed=2, executor="serial")
+    assert np.array_equal(  # the arrays stay readable once their files are gone
+        result._merged("daily_shortfall"), serial._merged("daily_shortfall")
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
 from sustain.simulate.compiled import LANES
 from sustain.simulate.kernel import BatchResult, run_batch
+from sustain.simulate.series import Series, SeriesFiles
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
 
@@ -42,12 +43,16 @@ class Simulation:
     seed: int
     replications: int  # asked for
     batches: list[BatchResult] = field(repr=False)
+    series: Series = field(repr=False)  # a row per replication asked for
     setup: Setup = field(repr=False)
     interrupted: bool = False
 
     def _merged(self, name: str) -> npt.NDArray[Any]:
-        order = np.argsort(np.concatenate([b.replications for b in self.batches]))
-        return np.concatenate([getattr(b, name) for b in self.batches])[order]
+        numbers = np.concatenate([b.replications for b in self.batches])
+        if name in Series.names():
+            rows = self.series[name]
+            return rows if numbers.size == rows.shape[0] else rows[np.sort(numbers)]
+        return np.concatenate([getattr(b, name) for b in self.batches])[np.argsort(numbers)]
 
     @property
     def finished(self) -> int:
@@ -188,11 +193,18 @@ class Simulation:
 
 
 def _batch(
-    shared: tuple[Setup, Uncertainty], task: tuple[npt.NDArray[np.int64], list[Any]]
+    shared: tuple[Setup, Uncertainty, SeriesFiles | None],
+    task: tuple[npt.NDArray[np.int64], list[Any]],
 ) -> BatchResult:
-    setup, uncertainty = shared
+    """Replications numbered in a run (consecutive numbers); their day-by-day outputs are
+    written into the run's files in place where there are files, else sent back."""
+    setup, uncertainty, files = shared
     numbers, seeds = task
-    return run_batch(setup, uncertainty, draw(setup.network, uncertainty, seeds), numbers)
+    draws = draw(setup.network, uncertainty, seeds)
+    if files is None:
+        return run_batch(setup, uncertainty, draws, numbers)
+    rows = files.open().rows(int(numbers[0]), numbers.size)
+    return replace(run_batch(setup, uncertainty, draws, numbers, rows), series=None)
 
 
 def simulate(
@@ -233,13 +245,25 @@ def simulate(
     # Compile the kernel here (or load it from the disk cache) before any worker starts, so
     # that workers load it rather than each compiling it at once.
     run_batch(setup, uncertainty, draw(network, uncertainty, []), numbers[:0])
+    shape = (replications, setup.n_days, setup.pair_formation.size, setup.repair_types.size)
+    # Processes on this machine write their rows into files; Ray's workers send them back.
+    files = SeriesFiles.create(*shape) if executor == "local" else None
+    series = files.open() if files is not None else Series.zeros(*shape)
     batches: list[BatchResult] = []
     finished = 0
     interrupted = False
     try:
         for _, result in run_tasks(
-            _batch, (setup, uncertainty), tasks, executor=executor, workers=workers, address=address
+            _batch,
+            (setup, uncertainty, files),
+            tasks,
+            executor=executor,
+            workers=workers,
+            address=address,
         ):
+            if result.series is not None:
+                series.put(result.replications, result.series)
+                result.series = None
             batches.append(result)
             finished += result.replications.size
             if progress is not None:
@@ -248,6 +272,9 @@ def simulate(
         interrupted = True
         if not batches:
             raise
+    finally:
+        if files is not None:
+            files.remove()
     return Simulation(
         network=network,
         options=options,
@@ -255,6 +282,7 @@ def simulate(
         seed=seed,
         replications=replications,
         batches=batches,
+        series=series,
         setup=setup,
         interrupted=interrupted,
     )

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sustain.simulate.compiled import Outputs, Random, simulate_replications
+from sustain.simulate.series import Series
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws, Uncertainty, transit_days
 
@@ -47,8 +48,6 @@ class BatchResult:
     replications: IntArray  # their numbers
     first_short: IntArray  # (R, pairs) first day short (days if never); pairs: Setup.pairs
     shortfall: FloatArray  # (R, pairs) family units short over the horizon
-    daily_shortfall: npt.NDArray[np.float32]  # (R, days, pairs)
-    days_of_supply: npt.NDArray[np.float32]  # (R, days, pairs)
     weighted_shortfall: FloatArray  # (R,)
     holding_cost: FloatArray  # (R,)
     ordering_cost: FloatArray  # (R,)
@@ -60,10 +59,9 @@ class BatchResult:
     consumed: FloatArray  # (R, items)
     on_hand: FloatArray  # (R, items) at the end
     in_transit: FloatArray  # (R, items) at the end
-    # The repair loop: availability of each system type by day, failures and system-days out.
-    availability: npt.NDArray[np.float32]  # (R, days, types) types: Setup.repair_types
-    failed: npt.NDArray[np.float32]  # (R, days) systems failing each day
-    out_of_action: npt.NDArray[np.float32]  # (R, days) systems out of action at the day's end
+    # Day by day (the repair loop's system types: Setup.repair_types); None when the batch
+    # wrote them into the run's arrays in place.
+    series: Series | None
 
 
 def _table(draws: Draws, name: str, constant: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -76,9 +74,14 @@ def _table(draws: Draws, name: str, constant: npt.NDArray[Any]) -> npt.NDArray[A
 
 
 def run_batch(
-    setup: Setup, uncertainty: Uncertainty, draws: Draws, replications: IntArray
+    setup: Setup,
+    uncertainty: Uncertainty,
+    draws: Draws,
+    replications: IntArray,
+    series: Series | None = None,
 ) -> BatchResult:
-    """Run the replications whose draws are given (none: only compile the kernel)."""
+    """Run the replications whose draws are given (none: only compile the kernel), writing
+    their day-by-day outputs into `series` (a row per replication) or new arrays."""
     n = setup.network
     x = setup.inputs
     r_count, days = replications.size, setup.n_days
@@ -102,11 +105,13 @@ def run_batch(
         failure_uniform=np.ascontiguousarray(failure_uniform),
         random_failures=uncertainty.random_failures,
     )
+    if series is None:
+        series = Series.zeros(r_count, days, n_pairs, x.type_fleet.size)
     out = Outputs(
         first_short=np.zeros((r_count, n_pairs), dtype=np.int64),
         shortfall=np.zeros((r_count, n_pairs)),
-        daily_shortfall=np.zeros((r_count, days, n_pairs), dtype=np.float32),
-        days_of_supply=np.zeros((r_count, days, n_pairs), dtype=np.float32),
+        daily_shortfall=series.daily_shortfall,
+        days_of_supply=series.days_of_supply,
         weighted_shortfall=np.zeros(r_count),
         units_short=np.zeros(r_count),
         holding=np.zeros(r_count),
@@ -116,9 +121,9 @@ def run_batch(
         consumed=np.zeros((r_count, n_items)),
         on_hand=np.zeros((r_count, n_items)),
         in_transit=np.zeros((r_count, n_items)),
-        availability=np.zeros((r_count, days, x.type_fleet.size), dtype=np.float32),
-        failed=np.zeros((r_count, days), dtype=np.float32),
-        out_of_action=np.zeros((r_count, days), dtype=np.float32),
+        availability=series.availability,
+        failed=series.failed,
+        out_of_action=series.out_of_action,
     )
     simulate_replications(x, random, out)
     options = setup.options
@@ -126,8 +131,6 @@ def run_batch(
         replications=replications,
         first_short=out.first_short,
         shortfall=out.shortfall,
-        daily_shortfall=out.daily_shortfall,
-        days_of_supply=out.days_of_supply,
         weighted_shortfall=out.weighted_shortfall,
         holding_cost=out.holding,
         ordering_cost=out.orders_placed * options.ordering_cost,
@@ -138,7 +141,5 @@ def run_batch(
         consumed=out.consumed,
         on_hand=out.on_hand,
         in_transit=out.in_transit,
-        availability=out.availability,
-        failed=out.failed,
-        out_of_action=out.out_of_action,
+        series=series,
     )
