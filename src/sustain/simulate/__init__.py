@@ -23,7 +23,7 @@ from sustain.simulate.compiled import LANES
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.series import Series, SeriesFiles
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
-from sustain.simulate.uncertainty import Uncertainty, draw, replication_seeds
+from sustain.simulate.uncertainty import Uncertainty, draw
 
 __all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
 
@@ -193,14 +193,12 @@ class Simulation:
 
 
 def _batch(
-    shared: tuple[Setup, Uncertainty, SeriesFiles | None],
-    task: tuple[npt.NDArray[np.int64], list[Any]],
+    shared: tuple[Setup, Uncertainty, int, SeriesFiles | None], numbers: npt.NDArray[np.int64]
 ) -> BatchResult:
-    """Replications numbered in a run (consecutive numbers); their day-by-day outputs are
-    written into the run's files in place where there are files, else sent back."""
-    setup, uncertainty, files = shared
-    numbers, seeds = task
-    draws = draw(setup.network, uncertainty, seeds)
+    """Replications of a run (consecutive numbers), with the run's seed; their day-by-day
+    outputs are written into the run's files in place where there are files, else sent back."""
+    setup, uncertainty, seed, files = shared
+    draws = draw(setup.network, uncertainty, seed, numbers)
     if files is None:
         return run_batch(setup, uncertainty, draws, numbers)
     rows = files.open().rows(int(numbers[0]), numbers.size)
@@ -236,15 +234,11 @@ def simulate(
     if batch_size is None:  # two batches per worker, in whole blocks of the kernel
         per_batch = -(-replications // (2 * (workers or default_workers())))
         batch_size = min(256, -(-per_batch // BATCH_MULTIPLE) * BATCH_MULTIPLE)
-    seeds = replication_seeds(seed, replications)
     numbers = np.arange(replications, dtype=np.int64)
-    tasks = [
-        (numbers[k : k + batch_size], seeds[k : k + batch_size])
-        for k in range(0, replications, batch_size)
-    ]
+    tasks = [numbers[k : k + batch_size] for k in range(0, replications, batch_size)]
     # Compile the kernel here (or load it from the disk cache) before any worker starts, so
     # that workers load it rather than each compiling it at once.
-    run_batch(setup, uncertainty, draw(network, uncertainty, []), numbers[:0])
+    run_batch(setup, uncertainty, draw(network, uncertainty, seed, numbers[:0]), numbers[:0])
     shape = (replications, setup.n_days, setup.pair_formation.size, setup.repair_types.size)
     # Processes on this machine write their rows into files; Ray's workers send them back.
     files = SeriesFiles.create(*shape) if executor == "local" else None
@@ -255,7 +249,7 @@ def simulate(
     try:
         for _, result in run_tasks(
             _batch,
-            (setup, uncertainty, files),
+            (setup, uncertainty, seed, files),
             tasks,
             executor=executor,
             workers=workers,

@@ -1,4 +1,4 @@
-"""What is uncertain, and the random draws of one replication.
+"""What is uncertain, and the random draws of the replications.
 
 Each replication draws everything it needs for the whole horizon from its own streams: one per
 source of uncertainty, each a child of the replication's seed sequence, itself spawned from the
@@ -10,7 +10,7 @@ leaves the other sources' figures as they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,11 +77,12 @@ def _runs(starts: BoolArray, length: int) -> BoolArray:
     return on
 
 
-def _stream(seed: np.random.SeedSequence, source: str) -> np.random.Generator:
-    """The generator of one source of a replication: a child of the replication's sequence,
-    made without spawning (which would change the parent's state)."""
-    key = (*seed.spawn_key, SOURCES.index(source))
-    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=key))
+def _stream(seed: int, replication: int, source: str) -> np.random.Generator:
+    """The generator of one source of a replication: the child numbered after the source of
+    the replication's child of the run's seed sequence (what SeedSequence.spawn would make),
+    made directly."""
+    key = (int(replication), SOURCES.index(source))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def transit_days(network: Network) -> npt.NDArray[np.int64]:
@@ -90,13 +91,13 @@ def transit_days(network: Network) -> npt.NDArray[np.int64]:
 
 
 def draw(
-    network: Network, uncertainty: Uncertainty, seeds: Sequence[np.random.SeedSequence]
+    network: Network, uncertainty: Uncertainty, seed: int, replications: npt.NDArray[np.int64]
 ) -> Draws:
     """The draws of a batch of replications, each from its own seed sequences: a replication's
     streams give the same figures in any batch. Only the generators' calls are made per
     replication; the arithmetic on them is done for the batch at once."""
     n = network
-    count, days = len(seeds), n.n_days
+    count, days = len(replications), n.n_days
     n_formations, n_families = len(n.formations), len(n.families)
     n_assets, n_lanes, n_lines = len(n.assets), len(n.lanes), len(n.lines)
     u = uncertainty
@@ -104,8 +105,8 @@ def draw(
     def per_replication(source: str, width: tuple[int, ...], take: Callable[..., Any]) -> Any:
         """take(generator, shape) for each replication's stream of `source`, stacked."""
         table = np.empty((count, days, *width))
-        for r, seed in enumerate(seeds):
-            table[r] = take(_stream(seed, source), (days, *width))
+        for r, number in enumerate(replications):
+            table[r] = take(_stream(seed, number, source), (days, *width))
         return table
 
     factor = None
@@ -113,8 +114,8 @@ def draw(
         surges = u.surge_probability > 0
         noise = np.empty((count, days, n_formations))
         starts = np.zeros((count, days, n_formations), dtype=bool)
-        for r, seed in enumerate(seeds):  # each stream: the noise, then the surges' starts
-            rng = _stream(seed, "demand")
+        for r, number in enumerate(replications):  # each stream: the noise, then the surges' starts
+            rng = _stream(seed, number, "demand")
             noise[r] = rng.standard_normal((days, n_formations))
             if surges:
                 starts[r] = rng.random((days, n_formations)) < u.surge_probability
@@ -128,8 +129,8 @@ def draw(
     down = None
     if u.asset_failure_probability > 0:
         down = np.empty((count, days, n_assets), dtype=bool)
-        for r, seed in enumerate(seeds):
-            rng = _stream(seed, "outages")
+        for r, number in enumerate(replications):
+            rng = _stream(seed, number, "outages")
             fail = rng.random((days, n_assets)) < u.asset_failure_probability
             recovery = rng.exponential(1.0, (days, n_assets))
             down[r] = outage_days(fail, recovery * n.asset_recovery_days[None, :])
@@ -146,8 +147,8 @@ def draw(
     if yields or u.slip_probability > 0:
         produced = np.full((count, days, n_lines), u.yield_mean)
         slips = np.zeros((count, days, n_lines), dtype=bool)
-        for r, seed in enumerate(seeds):  # each stream: the yields, then the slips' starts
-            rng = _stream(seed, "production")
+        for r, number in enumerate(replications):  # each stream: the yields, then the slips' starts
+            rng = _stream(seed, number, "production")
             if yields:
                 produced[r] = rng.beta(*_beta_shape(u.yield_mean, u.yield_cv), (days, n_lines))
             if u.slip_probability > 0:
@@ -176,8 +177,3 @@ def _beta_shape(mean: float, cv: float) -> tuple[float, float]:
 
 def _uniform(generator: np.random.Generator, shape: tuple[int, ...]) -> FloatArray:
     return generator.random(shape)
-
-
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """One independent seed sequence per replication, by its number."""
-    return np.random.SeedSequence(seed).spawn(replications)
