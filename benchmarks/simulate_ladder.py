@@ -19,6 +19,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from sustain.simulate.setup import prepare
 
 NOISY = Uncertainty(demand_noise=0.2, surge_probability=0.01, transit_cv=0.0, yield_cv=0.0)
 RUNGS = [(100, 10, 2048), (400, 20, 512), (1_000, 50, 128)]
+REPEATS = 3  # each timing is the best of this many runs, the kernel's and SimPy's alike
 
 
 def network(n_lanes: int, n_items: int, horizon: str = "52 weeks") -> Network:
@@ -54,10 +56,21 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def best_of(repeats: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    """The shortest wall clock of `repeats` runs, and the last run's result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
 def timed_kernel(net: Network, replications: int, executor: str = "local") -> dict[str, float]:
-    start = time.perf_counter()
-    result = simulate(net, replications, seed=1, uncertainty=NOISY, executor=executor)
-    seconds = time.perf_counter() - start
+    seconds, result = best_of(
+        REPEATS,
+        lambda: simulate(net, replications, seed=1, uncertainty=NOISY, executor=executor),
+    )
     assert result.finished == replications
     return {"seconds": seconds, "rate": replications * cells(net) / seconds}
 
@@ -80,9 +93,7 @@ def rung(n_lanes: int, n_items: int, replications: int, with_simpy: bool) -> dic
     row["kernel_serial_rate"] = serial["rate"]
     if with_simpy:
         setup = prepare(net, SimulationOptions())
-        start = time.perf_counter()
-        theirs = run_simpy(setup)
-        seconds = time.perf_counter() - start
+        seconds, theirs = best_of(REPEATS, lambda: run_simpy(setup))
         row["simpy_s"] = seconds
         row["simpy_rate"] = cells(net) / seconds
         row["agree"] = bool(np.isclose(ours_short, theirs["shortfall"], rtol=1e-6, atol=1e-6))

@@ -260,11 +260,13 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     # transit its lane has in the block: stored flow after flow, so a day's arrivals and
     # departures of a flow touch memory close together.
     lane_ring = np.ones(n_used, np.int64)  # per used lane
+    one_wave = True  # no lane hands anything on the day it leaves: a day has one wave
     for b in range(1 if same_transit else width):
         for d in range(rnd.transit.shape[1]):
             for u in range(n_used):
                 days = rnd.transit[transit_rows[b], d, x.used_lanes[u]]
                 lane_ring[u] = max(lane_ring[u], days + 1)
+                one_wave = one_wave and days > 0
     ring_start = np.zeros(n_flows + 1, np.int64)
     for k in range(n_flows):
         ring_start[k + 1] = ring_start[k] + lane_ring[x.flow_used_lane[k]]
@@ -443,6 +445,26 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     left = max(handling[o, b], 0.0)
                     leaving = scale[o, b]
                     scale[o, b] = left / max(leaving, EPSILON) if leaving > left else 1.0
+            if one_wave:  # the day's last: what lanes and sites could still take is not needed
+                for k in range(n_flows):
+                    lane, o, source = x.flow_lane[k], x.flow_sender[k], x.flow_from[k]
+                    if same_transit:
+                        due = _due(ring_start, cursor, k, rnd.transit[0, transit_day, lane])
+                        for b in range(width):
+                            going = shipped[k, b] * scale[o, b]
+                            owed[k, b] = max(owed[k, b] - going, 0.0)
+                            on_hand[source, b] -= going
+                            pipeline[due, b] += going
+                            travelling[k, b] += going
+                    else:
+                        for b in range(width):
+                            going = shipped[k, b] * scale[o, b]
+                            owed[k, b] = max(owed[k, b] - going, 0.0)
+                            on_hand[source, b] -= going
+                            days = rnd.transit[transit_rows[b], transit_day, lane]
+                            pipeline[_due(ring_start, cursor, k, days), b] += going
+                            travelling[k, b] += going
+                break
             handed_on[:] = 0.0
             for k in range(n_flows):
                 lane, u, o, mass = (
