@@ -19,19 +19,22 @@ def reachable(
     """(sets, nodes): the nodes reachable along the arcs origin -> destination from any seed
     node of each set (a seed reaches itself). Reverse the arcs to look upstream."""
     seeds = np.atleast_2d(seeds)
+    n_sets = seeds.shape[0]
     reach = np.zeros_like(seeds, dtype=bool)
+    # One graph for all the sets: a super-source per set (node n_nodes + k) with an arc to
+    # every seed of the set, searched from each super-source in turn.
+    feed_set, feed_node = np.nonzero(seeds)
     arcs = coo_array(
-        (np.ones(origin.size), (origin, destination)), shape=(n_nodes + 1, n_nodes + 1)
+        (
+            np.ones(origin.size + feed_set.size),
+            (
+                np.concatenate([origin, n_nodes + feed_set]),
+                np.concatenate([destination, feed_node]),
+            ),
+        ),
+        shape=(n_nodes + n_sets, n_nodes + n_sets),
     ).tocsr()
-    for k in range(seeds.shape[0]):
-        start = np.flatnonzero(seeds[k])
-        if start.size == 0:
-            continue
-        # A super-source (node n_nodes) with an arc to every seed of the set.
-        feed = coo_array(
-            (np.ones(start.size), (np.full(start.size, n_nodes), start)),
-            shape=(n_nodes + 1, n_nodes + 1),
-        ).tocsr()
-        order = breadth_first_order(arcs + feed, n_nodes, directed=True, return_predecessors=False)
+    for k in np.unique(feed_set):
+        order = breadth_first_order(arcs, n_nodes + k, directed=True, return_predecessors=False)
         reach[k, order[order < n_nodes]] = True
     return reach

@@ -106,11 +106,17 @@ def _policy_levels(
         hops[new] = level
         frontier = new.astype(np.float64)
     downstream_of_sink = reachable(n_sites, n.lane_destination, n.lane_origin, sinks)
+    # Each (site, item)'s supplier: of the lanes into it from a site closer to a source, the
+    # widest (the first listed among equals).
+    widest_first = np.argsort(-n.lane_capacity.mean(axis=0), kind="stable")
+    o, d = n.lane_origin[widest_first], n.lane_destination[widest_first]
+    closer = (hops[:, o] < hops[:, d]) & downstream_of_sink[:, d] & (hops[:, d] > 0)
+    item, rank = np.nonzero(closer)  # (items, lanes widest first)
+    unsupplied = widest_first.size
+    best = np.full((n_sites, n_items), unsupplied)  # rank of the widest such lane
+    np.minimum.at(best, (d[rank], item), rank)
     supplier = np.full((n_sites, n_items), -1, dtype=np.int64)
-    for lane in np.argsort(-n.lane_capacity.mean(axis=0), kind="stable"):
-        o, d = int(n.lane_origin[lane]), int(n.lane_destination[lane])
-        closer = (hops[:, o] < hops[:, d]) & downstream_of_sink[:, d] & (hops[:, d] > 0)
-        supplier[d, closer & (supplier[d] < 0)] = lane
+    supplier[best < unsupplied] = widest_first[best[best < unsupplied]]
     # Daily demand each (site, item) serves: the formations' family demand at their sites,
     # shared evenly among the family's items that can get there, then up the supplier tree.
     mean_demand = demand.mean(axis=0)  # (formations, families)
