@@ -1,12 +1,14 @@
 """A reference of the simulator written the readable way, with SimPy: for the benchmark only
 (SimPy is not a dependency of Sustain).
 
-It runs one replication, without uncertainty and without the repair loop, of a base-stock or
+It runs one replication, without the repair loop, of a base-stock or
 (s, S) policy on a network whose lanes all take at least a day, with the rules of
 sustain.simulate.kernel: arrivals, production, pledges; orders on each pair's supplier lane up to
 its level; shipping from stock above the floor shared pro rata among the lanes asking, then
 within lane capacity and origin handling shared pro rata by mass; consumption by priority, a
-family's items in order. Each shipment is a SimPy process that waits out its transit. Like the
+family's items in order; demand may be scaled by a replication's daily factors (the
+simulator's draws, so that both models run the same noisy replication). Each shipment is a
+SimPy process that waits out its transit. Like the
 kernel, it loops over the (lane, item) pairs that order, not over every item on every lane. The
 levels and supplier lanes come from sustain.simulate.setup.prepare, so both models run the same
 policy.
@@ -19,6 +21,7 @@ from collections.abc import Generator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from sustain.simulate.setup import Setup
@@ -26,8 +29,9 @@ from sustain.simulate.setup import Setup
 EPSILON = 1e-9
 
 
-def run(setup: Setup) -> dict[str, float]:
-    """Total shortfall (family units) and total consumed (item units) of one replication."""
+def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> dict[str, float]:
+    """Total shortfall (family units) and total consumed (item units) of one replication;
+    `demand_factor` (days, formations) scales each formation's expected demand."""
     n = setup.network
     env = simpy.Environment()
     on_hand: dict[tuple[int, int], float] = defaultdict(float)
@@ -108,8 +112,9 @@ def run(setup: Setup) -> dict[str, float]:
         expected = setup.demand[day]
         for f in setup.formation_order:
             site = int(n.formation_site[f])
+            factor_today = 1.0 if demand_factor is None else float(demand_factor[day, f])
             for m in np.flatnonzero(expected[f] > 0):
-                need, got = float(expected[f, m]), 0.0
+                need, got = float(expected[f, m]) * factor_today, 0.0
                 for i in setup.family_items[m]:
                     factor = float(n.item_family_factor[i])
                     draw = max(min(on_hand[site, int(i)], (need - got) / factor), 0.0)

@@ -41,23 +41,24 @@ def run_tasks(
         for number, task in enumerate(tasks):
             yield number, function(shared, task)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_keep, initargs=(shared,)) as pool:
-        pending: dict[Future[T], int] = {}
-        queue = list(enumerate(tasks))
-        queue.reverse()
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * workers:
-                    number, task = queue.pop()
-                    pending[pool.submit(_call, function, task)] = number
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield pending.pop(future), future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_keep, initargs=(shared,))
+    pending: dict[Future[T], int] = {}
+    queue = list(enumerate(tasks))
+    queue.reverse()
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * workers:
+                number, task = queue.pop()
+                pending[pool.submit(_call, function, task)] = number
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        # Every result is in (or the run is stopped): the workers are left to exit in the
+        # background rather than waited for.
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _on_ray(
