@@ -19,7 +19,6 @@ import pandas as pd
 
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
-from sustain.simulate.compiled import LANES
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.series import Series, SeriesFiles
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
@@ -30,7 +29,7 @@ __all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simula
 PERCENTILES = (5, 50, 95)
 # Batches hold a multiple of half the kernel's block of replications: the kernel's loops over a
 # block run as vector instructions only when they run at least 16 times.
-BATCH_MULTIPLE = LANES // 2
+BATCH_MULTIPLE = 16
 
 
 @dataclass(frozen=True)

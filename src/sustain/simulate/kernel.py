@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sustain.simulate.compiled import Outputs, Random, simulate_replications
+from sustain.simulate.compiled import Outputs, Random, block_width, simulate_replications
 from sustain.simulate.series import Series
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws, Uncertainty, transit_days
@@ -125,7 +125,7 @@ def run_batch(
         failed=series.failed,
         out_of_action=series.out_of_action,
     )
-    simulate_replications(x, random, out)
+    simulate_replications(x, random, out, block_width(x, random))
     options = setup.options
     return BatchResult(
         replications=replications,
