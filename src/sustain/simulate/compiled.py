@@ -68,9 +68,9 @@ class Inputs(NamedTuple):
     used_lanes: IntArray  # (L,) the lanes flows use
     sending_sites: IntArray  # (O,) the sites flows leave
     source_cells: IntArray  # (C,) the cells flows leave
-    lane_rate: FloatArray  # (days, lanes) t a day
-    lane_closed: BoolArray  # (days, lanes)
-    lane_asset_start: IntArray  # (lanes + 1,) CSR of each lane's assets
+    lane_rate: FloatArray  # (days, used lanes) t a day
+    lane_closed: BoolArray  # (days, used lanes)
+    lane_asset_start: IntArray  # (used lanes + 1,) CSR of each used lane's assets
     lane_asset: IntArray
     site_throughput: FloatArray  # (sites,) t a day, inf if unlimited
     # Production and pledges.
@@ -404,9 +404,8 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         # rata among the flows asking, then each lane's room and each origin's handling pro
         # rata by mass. A replication's waves end when it hands nothing on (it ships nothing more).
         for u in range(n_used):
-            lane = x.used_lanes[u]
-            closed, rate = x.lane_closed[day, lane], x.lane_rate[day, lane]
-            assets = range(x.lane_asset_start[lane], x.lane_asset_start[lane + 1])
+            closed, rate = x.lane_closed[day, u], x.lane_rate[day, u]
+            assets = range(x.lane_asset_start[u], x.lane_asset_start[u + 1])
             if same_outages:
                 is_open = not closed
                 for e in assets:

@@ -319,7 +319,7 @@ def _kernel_inputs(
     item) flows that can carry something (the supplier lanes under a policy, the lanes the
     plan uses under a plan), pledges as a list per day, demand pairs with their items."""
     days = n.n_days
-    n_sites, n_items, n_lanes = len(n.sites), len(n.items), len(n.lanes)
+    n_sites, n_items = len(n.sites), len(n.items)
     supplier, up_to, reorder = policy
     plan_mode = options.policy == "plan"
     if plan_mode:
@@ -367,8 +367,8 @@ def _kernel_inputs(
     at_pair_site = (n.formation_site[None, :] == pair_site[:, None]).astype(np.float64)
     site_need = np.einsum("pf,dfp->dp", at_pair_site, demand[:, :, pairs.family])
 
-    asset_lane, asset = csr_array(n.lane_assets).nonzero()
-    lane_asset_start, lane_asset = _csr(asset_lane, asset, n_lanes, len(n.assets))
+    asset_lane, asset = csr_array(n.lane_assets[used_lanes]).nonzero()
+    lane_asset_start, lane_asset = _csr(asset_lane, asset, used_lanes.size, len(n.assets))
     types = np.unique(repair.system)
     type_of_pair = np.searchsorted(types, repair.system).astype(np.int64)
     with_part = (repair.part >= 0) & (repair.hub >= 0)
@@ -393,8 +393,8 @@ def _kernel_inputs(
         used_lanes=used_lanes.astype(np.int64),
         sending_sites=sending_sites.astype(np.int64),
         source_cells=source_cells.astype(np.int64),
-        lane_rate=np.ascontiguousarray(_per_day(n.lane_capacity, n)),
-        lane_closed=np.ascontiguousarray(lane_closed),
+        lane_rate=np.ascontiguousarray(_per_day(n.lane_capacity[:, used_lanes], n)),
+        lane_closed=np.ascontiguousarray(lane_closed[:, used_lanes]),
         lane_asset_start=lane_asset_start,
         lane_asset=lane_asset,
         site_throughput=n.site_throughput.astype(np.float64),
