@@ -92,7 +92,8 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
         for lane, items in lanes.items():
             moving = {i: owed[lane, i] * share.get(i, 0.0) for i in items}
             tonnes = sum(q * float(n.item_mass[i]) for i, q in moving.items())
-            room = float(x.lane_rate[day, lane])
+            period = day // n.period_days  # the lane's capacity that period, spread over its days
+            room = float(n.lane_capacity[period, lane] / n.period_length[period])
             scale = room / tonnes if tonnes > room else 1.0
             for i, q in moving.items():
                 shipped[lane, i] = q * scale
