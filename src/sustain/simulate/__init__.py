@@ -27,8 +27,8 @@ from sustain.simulate.uncertainty import Uncertainty, draw
 __all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
 
 PERCENTILES = (5, 50, 95)
-# Batches hold a multiple of half the kernel's block of replications: the kernel's loops over a
-# block run as vector instructions only when they run at least 16 times.
+# Batches hold a multiple of 16 replications: the kernel's loops over a block of replications
+# run as vector instructions only when they run at least 16 times.
 BATCH_MULTIPLE = 16
 
 
@@ -230,7 +230,7 @@ def simulate(
 
         capacity = free_capacity(network)
     setup = prepare(network, options, plan_tables, capacity)
-    if batch_size is None:  # two batches per worker, in whole blocks of the kernel
+    if batch_size is None:  # two batches per worker, in multiples of 16
         per_batch = -(-replications // (2 * (workers or default_workers())))
         batch_size = min(256, -(-per_batch // BATCH_MULTIPLE) * BATCH_MULTIPLE)
     numbers = np.arange(replications, dtype=np.int64)

@@ -56,7 +56,7 @@ class Inputs(NamedTuple):
     cell_mass: FloatArray  # (cells,) t per unit
     # Flows: the (lane, item) pairs that can ever carry something. The lanes they use and the
     # sites and cells they leave from are numbered apart, so that a wave keeps figures for
-    # those only (on generated networks a few in ten lanes carry anything).
+    # those only (on the benchmark networks 3 of 100 lanes and 146 of 1,000 carry anything).
     flow_lane: IntArray  # (K,)
     flow_item: IntArray
     flow_from: IntArray  # origin cell

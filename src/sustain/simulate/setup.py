@@ -316,8 +316,9 @@ def _kernel_inputs(
     repair: RepairSetup,
 ) -> Inputs:
     """The shared figures flattened to what the compiled kernel loops over: only the (lane,
-    item) flows that can carry something (the supplier lanes under a policy, the lanes the
-    plan uses under a plan), pledges as a list per day, demand pairs with their items."""
+    item) flows that can carry something (the supplier lanes of the pairs that order under a
+    policy, the lanes the plan uses under a plan) and the lanes, sites and cells they use,
+    pledges as a list per day, demand pairs with their items."""
     days = n.n_days
     n_sites, n_items = len(n.sites), len(n.items)
     supplier, up_to, reorder = policy
