@@ -15,8 +15,9 @@ from scipy.stats import poisson
 import sustain
 from sustain.plan import PlanOptions, plan
 from sustain.simulate import SimulationOptions, Uncertainty, simulate
-from sustain.simulate.compiled import poisson_quantile
-from sustain.simulate.series import SHARED_MEMORY
+from sustain.simulate.compiled import WIDE_BLOCK, block_width, poisson_quantile
+from sustain.simulate.series import SHARED_MEMORY, SeriesFiles
+from sustain.simulate.setup import prepare
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, random_network, site
 
@@ -115,20 +116,21 @@ def test_conservation_holds_in_every_replication(policy: str) -> None:
 
 
 def test_same_seed_same_result_whatever_the_executor_and_batching() -> None:
-    # 40 replications: a whole block of the kernel and part of another, each replication
-    # alone, blocks of 3, and two workers.
+    # 80 replications in one batch: a whole block of the kernel (64 on this small network)
+    # and part of another; then each replication alone, batches of 3, and two workers.
     network = load_document(random_network(11))
+    assert block_width(prepare(network, SimulationOptions()).inputs, 30) == WIDE_BLOCK
     runs = [
-        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=40),
-        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=1),
-        simulate(network, 40, seed=5, uncertainty=NOISY, executor="serial", batch_size=3),
-        simulate(network, 40, seed=5, uncertainty=NOISY, executor="local", workers=2),
+        simulate(network, 80, seed=5, uncertainty=NOISY, executor="serial", batch_size=80),
+        simulate(network, 80, seed=5, uncertainty=NOISY, executor="serial", batch_size=1),
+        simulate(network, 80, seed=5, uncertainty=NOISY, executor="serial", batch_size=3),
+        simulate(network, 80, seed=5, uncertainty=NOISY, executor="local", workers=2),
     ]
     first = runs[0]
     for other in runs[1:]:
         for name in ("weighted_shortfall", "daily_shortfall", "days_of_supply", "first_short"):
             assert np.array_equal(first._merged(name), other._merged(name), equal_nan=True)
-    different = simulate(network, 40, seed=6, uncertainty=NOISY, executor="serial")
+    different = simulate(network, 80, seed=6, uncertainty=NOISY, executor="serial")
     assert not np.array_equal(first.weighted_shortfall, different.weighted_shortfall)
 
 
@@ -230,6 +232,19 @@ def test_an_interrupted_run_keeps_the_finished_replications(executor: str) -> No
     assert np.array_equal(result.weighted_shortfall, whole.weighted_shortfall[kept])
     for name in ("daily_shortfall", "days_of_supply"):  # rows written in place or sent back
         assert np.array_equal(result._merged(name), whole._merged(name)[kept], equal_nan=True)
+
+
+def test_series_files_are_not_made_without_room_for_them() -> None:
+    assert SeriesFiles.create(10**13, 364, 100, 4) is None  # 5 PB: the run keeps them in memory
+
+
+def test_pairs_that_serve_no_demand_do_not_order() -> None:
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    setup = prepare(network, SimulationOptions())
+    ordering = setup.supplier_lane >= 0
+    assert ordering.any()
+    assert (setup.order_up_to[ordering] > 0).all()
+    assert setup.inputs.flow_lane.size == ordering.sum()  # a flow per pair that orders
 
 
 def test_local_workers_leave_no_files_behind() -> None:

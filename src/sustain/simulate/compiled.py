@@ -220,11 +220,11 @@ def _due(ring_start: IntArray, cursor: IntArray, k: int, days: int) -> int:
     return int(ring_start[k]) + (slot - length if slot >= length else slot)
 
 
-def block_width(x: Inputs, rnd: Random) -> int:
+def block_width(x: Inputs, longest_transit: int) -> int:
     """Replications stepped side by side on this network: the wide block if its state (on
     hand per cell, each flow's ring and figures, per pair and lane) fits the budget."""
-    longest = int(rnd.transit.max()) + 1 if rnd.transit.size else 1
-    figures = x.initial.size + x.flow_lane.size * (longest + 5) + 10 * x.pair_formation.size
+    ring = max(longest_transit, 0) + 1
+    figures = x.initial.size + x.flow_lane.size * (ring + 5) + 10 * x.pair_formation.size
     figures += 4 * (x.used_lanes.size + x.sending_sites.size + x.source_cells.size)
     return WIDE_BLOCK if 8 * figures * WIDE_BLOCK <= BLOCK_STATE_BUDGET else NARROW_BLOCK
 

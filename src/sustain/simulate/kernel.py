@@ -125,7 +125,8 @@ def run_batch(
         failed=series.failed,
         out_of_action=series.out_of_action,
     )
-    simulate_replications(x, random, out, block_width(x, random))
+    longest = int(random.transit.max()) if random.transit.size else 0
+    simulate_replications(x, random, out, block_width(x, longest))
     options = setup.options
     return BatchResult(
         replications=replications,
