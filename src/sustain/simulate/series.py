@@ -89,8 +89,12 @@ class SeriesFiles:
         return None
 
     def open(self) -> Series:
-        """The arrays, mapped: what is written to them is in the files."""
-        return Series(**{name: self._map(name) for name in Series.names()})
+        """The arrays, mapped: what is written to them is in the files. A process maps a run's
+        files once (each of its batches would otherwise map them again)."""
+        if self.folder not in _OPENED:
+            _OPENED.clear()  # the files of one run at a time
+            _OPENED[self.folder] = Series(**{name: self._map(name) for name in Series.names()})
+        return _OPENED[self.folder]
 
     def _map(self, name: str) -> Float32Array:
         mapped = np.load(Path(self.folder) / f"{name}.npy", mmap_mode="r+")
@@ -98,7 +102,11 @@ class SeriesFiles:
 
     def remove(self) -> None:
         """Delete the files; arrays already opened stay mapped and readable."""
+        _OPENED.pop(self.folder, None)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_OPENED: dict[str, Series] = {}  # by folder
 
 
 def _free(place: Path) -> int:
