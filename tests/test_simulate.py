@@ -4,8 +4,6 @@ every replication, and the same results for a seed whatever the executor and bat
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +14,6 @@ import sustain
 from sustain.plan import PlanOptions, plan
 from sustain.simulate import SimulationOptions, Uncertainty, simulate
 from sustain.simulate.compiled import WIDE_BLOCK, block_width, poisson_quantile
-from sustain.simulate.series import SHARED_MEMORY, SeriesFiles
 from sustain.simulate.setup import prepare
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, random_network, site
@@ -234,10 +231,6 @@ def test_an_interrupted_run_keeps_the_finished_replications(executor: str) -> No
         assert np.array_equal(result._merged(name), whole._merged(name)[kept], equal_nan=True)
 
 
-def test_series_files_are_not_made_without_room_for_them() -> None:
-    assert SeriesFiles.create(10**13, 364, 100, 4) is None  # 5 PB: the run keeps them in memory
-
-
 def test_pairs_that_serve_no_demand_do_not_order() -> None:
     network = sustain.compile_network(sustain.load(EXAMPLES[0]))
     setup = prepare(network, SimulationOptions())
@@ -245,18 +238,3 @@ def test_pairs_that_serve_no_demand_do_not_order() -> None:
     assert ordering.any()
     assert (setup.order_up_to[ordering] > 0).all()
     assert setup.inputs.flow_lane.size == ordering.sum()  # a flow per pair that orders
-
-
-def test_local_workers_leave_no_files_behind() -> None:
-    def written() -> set[Path]:
-        places = [SHARED_MEMORY, Path(tempfile.gettempdir())]
-        return {p for place in places if place.is_dir() for p in place.glob("sustain-series-*")}
-
-    before = written()
-    network = load_document(random_network(1))
-    result = simulate(network, 8, seed=2, executor="local", workers=2, batch_size=4)
-    assert written() == before
-    serial = simulate(network, 8, seed=2, executor="serial")
-    assert np.array_equal(  # the arrays stay readable once their files are gone
-        result._merged("daily_shortfall"), serial._merged("daily_shortfall")
-    )

@@ -1,5 +1,6 @@
 """Running many independent tasks (Monte Carlo batches, N-k cases): in this process, on local
-processes, or on a Ray cluster; results come back with their task numbers, in any order.
+processes (or threads, for work that runs outside the GIL), or on a Ray cluster; results come
+back with their task numbers, in any order.
 
 A Ctrl-C stops the run cleanly: tasks not yet finished are cancelled and the finished ones are
 kept (`Interrupted.finished`)."""
@@ -8,7 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,9 +36,13 @@ def run_tasks(
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
+    threads: bool = False,
 ) -> Iterator[tuple[int, T]]:
     """Yield (task number, function(shared, task)) as tasks finish. With Ray, `address` is an
-    existing cluster's ("host:port", or "auto"); without it a local one is started for the run."""
+    existing cluster's ("host:port", or "auto"); without it a local one is started for the run.
+    With `threads`, local workers are threads of this process, for functions whose work runs
+    outside the GIL (compiled kernels): nothing to start or copy, and `shared` is the caller's
+    own object."""
     if executor not in EXECUTORS:
         raise ValueError(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}')
     if executor == "ray":
@@ -41,7 +53,11 @@ def run_tasks(
         for number, task in enumerate(tasks):
             yield number, function(shared, task)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_keep, initargs=(shared,))
+    pool: Executor
+    if threads:
+        pool = ThreadPoolExecutor(max_workers=workers)
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_keep, initargs=(shared,))
     pending: dict[Future[T], int] = {}
     queue = list(enumerate(tasks))
     queue.reverse()
@@ -49,7 +65,10 @@ def run_tasks(
         while queue or pending:
             while queue and len(pending) < 2 * workers:
                 number, task = queue.pop()
-                pending[pool.submit(_call, function, task)] = number
+                if threads:
+                    pending[pool.submit(function, shared, task)] = number
+                else:
+                    pending[pool.submit(_call, function, task)] = number
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()

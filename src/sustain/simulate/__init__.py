@@ -8,6 +8,7 @@ whatever the executor, the number of workers and the batch size.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ import pandas as pd
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
 from sustain.simulate.kernel import BatchResult, run_batch
-from sustain.simulate.series import Series, SeriesFiles
+from sustain.simulate.series import Series
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import Uncertainty, draw
 
@@ -30,6 +31,10 @@ PERCENTILES = (5, 50, 95)
 # Batches hold a multiple of 16 replications: the kernel's loops over a block of replications
 # run as vector instructions only when they run at least 16 times.
 BATCH_MULTIPLE = 16
+# Drawing holds the GIL for most of its time (a generator's calls for each replication): one
+# thread draws at a time while the others run the kernel, which does not hold it. Two threads
+# drawing at once would hand the GIL to and fro and each go several times slower.
+_DRAWING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -192,15 +197,17 @@ class Simulation:
 
 
 def _batch(
-    shared: tuple[Setup, Uncertainty, int, SeriesFiles | None], numbers: npt.NDArray[np.int64]
+    shared: tuple[Setup, Uncertainty, int, Series | None], numbers: npt.NDArray[np.int64]
 ) -> BatchResult:
     """Replications of a run (consecutive numbers), with the run's seed; their day-by-day
-    outputs are written into the run's files in place where there are files, else sent back."""
-    setup, uncertainty, seed, files = shared
-    draws = draw(setup.network, uncertainty, seed, numbers)
-    if files is None:
+    outputs are written in place into the run's arrays when this process holds them, else
+    sent back."""
+    setup, uncertainty, seed, series = shared
+    with _DRAWING:
+        draws = draw(setup.network, uncertainty, seed, numbers)
+    if series is None:
         return run_batch(setup, uncertainty, draws, numbers)
-    rows = files.open().rows(int(numbers[0]), numbers.size)
+    rows = series.rows(int(numbers[0]), numbers.size)
     return replace(run_batch(setup, uncertainty, draws, numbers, rows), series=None)
 
 
@@ -239,20 +246,22 @@ def simulate(
     # that workers load it rather than each compiling it at once.
     run_batch(setup, uncertainty, draw(network, uncertainty, seed, numbers[:0]), numbers[:0])
     shape = (replications, setup.n_days, setup.pair_formation.size, setup.repair_types.size)
-    # Processes on this machine write their rows into files; Ray's workers send them back.
-    files = SeriesFiles.create(*shape) if executor == "local" else None
-    series = files.open() if files is not None else Series.zeros(*shape)
+    # Local workers are threads of this process (the kernel runs outside the GIL) and write
+    # their rows into the run's arrays; Ray's workers send them back.
+    series = Series.zeros(*shape)
+    in_place = series if executor != "ray" else None
     batches: list[BatchResult] = []
     finished = 0
     interrupted = False
     try:
         for _, result in run_tasks(
             _batch,
-            (setup, uncertainty, seed, files),
+            (setup, uncertainty, seed, in_place),
             tasks,
             executor=executor,
             workers=workers,
             address=address,
+            threads=True,
         ):
             if result.series is not None:
                 series.put(result.replications, result.series)
@@ -265,9 +274,6 @@ def simulate(
         interrupted = True
         if not batches:
             raise
-    finally:
-        if files is not None:
-            files.remove()
     return Simulation(
         network=network,
         options=options,

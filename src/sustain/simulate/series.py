@@ -1,25 +1,18 @@
 """The day-by-day outputs of every replication: shortfall, days of supply and the fleet, one
 array each for the whole run, a row per replication.
 
-Local worker processes write their batches' rows in place, into files mapped into memory (in
-/dev/shm where it has room), instead of sending them back through a pipe: on the benchmark
-networks that sending took a quarter to a third of a run's wall clock. The files are removed
-when the run ends; the run's arrays stay mapped until they are no longer used.
+Batches run in this process (local worker threads, or serially) write their rows in place;
+batches run elsewhere (Ray) send theirs back and they are put in their rows.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 Float32Array = npt.NDArray[np.float32]
-SHARED_MEMORY = Path("/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -63,52 +56,3 @@ class Series:
     @staticmethod
     def names() -> list[str]:
         return [f.name for f in fields(Series)]
-
-
-@dataclass(frozen=True)
-class SeriesFiles:
-    """A run's Series as .npy files in a folder, which each worker opens and writes its rows
-    into; what is sent to a worker is only this (the folder's path)."""
-
-    folder: str
-
-    @classmethod
-    def create(cls, count: int, days: int, pairs: int, types: int) -> SeriesFiles | None:
-        """Zero-filled files for the run, in /dev/shm if it has room for them twice over, else
-        in the temporary folder if it has; None if neither has."""
-        shapes = Series.shapes(count, days, pairs, types)
-        size = sum(4 * int(np.prod(shape)) for shape in shapes.values()) + 2**20
-        for place in (SHARED_MEMORY, Path(tempfile.gettempdir())):
-            if place.is_dir() and os.access(place, os.W_OK) and _free(place) > 2 * size:
-                folder = tempfile.mkdtemp(prefix="sustain-series-", dir=place)
-                for name, shape in shapes.items():
-                    np.lib.format.open_memmap(
-                        Path(folder) / f"{name}.npy", mode="w+", dtype=np.float32, shape=shape
-                    ).flush()
-                return cls(folder)
-        return None
-
-    def open(self) -> Series:
-        """The arrays, mapped: what is written to them is in the files. A process maps a run's
-        files once (each of its batches would otherwise map them again)."""
-        if self.folder not in _OPENED:
-            _OPENED.clear()  # the files of one run at a time
-            _OPENED[self.folder] = Series(**{name: self._map(name) for name in Series.names()})
-        return _OPENED[self.folder]
-
-    def _map(self, name: str) -> Float32Array:
-        mapped = np.load(Path(self.folder) / f"{name}.npy", mmap_mode="r+")
-        return np.asarray(mapped)  # a plain array over the same memory
-
-    def remove(self) -> None:
-        """Delete the files; arrays already opened stay mapped and readable."""
-        _OPENED.pop(self.folder, None)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-_OPENED: dict[str, Series] = {}  # by folder
-
-
-def _free(place: Path) -> int:
-    stats = os.statvfs(place)
-    return stats.f_bavail * stats.f_frsize
