@@ -8,7 +8,6 @@ whatever the executor, the number of workers and the batch size.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,10 +30,6 @@ PERCENTILES = (5, 50, 95)
 # Batches hold a multiple of 16 replications: the kernel's loops over a block of replications
 # run as vector instructions only when they run at least 16 times.
 BATCH_MULTIPLE = 16
-# Drawing holds the GIL for most of its time (a generator's calls for each replication): one
-# thread draws at a time while the others run the kernel, which does not hold it. Two threads
-# drawing at once would hand the GIL to and fro and each go several times slower.
-_DRAWING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -203,8 +198,7 @@ def _batch(
     outputs are written in place into the run's arrays when this process holds them, else
     sent back."""
     setup, uncertainty, seed, series = shared
-    with _DRAWING:
-        draws = draw(setup.network, uncertainty, seed, numbers)
+    draws = draw(setup.network, uncertainty, seed, numbers)
     if series is None:
         return run_batch(setup, uncertainty, draws, numbers)
     rows = series.rows(int(numbers[0]), numbers.size)

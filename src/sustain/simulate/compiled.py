@@ -186,17 +186,18 @@ def poisson_quantile(u: float, mean: float) -> float:
 
 @jit
 def outage_days(fail: BoolArray, recovery: FloatArray) -> BoolArray:
-    """(days, assets): True on the days an asset is down. A failure on a day the asset is up
-    takes it down for the recovery time drawn that day (whole days, at least one); a failure
-    while it is down changes nothing."""
-    days, n_assets = fail.shape
-    down = np.zeros((days, n_assets), dtype=np.bool_)
-    for a in range(n_assets):
-        free_from = 0.0
-        for day in range(days):
-            if fail[day, a] and day >= free_from:
-                free_from = day + max(1.0, math.ceil(recovery[day, a]))
-            down[day, a] = day < free_from
+    """(replications, days, assets): True on the days an asset is down. A failure on a day the
+    asset is up takes it down for the recovery time drawn that day (whole days, at least one);
+    a failure while it is down changes nothing."""
+    count, days, n_assets = fail.shape
+    down = np.zeros((count, days, n_assets), dtype=np.bool_)
+    for r in range(count):
+        for a in range(n_assets):
+            free_from = 0.0
+            for day in range(days):
+                if fail[r, day, a] and day >= free_from:
+                    free_from = day + max(1.0, math.ceil(recovery[r, day, a]))
+                down[r, day, a] = day < free_from
     return down
 
 

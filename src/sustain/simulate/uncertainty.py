@@ -77,11 +77,17 @@ def _runs(starts: BoolArray, length: int) -> BoolArray:
     return on
 
 
-def _stream(seed: int, replication: int, source: str) -> np.random.Generator:
-    """The generator of one source of a replication: the child numbered after the source of
-    the replication's child of the run's seed sequence (what SeedSequence.spawn would make),
-    made directly."""
-    key = (int(replication), SOURCES.index(source))
+# Replications numbered GROUP x g .. GROUP x g + GROUP - 1 draw from the streams of group g, one
+# generator call per source for the group: making a generator costs about as much as a
+# replication's demand noise, and the group shares it.
+GROUP = 16
+
+
+def _stream(seed: int, group: int, source: str) -> np.random.Generator:
+    """The generator of one source for a group of replications: the child numbered after the
+    source of the group's child of the run's seed sequence (what SeedSequence.spawn would
+    make), made directly."""
+    key = (int(group), SOURCES.index(source))
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -93,72 +99,85 @@ def transit_days(network: Network) -> npt.NDArray[np.int64]:
 def draw(
     network: Network, uncertainty: Uncertainty, seed: int, replications: npt.NDArray[np.int64]
 ) -> Draws:
-    """The draws of a batch of replications, each from its own seed sequences: a replication's
-    streams give the same figures in any batch. Only the generators' calls are made per
-    replication; the arithmetic on them is done for the batch at once."""
+    """The draws of a batch of replications. Each source draws its figures for whole groups of
+    replications from the group's stream and a replication takes its own: its figures are the
+    same in any batch."""
     n = network
-    count, days = len(replications), n.n_days
+    days = n.n_days
     n_formations, n_families = len(n.formations), len(n.families)
     n_assets, n_lanes, n_lines = len(n.assets), len(n.lanes), len(n.lines)
     u = uncertainty
+    numbers = np.asarray(replications, dtype=np.int64)
+    groups, which = np.unique(numbers // GROUP, return_inverse=True)
+    row = numbers % GROUP
 
-    def per_replication(source: str, width: tuple[int, ...], take: Callable[..., Any]) -> Any:
-        """take(generator, shape) for each replication's stream of `source`, stacked."""
-        table = np.empty((count, days, *width))
-        for r, number in enumerate(replications):
-            table[r] = take(_stream(seed, number, source), (days, *width))
-        return table
+    def grouped(source: str, take: Callable[[np.random.Generator], tuple[Any, ...]]) -> Any:
+        """The tables take(generator) draws for each group (GROUP, days, ...), in the order
+        drawn, each cut down to the batch's replications (R, days, ...)."""
+        parts = [take(_stream(seed, g, source)) for g in (groups if groups.size else [0])]
+        return [np.stack(tables)[which, row] for tables in zip(*parts, strict=True)]
+
+    def shape(*width: int) -> tuple[int, ...]:
+        return (GROUP, days, *width)
 
     factor = None
     if u.demand_noise > 0 or u.surge_probability > 0:
         surges = u.surge_probability > 0
-        noise = np.empty((count, days, n_formations))
-        starts = np.zeros((count, days, n_formations), dtype=bool)
-        for r, number in enumerate(replications):  # each stream: the noise, then the surges' starts
-            rng = _stream(seed, number, "demand")
-            noise[r] = rng.standard_normal((days, n_formations))
-            if surges:
-                starts[r] = rng.random((days, n_formations)) < u.surge_probability
+        noise, *surge_draw = grouped(  # the noise, then the surges' starts
+            "demand",
+            lambda g: (
+                (g.standard_normal(shape(n_formations)),)
+                + ((g.random(shape(n_formations)),) if surges else ())
+            ),
+        )
         factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2)
         if surges:
-            factor[_runs(starts, u.surge_days)] *= u.surge_factor
+            factor[_runs(surge_draw[0] < u.surge_probability, u.surge_days)] *= u.surge_factor
     uniform = None
     if u.poisson_demand:
-        uniform = per_replication("poisson", (n_formations, n_families), _uniform)
+        (uniform,) = grouped("poisson", lambda g: (g.random(shape(n_formations, n_families)),))
 
     down = None
     if u.asset_failure_probability > 0:
-        down = np.empty((count, days, n_assets), dtype=bool)
-        for r, number in enumerate(replications):
-            rng = _stream(seed, number, "outages")
-            fail = rng.random((days, n_assets)) < u.asset_failure_probability
-            recovery = rng.exponential(1.0, (days, n_assets))
-            down[r] = outage_days(fail, recovery * n.asset_recovery_days[None, :])
+        fail, recovery = grouped(
+            "outages",
+            lambda g: (g.random(shape(n_assets)), g.exponential(1.0, shape(n_assets))),
+        )
+        down = outage_days(
+            fail < u.asset_failure_probability, recovery * n.asset_recovery_days[None, None, :]
+        )
 
     transit = None
     if u.transit_cv > 0:
         k = 1.0 / u.transit_cv**2
-        gamma = per_replication("transit", (n_lanes,), lambda g, s: g.gamma(k, 1.0 / k, s))
+        (gamma,) = grouped("transit", lambda g: (g.gamma(k, 1.0 / k, shape(n_lanes)),))
         mean = np.maximum(n.lane_transit_days, 0.0)
         transit = np.floor(mean * gamma + 0.5).astype(np.int64)
 
     produced = None
     yields = u.yield_cv > 0 and 0 < u.yield_mean < 1
-    if yields or u.slip_probability > 0:
-        produced = np.full((count, days, n_lines), u.yield_mean)
-        slips = np.zeros((count, days, n_lines), dtype=bool)
-        for r, number in enumerate(replications):  # each stream: the yields, then the slips' starts
-            rng = _stream(seed, number, "production")
-            if yields:
-                produced[r] = rng.beta(*_beta_shape(u.yield_mean, u.yield_cv), (days, n_lines))
-            if u.slip_probability > 0:
-                slips[r] = rng.random((days, n_lines)) < u.slip_probability
-        if u.slip_probability > 0:
-            produced[_runs(slips, u.slip_days)] = 0.0
+    slips = u.slip_probability > 0
+    if yields or slips:
+        drawn = grouped(  # the yields, then the slips' starts
+            "production",
+            lambda g: (
+                (
+                    (g.beta(*_beta_shape(u.yield_mean, u.yield_cv), shape(n_lines)),)
+                    if yields
+                    else ()
+                )
+                + ((g.random(shape(n_lines)),) if slips else ())
+            ),
+        )
+        produced = drawn[0] if yields else np.full((numbers.size, days, n_lines), u.yield_mean)
+        if slips:
+            produced[_runs(drawn[-1] < u.slip_probability, u.slip_days)] = 0.0
 
     failures = None
     if u.random_failures:
-        failures = per_replication("failures", (n_formations, len(n.systems)), _uniform)
+        (failures,) = grouped(
+            "failures", lambda g: (g.random(shape(n_formations, len(n.systems))),)
+        )
     return Draws(
         demand_factor=factor,
         demand_uniform=uniform,
@@ -173,7 +192,3 @@ def _beta_shape(mean: float, cv: float) -> tuple[float, float]:
     """The parameters of a beta distribution with that mean and coefficient of variation."""
     concentration = max(mean * (1 - mean) / (cv * mean) ** 2 - 1, 1e-6)
     return mean * concentration, (1 - mean) * concentration
-
-
-def _uniform(generator: np.random.Generator, shape: tuple[int, ...]) -> FloatArray:
-    return generator.random(shape)
