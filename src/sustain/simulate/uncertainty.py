@@ -1,11 +1,12 @@
 """What is uncertain, and the random draws of the replications.
 
-Each replication draws everything it needs for the whole horizon from its own streams: one per
-source of uncertainty, each a child of the replication's seed sequence, itself spawned from the
-run's seed by the replication's number (numpy's SeedSequence). A replication's draws are the
-same whichever batch, worker or machine runs it, so results are equal bit for bit for a seed,
-whatever the executor and the number of workers; a source switched off draws nothing and
-leaves the other sources' figures as they were.
+Replications are drawn in groups of 16 by number (0-15, 16-31, ...): each group draws the whole
+horizon of its replications from its own streams, one per source of uncertainty, each a child
+of the group's seed sequence, itself spawned from the run's seed by the group's number (numpy's
+SeedSequence). A replication's draws are the same whichever batch, worker or machine runs it
+(a batch holding part of a group draws the group and keeps its own), so results are equal bit
+for bit for a seed, whatever the executor and the number of workers; a source switched off
+draws nothing and leaves the other sources' figures as they were.
 """
 
 from __future__ import annotations
