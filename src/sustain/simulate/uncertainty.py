@@ -112,7 +112,7 @@ def draw(
     groups, which = np.unique(numbers // GROUP, return_inverse=True)
     row = numbers % GROUP
 
-    def grouped(source: str, take: Callable[[np.random.Generator], tuple[Any, ...]]) -> Any:
+    def grouped(source: str, take: Callable[[np.random.Generator], list[Any]]) -> Any:
         """The tables take(generator) draws for each group (GROUP, days, ...), in the order
         drawn, each cut down to the batch's replications (R, days, ...)."""
         parts = [take(_stream(seed, g, source)) for g in (groups if groups.size else [0])]
@@ -121,28 +121,26 @@ def draw(
     def shape(*width: int) -> tuple[int, ...]:
         return (GROUP, days, *width)
 
+    surges = u.surge_probability > 0
+
+    def demand(g: np.random.Generator) -> list[Any]:  # the noise, then the surges' starts
+        noise = [g.standard_normal(shape(n_formations))]
+        return [*noise, g.random(shape(n_formations))] if surges else noise
+
     factor = None
-    if u.demand_noise > 0 or u.surge_probability > 0:
-        surges = u.surge_probability > 0
-        noise, *surge_draw = grouped(  # the noise, then the surges' starts
-            "demand",
-            lambda g: (
-                (g.standard_normal(shape(n_formations)),)
-                + ((g.random(shape(n_formations)),) if surges else ())
-            ),
-        )
+    if u.demand_noise > 0 or surges:
+        noise, *surge_draw = grouped("demand", demand)
         factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2)
         if surges:
             factor[_runs(surge_draw[0] < u.surge_probability, u.surge_days)] *= u.surge_factor
     uniform = None
     if u.poisson_demand:
-        (uniform,) = grouped("poisson", lambda g: (g.random(shape(n_formations, n_families)),))
+        (uniform,) = grouped("poisson", lambda g: [g.random(shape(n_formations, n_families))])
 
     down = None
     if u.asset_failure_probability > 0:
         fail, recovery = grouped(
-            "outages",
-            lambda g: (g.random(shape(n_assets)), g.exponential(1.0, shape(n_assets))),
+            "outages", lambda g: [g.random(shape(n_assets)), g.exponential(1.0, shape(n_assets))]
         )
         down = outage_days(
             fail < u.asset_failure_probability, recovery * n.asset_recovery_days[None, None, :]
@@ -151,34 +149,27 @@ def draw(
     transit = None
     if u.transit_cv > 0:
         k = 1.0 / u.transit_cv**2
-        (gamma,) = grouped("transit", lambda g: (g.gamma(k, 1.0 / k, shape(n_lanes)),))
+        (gamma,) = grouped("transit", lambda g: [g.gamma(k, 1.0 / k, shape(n_lanes))])
         mean = np.maximum(n.lane_transit_days, 0.0)
         transit = np.floor(mean * gamma + 0.5).astype(np.int64)
 
-    produced = None
     yields = u.yield_cv > 0 and 0 < u.yield_mean < 1
     slips = u.slip_probability > 0
+
+    def production(g: np.random.Generator) -> list[Any]:  # the yields, then the slips' starts
+        drawn = [g.beta(*_beta_shape(u.yield_mean, u.yield_cv), shape(n_lines))] if yields else []
+        return [*drawn, g.random(shape(n_lines))] if slips else drawn
+
+    produced = None
     if yields or slips:
-        drawn = grouped(  # the yields, then the slips' starts
-            "production",
-            lambda g: (
-                (
-                    (g.beta(*_beta_shape(u.yield_mean, u.yield_cv), shape(n_lines)),)
-                    if yields
-                    else ()
-                )
-                + ((g.random(shape(n_lines)),) if slips else ())
-            ),
-        )
+        drawn = grouped("production", production)
         produced = drawn[0] if yields else np.full((numbers.size, days, n_lines), u.yield_mean)
         if slips:
             produced[_runs(drawn[-1] < u.slip_probability, u.slip_days)] = 0.0
 
     failures = None
     if u.random_failures:
-        (failures,) = grouped(
-            "failures", lambda g: (g.random(shape(n_formations, len(n.systems))),)
-        )
+        (failures,) = grouped("failures", lambda g: [g.random(shape(n_formations, len(n.systems)))])
     return Draws(
         demand_factor=factor,
         demand_uniform=uniform,
