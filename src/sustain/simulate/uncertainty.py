@@ -110,13 +110,16 @@ def draw(
     u = uncertainty
     numbers = np.asarray(replications, dtype=np.int64)
     groups, which = np.unique(numbers // GROUP, return_inverse=True)
-    row = numbers % GROUP
+    # Each replication's row in its groups' tables laid end to end: a run of rows, mostly.
+    rows: Any = which * GROUP + numbers % GROUP
+    if rows.size and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size)):
+        rows = slice(rows[0], rows[0] + rows.size)
 
     def grouped(source: str, take: Callable[[np.random.Generator], list[Any]]) -> Any:
         """The tables take(generator) draws for each group (GROUP, days, ...), in the order
         drawn, each cut down to the batch's replications (R, days, ...)."""
         parts = [take(_stream(seed, g, source)) for g in (groups if groups.size else [0])]
-        return [np.stack(tables)[which, row] for tables in zip(*parts, strict=True)]
+        return [np.concatenate(tables)[rows] for tables in zip(*parts, strict=True)]
 
     def shape(*width: int) -> tuple[int, ...]:
         return (GROUP, days, *width)
@@ -130,7 +133,7 @@ def draw(
     factor = None
     if u.demand_noise > 0 or surges:
         noise, *surge_draw = grouped("demand", demand)
-        factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2)
+        factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2, out=noise)
         if surges:
             factor[_runs(surge_draw[0] < u.surge_probability, u.surge_days)] *= u.surge_factor
     uniform = None
