@@ -56,7 +56,7 @@ Executor = Annotated[str, typer.Option(help="local (all cores), serial, or ray (
 RayAddress = Annotated[
     str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
 ]
-Workers = Annotated[int | None, typer.Option(help="Worker processes (default: cores).")]
+Workers = Annotated[int | None, typer.Option(help="Local workers (default: cores).")]
 
 
 def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
