@@ -1,17 +1,16 @@
 """A reference of the simulator written the readable way, with SimPy: for the benchmark only
 (SimPy is not a dependency of Sustain).
 
-It runs one replication, without the repair loop, of a base-stock or
-(s, S) policy on a network whose lanes all take at least a day, with the rules of
-sustain.simulate.kernel: arrivals, production, pledges; orders on each pair's supplier lane up to
-its level; shipping from stock above the floor shared pro rata among the lanes asking, then
-within lane capacity and origin handling shared pro rata by mass; consumption by priority, a
-family's items in order; demand may be scaled by a replication's daily factors (the
-simulator's draws, so that both models run the same noisy replication). Each shipment is a
-SimPy process that waits out its transit. Like the
-kernel, it loops over the (lane, item) pairs that order, not over every item on every lane. The
-levels and supplier lanes come from sustain.simulate.setup.prepare, so both models run the same
-policy.
+It runs one replication, without the repair loop, of a base-stock or (s, S) policy on a network
+whose lanes all take at least a day, with the rules of sustain.simulate.kernel: arrivals,
+production, pledges; orders on each pair's supplier lane up to its level; shipping from stock
+above the floor shared pro rata among the lanes asking, then within lane capacity and origin
+handling shared pro rata by mass; consumption by priority, a family's items in order; demand
+may be scaled by a replication's daily factors (the simulator's draws, so that both models run
+the same noisy replication). Each shipment is a SimPy process that waits out its transit. Like
+the kernel, it loops over the (lane, item) pairs that order, not over every item on every lane.
+The levels and supplier lanes come from sustain.simulate.setup.prepare, so both models run the
+same policy.
 """
 
 from __future__ import annotations
