@@ -8,10 +8,10 @@ an object per shipment or per event. A day, in order:
 
 1. shipments due today arrive; lines produce (capacity x yield, nothing during a slip; under a
    plan, what the plan makes, as far as that allows); pledges due today arrive;
-2. requests join what each lane owes: under a policy, each (site, item) orders on its supplier
-   lane what brings its inventory position (on hand + in transit + owed) up to its level
-   (base-stock: every day; (s, S): when the position is at or below s); under a plan, the
-   plan's departures of the day;
+2. requests join what each lane owes: under a policy, each (site, item) serving demand orders
+   on its supplier lane what brings its inventory position (on hand + in transit + owed) up to
+   its level (base-stock: every day; (s, S): when the position is at or below s); under a
+   plan, the plan's departures of the day;
 3. lanes ship what they owe, as far as the origin holds stock above its floor (shared pro rata
    among the lanes asking), the lane is open (no asset down, no scripted closure) and its
    capacity and the origin's handling allow (mass, shared pro rata among items); what cannot
