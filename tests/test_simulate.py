@@ -113,10 +113,11 @@ def test_conservation_holds_in_every_replication(policy: str) -> None:
 
 
 def test_same_seed_same_result_whatever_the_executor_and_batching() -> None:
-    # 80 replications in one batch: a whole block of the kernel (64 on this small network)
-    # and part of another; then each replication alone, batches of 3, and two workers.
+    # 80 replications in one batch: a whole block of the kernel (64 on this small network,
+    # whatever the transit times drawn) and part of another; then each replication alone,
+    # batches of 3, and two threads.
     network = load_document(random_network(11))
-    assert block_width(prepare(network, SimulationOptions()).inputs, 30) == WIDE_BLOCK
+    assert block_width(prepare(network, SimulationOptions()).inputs, 400) == WIDE_BLOCK
     runs = [
         simulate(network, 80, seed=5, uncertainty=NOISY, executor="serial", batch_size=80),
         simulate(network, 80, seed=5, uncertainty=NOISY, executor="serial", batch_size=1),

@@ -236,8 +236,8 @@ def simulate(
         batch_size = min(256, -(-per_batch // BATCH_MULTIPLE) * BATCH_MULTIPLE)
     numbers = np.arange(replications, dtype=np.int64)
     tasks = [numbers[k : k + batch_size] for k in range(0, replications, batch_size)]
-    # Compile the kernel here (or load it from the disk cache) before any worker starts, so
-    # that workers load it rather than each compiling it at once.
+    # Compile the kernel here (or load it from the disk cache) before the workers start, so
+    # that they do not each compile it at once.
     run_batch(setup, uncertainty, draw(network, uncertainty, seed, numbers[:0]), numbers[:0])
     shape = (replications, setup.n_days, setup.pair_formation.size, setup.repair_types.size)
     # Local workers are threads of this process (the kernel runs outside the GIL) and write
