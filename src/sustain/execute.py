@@ -17,6 +17,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -54,10 +55,12 @@ def run_tasks(
             yield number, function(shared, task)
         return
     pool: Executor
+    call: Callable[[Any], T]  # of a task
     if threads:
-        pool = ThreadPoolExecutor(max_workers=workers)
+        pool, call = ThreadPoolExecutor(max_workers=workers), partial(function, shared)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_keep, initargs=(shared,))
+        call = partial(_call, function)  # the worker holds `shared`
     pending: dict[Future[T], int] = {}
     queue = list(enumerate(tasks))
     queue.reverse()
@@ -65,10 +68,7 @@ def run_tasks(
         while queue or pending:
             while queue and len(pending) < 2 * workers:
                 number, task = queue.pop()
-                if threads:
-                    pending[pool.submit(function, shared, task)] = number
-                else:
-                    pending[pool.submit(_call, function, task)] = number
+                pending[pool.submit(call, task)] = number
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
