@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +46,34 @@ def test_demand_follows_holdings_consumption_and_intensity(network: sustain.Netw
     assert network.formation_level_days.sum() == 28
 
 
-def test_production_capacity_changes_mid_period(network: sustain.Network) -> None:
+def test_production_capacity_is_output_a_production_time_later(network: sustain.Network) -> None:
     line = network.lines["line-155"]
     base = 14000 / MONTH_DAYS
-    # The change to 700/day on 2023-01-19 is day 17: three days of week 3 at the old rate.
-    expected = [7 * base, 7 * base, 3 * base + 4 * 700, 7 * 700]
-    assert network.line_capacity[:, line] == pytest.approx(expected, rel=1e-12)
+    # Lots take 2 months (60.9 days): everything finished in the 4 weeks was started before
+    # the start at the base rate; the change to 700/day on day 17 shows from day 77.9 on.
     assert network.line_production_days[line] == pytest.approx(2 * MONTH_DAYS)
+    assert network.line_capacity[:, line] == pytest.approx([7 * base] * 4, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        # No production time: the change to 700/day on 2023-01-19 (day 17) leaves three days of
+        # week 3 at the old rate.
+        (0.0, lambda b: [7 * b, 7 * b, 3 * b + 4 * 700, 7 * 700]),
+        # 10 days: day 17's starts finish on day 27, the last day of week 4.
+        (10.0, lambda b: [7 * b, 7 * b, 7 * b, 6 * b + 700]),
+        # 2.5 days: day 17's starts finish half on day 19, half on day 20; day 18's on 20 and 21.
+        (2.5, lambda b: [7 * b, 7 * b, 5.5 * b + 0.5 * 700 + 700, 7 * 700]),
+    ],
+)
+def test_production_time_shifts_output_by_the_day(
+    tiny: sustain.Scenario, days: float, expected: Callable[[float], list[float]]
+) -> None:
+    lines = [line.model_copy(update={"production_time": days}) for line in tiny.production_lines]
+    network = sustain.compile_network(tiny.model_copy(update={"production_lines": tuple(lines)}))
+    capacity = network.line_capacity[:, network.lines["line-155"]]
+    assert capacity == pytest.approx(expected(14000 / MONTH_DAYS), rel=1e-12)
 
 
 def test_lanes(network: sustain.Network) -> None:

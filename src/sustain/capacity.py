@@ -1,4 +1,5 @@
-"""Production capacity as the Network holds it, and the same with investments made."""
+"""Production capacity as the Network holds it (output that can finish in each period), and
+the same with investments made."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ import numpy as np
 import numpy.typing as npt
 
 from sustain.network import Index, Network
+from sustain.production import finished, lead_in_days
 
 FloatArray = npt.NDArray[np.float64]
 
 
 def added_capacity(network: Network, option: int) -> FloatArray:
-    """(periods,) units an investment adds in each period, following its linear ramp."""
-    day = np.arange(network.n_days, dtype=np.float64)
+    """(periods,) output an investment adds in each period: starts following its linear ramp
+    from its start date, finished its production time later."""
+    production = network.invest_production_days[[option]]
+    lead = lead_in_days(production)
+    day = np.arange(-lead, network.n_days, dtype=np.float64)
     start = float(network.invest_start_day[option])
     ramp = float(network.invest_ramp_days[option])
     since = day - start
     share = np.where(since < 0, 0.0, 1.0 if ramp <= 0 else np.clip(since / ramp, 0.0, 1.0))
-    daily = network.invest_rate[option] * share
-    starts = np.arange(network.n_periods) * network.period_days
-    added: FloatArray = np.add.reduceat(daily, starts)
-    return added
+    started = (network.invest_rate[option] * share)[:, None]
+    return network.per_period(finished(started, -lead, production, network.n_days))[:, 0]
 
 
 def with_investments(network: Network, chosen: Sequence[int]) -> Network:
@@ -52,7 +55,9 @@ def with_investments(network: Network, chosen: Sequence[int]) -> Network:
             np.int32
         ),
         line_capacity=np.concatenate([capacity, added], axis=1),
-        line_production_days=np.concatenate([network.line_production_days, np.zeros(len(new))]),
+        line_production_days=np.concatenate(
+            [network.line_production_days, network.invest_production_days[new_idx]]
+        ),
         line_base_rate=np.concatenate([network.line_base_rate, np.zeros(len(new))]),
         # For order books, a new line runs at its full rate once ramped up.
         line_change_line=np.concatenate(

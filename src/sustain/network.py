@@ -11,7 +11,10 @@ Every engine reads a Network and never goes back to the Scenario. Names survive 
 - a lane's transit time in periods is its transit in days divided by the period length,
   rounded to the nearest whole period (halves round up);
 - capacities that vary over time are computed day by day and summed per period, so a change
-  in the middle of a week counts for the days it holds.
+  in the middle of a week counts for the days it holds;
+- a production line's capacity is its *output*: what can finish in each period, started
+  `production_time` earlier at the rate the line ran at then (before the start too; see
+  sustain.production).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_array
 
 from sustain import units
+from sustain.production import daily_rates, finished, lead_in_days
 from sustain.scenario.schema import (
     AssetKind,
     Lane,
@@ -95,6 +99,7 @@ class Network:
     period_days: int
     period_start: npt.NDArray[np.datetime64]  # (P,) first day of each period
     period_length: FloatArray  # (P,) days in each period (the last may be shorter)
+    period_first_day: IntArray  # (P,) first day of each period, in days from the start
 
     nations: Index
 
@@ -167,7 +172,7 @@ class Network:
     line_site: IntArray
     line_item: IntArray
     line_nation: IntArray
-    line_capacity: FloatArray  # (periods, lines) item units per period
+    line_capacity: FloatArray  # (periods, lines) item units that can finish in each period
     # The capacity steps themselves, for engines that look before the start or past the end
     # (order books): a line runs at its base rate, then at change_rate[k] from
     # change_day[k] (days from the start, negative before it) on.
@@ -193,6 +198,7 @@ class Network:
     invest_rate: FloatArray  # item units per day at full rate
     invest_start_day: IntArray  # days from the scenario start
     invest_ramp_days: FloatArray
+    invest_production_days: FloatArray  # time from start to finish of a lot on its line
 
     pledges: Index
     pledge_donor: IntArray
@@ -221,6 +227,11 @@ class Network:
     @property
     def n_days(self) -> int:
         return int(self.period_length.sum())
+
+    def per_period(self, daily: FloatArray) -> FloatArray:
+        """Sum a (days, ...) series over the horizon's days into (periods, ...)."""
+        summed: FloatArray = np.add.reduceat(daily[: self.n_days], self.period_first_day, axis=0)
+        return summed
 
     def arrays(self) -> dict[str, np.ndarray[Any, Any]]:
         """Every numpy array of the network by name (for inspection and memory accounting)."""
@@ -330,28 +341,6 @@ def _day_offset(start: dt.date, day: dt.date) -> int:
     return (day - start).days
 
 
-def _step_series(
-    n_days: int, base: FloatArray, owner: IntArray, offsets: IntArray, values: FloatArray
-) -> FloatArray:
-    """Daily series (days, n) that start at `base` and change to `values[k]` for owner
-    `owner[k]` from day `offsets[k]` on (changes before day 0 apply from day 0)."""
-    series = np.broadcast_to(base, (n_days, base.size)).copy()
-    order = np.lexsort((offsets, owner))  # later changes overwrite earlier ones
-    for k in order:
-        series[max(offsets[k], 0) :, owner[k]] = values[k]
-    return series
-
-
-def _per_period(daily: FloatArray, period_days: int, n_periods: int) -> FloatArray:
-    """Sum a (days, ...) series into (periods, ...), the last period possibly partial."""
-    padded_days = n_periods * period_days
-    if daily.shape[0] < padded_days:
-        pad = np.zeros((padded_days - daily.shape[0], *daily.shape[1:]))
-        daily = np.concatenate([daily, pad])
-    summed: FloatArray = daily.reshape(n_periods, period_days, *daily.shape[1:]).sum(axis=1)
-    return summed
-
-
 def compile_network(scenario: Scenario) -> Network:
     """Compile a validated Scenario into a Network."""
     s = scenario
@@ -361,9 +350,8 @@ def compile_network(scenario: Scenario) -> Network:
     n_periods = -(-n_days // period_days)
     start = np.datetime64(settings.start, "D")
     period_start = start + np.arange(n_periods) * np.timedelta64(period_days, "D")
-    period_length = np.minimum(period_days, n_days - np.arange(n_periods) * period_days).astype(
-        np.float64
-    )
+    period_first_day = (np.arange(n_periods) * period_days).astype(np.int32)
+    period_length = np.minimum(period_days, n_days - period_first_day).astype(np.float64)
 
     nations = Index(tuple(n.id for n in s.nations))
     sites = Index(tuple(x.id for x in s.sites))
@@ -432,7 +420,10 @@ def compile_network(scenario: Scenario) -> Network:
         _in(c.capacity, item_unit[line_item[k]])
         for c, k in zip(s.capacity_changes, change_line, strict=True)
     )
-    daily_line_capacity = _step_series(n_days, line_base, change_line, change_day, change_rate)
+    production_days = _floats(x.production_time for x in s.production_lines)
+    lead = lead_in_days(production_days)
+    started = daily_rates(-lead, lead + n_days, line_base, change_line, change_day, change_rate)
+    daily_line_output = finished(started, -lead, production_days, n_days)
 
     investments = Index(tuple(x.id for x in s.investments))
     invest_line = np.fromiter(
@@ -460,6 +451,7 @@ def compile_network(scenario: Scenario) -> Network:
         period_days=period_days,
         period_start=period_start,
         period_length=period_length,
+        period_first_day=period_first_day,
         nations=nations,
         sites=sites,
         site_kind=_codes((x.kind.value for x in s.sites), SITE_KINDS),
@@ -530,12 +522,12 @@ def compile_network(scenario: Scenario) -> Network:
         line_site=line_site,
         line_item=line_item,
         line_nation=_owner(s.production_lines, nations, site_nation, line_site),
-        line_capacity=_per_period(daily_line_capacity, period_days, n_periods),
+        line_capacity=np.add.reduceat(daily_line_output, period_first_day, axis=0),
         line_base_rate=line_base,
         line_change_line=change_line,
         line_change_day=change_day,
         line_change_rate=change_rate,
-        line_production_days=_floats(x.production_time for x in s.production_lines),
+        line_production_days=production_days,
         orders=orders,
         order_line=order_line,
         order_customer=nations.positions(o.customer for o in s.orders),
@@ -564,6 +556,14 @@ def compile_network(scenario: Scenario) -> Network:
             (_day_offset(settings.start, x.start) for x in s.investments), dtype=np.int32
         ),
         invest_ramp_days=_floats(x.ramp_time for x in s.investments),
+        invest_production_days=_floats(
+            x.production_time
+            if x.production_time is not None
+            else production_days[k]
+            if k >= 0
+            else 0.0
+            for x, k in zip(s.investments, invest_line, strict=True)
+        ),
         pledges=pledges,
         pledge_donor=nations.positions(p.donor for p in s.pledges),
         pledge_item=pledge_item,

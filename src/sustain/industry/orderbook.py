@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sustain.network import Network
+from sustain.production import daily_rates, finished, lead_in_days
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -60,12 +61,16 @@ class LineCalendar:
 
 def calendar(network: Network, line: int, first_day: int, last_day: int) -> LineCalendar:
     """The daily capacity of a line from `first_day` to `last_day` (days from the start)."""
-    days = np.arange(first_day, last_day + 1)
-    rate = np.full(days.size, float(network.line_base_rate[line]))
-    mine = np.flatnonzero(network.line_change_line == line)
-    for k in mine[np.argsort(network.line_change_day[mine], kind="stable")]:
-        rate[days >= network.line_change_day[k]] = network.line_change_rate[k]
-    return LineCalendar(first_day, rate)
+    mine = network.line_change_line == line
+    rate = daily_rates(
+        first_day,
+        last_day - first_day + 1,
+        network.line_base_rate[[line]],
+        np.zeros(int(mine.sum()), np.int64),
+        network.line_change_day[mine],
+        network.line_change_rate[mine],
+    )
+    return LineCalendar(first_day, rate[:, 0])
 
 
 def _horizon(network: Network, line: int, first_day: int, extra_days: int) -> LineCalendar:
@@ -145,22 +150,27 @@ def _serve(
 
 
 def free_capacity(network: Network, *, priority: bool = False) -> FloatArray:
-    """(periods, lines): each line's capacity less what its order book takes for customers
-    other than the partner (the nations whose formations the plan supplies). Output serving
-    the partner's own orders, and output beyond the book, is free for the plan."""
+    """(periods, lines): the output each line can finish for the partner (the nations whose
+    formations the plan supplies) in each period: the line's output less what its order book
+    starts for other customers, finished the production time later. Lots started before the
+    scenario start count like later ones: those of other customers' orders are theirs, the rest
+    (the partner's own orders, and capacity beyond the book) the partner's."""
     free = np.array(network.line_capacity, dtype=np.float64)
     partner = set(network.formation_nation.tolist())
-    starts = np.arange(network.n_periods) * network.period_days
+    lead = lead_in_days(network.line_production_days)
     for line in range(len(network.lines)):
         orders = np.flatnonzero(network.order_line == line)
         if orders.size == 0:
             continue
-        first = int(min(network.order_day[orders].min(), 0))
+        first = int(min(network.order_day[orders].min(), -lead))
         cal = calendar(network, line, first, network.n_days - 1)
         _, daily = _serve(network, orders, cal, priority)
         others = np.array([network.order_customer[o] not in partner for o in orders])
-        taken = daily[others].sum(axis=0)[-first : -first + network.n_days]
-        free[:, line] -= np.add.reduceat(taken, starts)
+        taken = daily[others].sum(axis=0)[:, None]
+        production = network.line_production_days[[line]]
+        free[:, line] -= network.per_period(finished(taken, first, production, network.n_days))[
+            :, 0
+        ]
     result: FloatArray = np.maximum(free, 0.0)
     return result
 
@@ -201,7 +211,7 @@ def lead_times(
     """The lead time a new order of `quantity` faces on each line and day (default: the first
     day of every period); with `priority`, only orders of that priority or higher are ahead."""
     if days is None:
-        days = np.arange(network.n_periods) * network.period_days
+        days = network.period_first_day
     days = np.asarray(days, dtype=np.int64)
     frames = []
     for line in range(len(network.lines)):

@@ -100,6 +100,75 @@ def _line_capacity(
     return capacity
 
 
+def _rate_on(base: float, changes: list[tuple[int, int, float]], day: int) -> float:
+    """The rate a line starts units at on a day: its base rate, then its capacity changes
+    `(day, position, rate)` in date order (a later one of the same date wins)."""
+    rate = base
+    for change_day, _, change_rate in changes:
+        if change_day > day:
+            break
+        rate = change_rate
+    return rate
+
+
+def _ramp_on(network: Network, option: int, day: int) -> float:
+    """The rate an investment option adds on a day, rising linearly over its ramp."""
+    since = day - int(network.invest_start_day[option])
+    ramp = float(network.invest_ramp_days[option])
+    if since < 0:
+        return 0.0
+    return float(network.invest_rate[option]) * (1.0 if ramp <= 0 else min(since / ramp, 1.0))
+
+
+def _finished_in(rate: Any, production_days: float, first: int, days: int) -> float:
+    """Units finished on days first .. first + days - 1 of lots started at `rate(day)` (evenly
+    over each day), each taking `production_days`: the starts over [k - p, k + 1 - p) per day k."""
+    total = 0.0
+    for k in range(first, first + days):
+        begin, end = k - production_days, k + 1 - production_days
+        for d in range(int(np.floor(begin)), int(np.ceil(end))):
+            overlap = min(d + 1, end) - max(d, begin)
+            if overlap > 0:
+                total += overlap * rate(d)
+    return total
+
+
+def _most_output(network: Network, before: Network | None) -> dict[tuple[str, int], float]:
+    """The most each line can finish in each period: started its production time earlier at
+    its rate (before the scenario start too), with every investment option on it made in full.
+    An upper bound worked out from the scenario's figures day by day, whatever the order books
+    take; it is what makes a plan that ignores production time fail."""
+    scenario = before if before is not None else network
+    base_lines = len(scenario.lines) - int(
+        sum(name in scenario.investments for name in scenario.lines.names)
+    )
+    bound: dict[tuple[str, int], float] = defaultdict(float)
+    starts = [int(d) for d in network.period_first_day]
+    lengths = [int(x) for x in network.period_length]
+    changes: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
+    for k, line in enumerate(scenario.line_change_line.tolist()):
+        changes[line].append(
+            (int(scenario.line_change_day[k]), k, float(scenario.line_change_rate[k]))
+        )
+    for line in range(base_lines):
+        name = scenario.lines.names[line]
+        days = float(scenario.line_production_days[line])
+        base, steps = float(scenario.line_base_rate[line]), sorted(changes[line])
+        for t, (first, length) in enumerate(zip(starts, lengths, strict=True)):
+            bound[name, t] += _finished_in(
+                lambda d, base=base, steps=steps: _rate_on(base, steps, d), days, first, length
+            )
+    for k, option in enumerate(scenario.investments.names):
+        target = int(scenario.invest_line[k])
+        name = scenario.lines.names[target] if target >= 0 else option
+        days = float(scenario.invest_production_days[k])
+        for t, (first, length) in enumerate(zip(starts, lengths, strict=True)):
+            bound[name, t] += _finished_in(
+                lambda d, k=k: _ramp_on(scenario, k, d), days, first, length
+            )
+    return bound
+
+
 def check_plan(
     network: Network,
     tables: dict[str, pd.DataFrame],
@@ -213,6 +282,7 @@ def check_plan(
         flows[row["from"], row["item"], row["period"]] -= row["quantity"]
         flows[row["to"], row["item"], row["arrival_period"]] += row["quantity"]
     line_capacity = _line_capacity(n, tables, without_investments)
+    most_output = _most_output(n, without_investments)
     for row in production:
         line = n.lines[row["line"]]
         flows[n.sites.names[n.line_site[line]], row["item"], row["period"]] += row["quantity"]
@@ -220,6 +290,12 @@ def check_plan(
             problems.append(
                 f"line {row['line']} makes {row['quantity']:.6g} in period {row['period']}, "
                 "over its capacity"
+            )
+        most = most_output.get((row["line"], row["period"]), 0.0)
+        if _exceeds(row["quantity"], most):
+            problems.append(
+                f"line {row['line']} finishes {row['quantity']:.6g} in period {row['period']}, "
+                f"more than it can have started a production time earlier ({most:.6g})"
             )
     site_of_formation = {
         f: n.sites.names[s] for f, s in zip(n.formations.names, n.formation_site, strict=True)

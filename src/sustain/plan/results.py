@@ -64,12 +64,15 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
     )
 
     prod = x[col["prod"].slice()]
+    # Output finishing in a period was started a production time before it.
+    lag = np.floor(n.line_production_days[model.prod_line]).astype("timedelta64[D]")
     out["production"] = pd.DataFrame(
         {
             "line": n.lines.take(model.prod_line),
             "item": n.items.take(n.line_item[model.prod_line]),
             "period": model.prod_period,
             "date": _dates(n, model.prod_period),
+            "started_from": _dates(n, model.prod_period) - lag,
             "quantity": prod,
             "capacity": model.col_upper[col["prod"].slice()],
         }

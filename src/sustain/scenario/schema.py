@@ -430,6 +430,13 @@ class Investment(Record):
     ramp_time: Duration = Field(
         0.0, description="Time from the start to the full rate, reached in a straight line."
     )
+    production_time: Duration | None = Field(
+        None,
+        description=(
+            "Time from start to finish of one lot on the added capacity; blank: the expanded "
+            "line's production time, or 0 for a new line."
+        ),
+    )
 
 
 class Mitigation(Record):
