@@ -161,6 +161,28 @@ def repair_case(days: int = 10) -> dict[str, Any]:
     return doc
 
 
+def fleet_by_hand(
+    days: int, capacity: float, kits: float, size: float = 100, rate: float = 0.01, repair: int = 5
+) -> dict[str, np.ndarray]:
+    """The repair loop of `repair_case` with the brigade at its workshop, day by day: each day
+    the share `rate` of the guns in service fails; the workshop repairs what waits, up to its
+    capacity and the kits left; a repair is back in service `repair` days later."""
+    available, waiting, left = size, 0.0, kits
+    started: list[float] = []
+    out: dict[str, list[float]] = {k: [] for k in ("failed", "waiting", "returned", "available")}
+    for day in range(days):
+        failed = rate * available
+        waiting += failed
+        repaired = min(capacity, waiting, left)
+        waiting, left = waiting - repaired, left - repaired
+        started.append(repaired)
+        returned = started[day - repair] if day >= repair else 0.0
+        available += returned - failed
+        for key, value in zip(out, (failed, waiting, returned, available), strict=True):
+            out[key].append(value)
+    return {key: np.array(values) for key, values in out.items()}
+
+
 def test_repair_loop_and_spare_parts_at_a_field_workshop() -> None:
     doc = repair_case()
     site(doc, "workshop", "repair_hub", repair_capacity="0.5 systems/day")
@@ -170,16 +192,19 @@ def test_repair_loop_and_spare_parts_at_a_field_workshop() -> None:
     result = plan(load_document(doc), EXACT)
     # Half a repair a day is possible, but only 3 kits exist: 3 repairs in all.
     assert result.repairs["repaired"].sum() == pytest.approx(3.0)
-    assert result.fleet.sort_values("period")["waiting"].iloc[-1] == pytest.approx(10 - 3)
-    # With kits to spare, the hub repairs half a system a day and the backlog grows by half.
+    fleet = result.fleet.sort_values("period")
+    by_hand = fleet_by_hand(10, capacity=0.5, kits=3)
+    for column in ("failed", "waiting", "returned", "available"):
+        assert fleet[column].to_numpy() == pytest.approx(by_hand[column]), column
+    # With kits to spare, the hub repairs half a system a day: failures come from the guns in
+    # service only (1 % a day of them), repaired guns return after the 5-day repair time.
     doc["stocks"][-1]["quantity"] = "100 kits"
     result = plan(load_document(doc), EXACT)
     fleet = result.fleet.sort_values("period")
-    assert fleet["failed"].to_numpy() == pytest.approx([1.0] * 10)
-    assert fleet["waiting"].to_numpy() == pytest.approx(0.5 * np.arange(1, 11))
-    # Repaired systems come back after the 5-day repair time: at most 5 x 0.5 in repair.
+    by_hand = fleet_by_hand(10, capacity=0.5, kits=100)
+    for column in ("failed", "waiting", "returned", "available"):
+        assert fleet[column].to_numpy() == pytest.approx(by_hand[column]), column
     assert fleet["in_repair"].to_numpy() == pytest.approx([0.5, 1, 1.5, 2, 2.5] + [2.5] * 5)
-    assert fleet["returned"].to_numpy() == pytest.approx([0] * 5 + [0.5] * 5)
     assert fleet["available"].to_numpy() == pytest.approx(
         100 - fleet["waiting"].to_numpy() - fleet["in_repair"].to_numpy()
     )
@@ -215,10 +240,17 @@ def test_evacuation_lane_limits_repairs() -> None:
     assert out == pytest.approx(np.cumsum(fleet["failed"] - fleet["returned"]))
     top = result.bottlenecks.iloc[0]
     assert top["name"] == "rail lane evacuation"
-    # One more hull out in period p saves the periods it would wait at the front (10 - p), less
-    # one in transit each way within the horizon: 8+7+6+5+5+4+3+2+1 = 41 system-periods for
-    # a hull a day; +1 t/day is 1/40 of a hull a day.
-    assert top["value_per_unit"] == pytest.approx(41 / 40)
+    # The dual against a second solve: 0.4 t/day more on the evacuation lane (a hull every
+    # hundred days) lowers the objective by 0.4 x the value per unit.
+    wider = repair_case()
+    site(wider, "front", "front")
+    site(wider, "workshop", "repair_hub", repair_capacity="2 systems/day")
+    lane(wider, "rail", "depot", "front", "100 t/day")
+    lane(wider, "evacuation", "front", "workshop", "20.4 t/day", transit="1 day")
+    lane(wider, "back", "workshop", "front", "400 t/day", transit="1 day")
+    formation(wider, "bde", "front", guns=100)
+    gained = result.objective - plan(load_document(wider), EXACT).objective
+    assert top["value_per_unit"] == pytest.approx(gained / 0.4, rel=1e-6)
 
 
 def test_checker_rejects_broken_fleet_plans() -> None:
@@ -260,7 +292,9 @@ def test_systems_with_no_way_to_a_hub_wait_where_they_fail() -> None:
     result = plan(load_document(doc), EXACT)
     assert result.repairs["repaired"].sum() == pytest.approx(0.0)
     fleet = result.fleet.sort_values("period")
-    assert fleet["waiting"].to_numpy() == pytest.approx(np.arange(1, 11))
+    # With no repair, 1 % of the guns in service fail each day: (1 - 0.99^d) of 100 wait.
+    assert fleet["waiting"].to_numpy() == pytest.approx(100 * (1 - 0.99 ** np.arange(1, 11)))
+    assert fleet["availability"].to_numpy() == pytest.approx(0.99 ** np.arange(1, 11))
     held = result.system_positions
     assert set(held.loc[held["quantity"] > 0, "site"]) == {"front"}
 
@@ -273,7 +307,7 @@ def test_a_hub_repairs_only_the_systems_it_lists() -> None:
     formation(doc, "bde", "workshop", guns=100)
     result = plan(load_document(doc), EXACT)
     assert result.repairs.empty
-    assert result.fleet["waiting"].max() == pytest.approx(10.0)
+    assert result.fleet["waiting"].max() == pytest.approx(100 * (1 - 0.99**10))
 
 
 @pytest.mark.parametrize("solver", ["simplex", "ipm-nox"])
@@ -416,3 +450,26 @@ def test_infeasible_model_names_the_constraints_involved() -> None:
     assert "Infeasible" in message
     assert "storage at depot in period 2" in message
     assert "conservation of shell at depot in period 2" in message
+
+
+def test_a_fleet_without_repair_decays_geometrically_and_never_below_zero() -> None:
+    # A year in weeks at 1 % a day: failures taken from the whole fleet every week would
+    # leave 100 - 364 guns; from the guns in service, 100 x 0.99^d remain after d days.
+    doc = repair_case(days=364)
+    doc["scenario"]["period"] = "week"
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")  # out of reach
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    formation(doc, "bde", "front", guns=100)
+    network = load_document(doc)
+    result = plan(network, EXACT)
+    fleet = result.fleet.sort_values("period")
+    days = 7 * np.arange(1, 53)
+    assert fleet["availability"].to_numpy() == pytest.approx(0.99**days)
+    assert fleet["failed"].sum() == pytest.approx(100 * (1 - 0.99**364))
+    # The checker refuses a fleet table whose columns do not add up to the fleet.
+    broken = {k: v.copy() for k, v in result.tables.items()}
+    broken["fleet"]["available"] = broken["fleet"]["available"] - 10
+    with pytest.raises(PlanCheckError) as refused:
+        check_plan(network, broken, ())
+    assert any("waiting + in repair + returning + available" in v for v in refused.value.violations)

@@ -121,15 +121,33 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
         for y in range(len(n.systems))
         if failure[y] > 0 and n.system_repair_days[y] > 0 and fleet[y] > 0
     ]
+    demanded = {int(m) for m in np.flatnonzero(n.demand.sum(axis=(0, 1)) > 0)}
     for y in tracked:
+        # A day out of action weighs the type's value: the scenario's, or the holders' mean
+        # priority times the largest criticality of the demanded families it uses.
+        value = float(n.system_value[y])
+        if np.isnan(value):
+            held = sum(float(n.holdings[f, y]) for f in range(len(n.formations)))
+            priority = (
+                sum(
+                    float(n.holdings[f, y] * n.formation_priority[f])
+                    for f in range(len(n.formations))
+                )
+                / held
+            )
+            uses = [criticality[m] for m in demanded if n.system_family[y, m]]
+            value = priority * (max(uses) if uses else 1.0)
+        per_day = options.repair_weight * value
+        for t in range(periods):
+            var(("avail", y, t), 0.0)
         for condition in "dr":
             for s in range(len(n.sites)):
                 for t in range(periods):
-                    var(("hold", s, y, condition, t), options.repair_weight)
+                    var(("hold", s, y, condition, t), per_day * float(n.period_length[t]))
             for lane in range(len(n.lanes)):
                 lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
                 for t in range(periods - lag):
-                    c = options.repair_weight * lag + options.cost_weight * float(
+                    c = per_day * float(n.lane_transit_days[lane]) + options.cost_weight * float(
                         n.lane_cost[lane] * n.system_mass[y]
                     )
                     var(("move", lane, y, condition, t), c)
@@ -190,12 +208,25 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                 eq_rhs.append((initial[s, i] if t == 0 else 0.0) + pledged[s, i, t])
     for y in tracked:
         repair_lag = int(np.floor(n.system_repair_days[y] / n.period_days + 0.5))
+        # In service: A(t) = A(t - 1) (1 - h(t)) + returns, A(-1) the fleet, where h(t) is the
+        # share failing over period t at the daily rate.
+        hazard = [1 - (1 - float(failure[y])) ** float(n.period_length[t]) for t in range(periods)]
+        for t in range(periods):
+            row = defaultdict(float)
+            row[variables["avail", y, t]] += 1
+            if t > 0:
+                row[variables["avail", y, t - 1]] -= 1 - hazard[t]
+            for s in range(len(n.sites)):
+                if ("return", s, y, t) in variables:
+                    row[variables["return", s, y, t]] -= 1
+            eq_rows.append(row)
+            eq_rhs.append((1 - hazard[0]) * float(fleet[y]) if t == 0 else 0.0)
         for s in range(len(n.sites)):
-            failing = sum(
+            share = sum(
                 float(n.holdings[f, y])
                 for f in range(len(n.formations))
                 if n.formation_site[f] == s
-            ) * float(failure[y])
+            ) / float(fleet[y])
             for condition in "dr":
                 for t in range(periods):
                     row = defaultdict(float)
@@ -221,8 +252,12 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                         row[variables["repair", s, y, t - repair_lag]] -= 1
                     if condition == "r" and ("return", s, y, t) in variables:
                         row[variables["return", s, y, t]] += 1
+                    failing = share * hazard[t]
+                    if condition == "d" and t > 0:
+                        row[variables["avail", y, t - 1]] -= failing
                     eq_rows.append(row)
-                    eq_rhs.append(failing * float(n.period_length[t]) if condition == "d" else 0.0)
+                    first = condition == "d" and t == 0
+                    eq_rhs.append(failing * float(fleet[y]) if first else 0.0)
     for s in np.flatnonzero(n.site_repair_capacity > 0):
         for t in range(periods):
             row = defaultdict(float)

@@ -136,6 +136,7 @@ class Network:
     system_spare_part: IntArray  # item, -1 where none
     system_spare_parts_per_repair: FloatArray  # units of that item
     system_mass: FloatArray  # t per system, 0 where not given
+    system_value: FloatArray  # weight of one system out of action per day, nan where derived
 
     formations: Index
     formation_site: IntArray
@@ -227,6 +228,12 @@ class Network:
     @property
     def n_days(self) -> int:
         return int(self.period_length.sum())
+
+    def family_criticality(self) -> FloatArray:
+        """(families,) each family's criticality: that of its most critical item."""
+        criticality = np.zeros(len(self.families))
+        np.maximum.at(criticality, self.item_family, self.item_criticality)
+        return criticality
 
     def per_period(self, daily: FloatArray) -> FloatArray:
         """Sum a (days, ...) series over the horizon's days into (periods, ...)."""
@@ -487,6 +494,7 @@ def compile_network(scenario: Scenario) -> Network:
             for x in s.systems
         ),
         system_mass=_floats(x.mass or 0.0 for x in s.systems),
+        system_value=_floats(np.nan if x.value is None else x.value for x in s.systems),
         formations=formations,
         formation_site=sites.positions(x.site for x in s.formations),
         formation_nation=nations.positions(x.nation for x in s.formations),

@@ -412,19 +412,30 @@ def _check_fleet(
                 f"repair hub {hub} repairs {done:.6g} in period {period}, over {limit:.6g}"
             )
 
-    # Failures where the formations are, by name.
-    fails: dict[tuple[str, str, str, int], float] = defaultdict(float)
-    holders: set[tuple[str, str]] = set()
+    # Failures where the formations are, by name: of the systems of a type in service at the
+    # start of a period (the fleet table's available at the end of the one before), the share
+    # that fails over its days at the daily rate, spread over the holders' sites by holdings.
+    in_service = {(row["system"], int(row["period"])): float(row["available"]) for row in fleet}
+    held_by_site: dict[tuple[str, str], float] = defaultdict(float)
     for f, formation_site in enumerate(n.formation_site):
-        site = n.sites.names[formation_site]
         for y, system in enumerate(n.systems.names):
-            held = float(n.holdings[f, y])
-            if held <= 0:
-                continue
-            holders.add((site, system))
-            rate = float(n.system_breakdown_rate[y] + n.system_damage_rate[y])
-            for t in range(periods):
-                fails[site, system, "damaged", t] += held * rate * float(n.period_length[t])
+            if n.holdings[f, y] > 0:
+                held_by_site[n.sites.names[formation_site], system] += float(n.holdings[f, y])
+    holders = set(held_by_site)
+    size = {system: float(n.holdings[:, y].sum()) for y, system in enumerate(n.systems.names)}
+    fails: dict[tuple[str, str, str, int], float] = defaultdict(float)
+    tracked = {row["system"] for row in fleet}
+    for (site, system), held in held_by_site.items():
+        if system not in tracked:
+            continue
+        y = n.systems[system]
+        rate = min(float(n.system_breakdown_rate[y] + n.system_damage_rate[y]), 1.0)
+        for t in range(periods):
+            surviving = 1.0
+            for _ in range(int(n.period_length[t])):
+                surviving *= 1.0 - rate
+            before = size[system] if t == 0 else in_service.get((system, t - 1), 0.0)
+            fails[site, system, "damaged", t] += held / size[system] * (1 - surviving) * before
 
     flows: dict[tuple[str, str, str, int], float] = defaultdict(float)
     for row in moves:
@@ -482,22 +493,33 @@ def _check_fleet(
     failed_so_far: dict[str, float] = defaultdict(float)
     for row in sorted(fleet, key=lambda r: (r["system"], r["period"])):
         system, t = row["system"], row["period"]
-        y = n.systems[system]
         failed = sum(
             fails.get((s, kind, "damaged", t), 0.0) for s, kind in holders if kind == system
         )
         failed_so_far[system] += failed - back.get((system, t), 0.0)
+        whole = size[system]
         expected = {
+            "fleet": whole,
             "failed": failed,
             "waiting": waiting[system, t],
             "in_repair": in_repair[system, t],
             "returning": returning[system, t],
-            "available": float(n.holdings[:, y].sum()) - failed_so_far[system],
+            "available": whole - failed_so_far[system],
         }
         for column, value in expected.items():
-            if _differs(float(row[column]), value, scale=float(n.holdings[:, y].sum()) * 1e-3):
+            if _differs(float(row[column]), value, scale=whole * 1e-3):
                 problems.append(
                     f"fleet of {system} in period {t}: {column} is {row[column]:.6g}, "
                     f"not {value:.6g}"
                 )
+        accounted = row["waiting"] + row["in_repair"] + row["returning"] + row["available"]
+        if _differs(float(accounted), whole, scale=whole * 1e-3):
+            problems.append(
+                f"fleet of {system} in period {t}: waiting + in repair + returning + available "
+                f"is {accounted:.6g}, not the fleet of {whole:.6g}"
+            )
+        if row["available"] < -ABSOLUTE * whole or _exceeds(float(row["available"]), whole):
+            problems.append(
+                f"fleet of {system} in period {t}: {row['available']:.6g} available of {whole:.6g}"
+            )
     return problems

@@ -12,11 +12,13 @@ Variables (each a block of columns, described by index arrays):
             ready at the hub after the repair time;
 - `move`    damaged or repaired systems of type y leaving on lane l in period t (see fleet.py);
 - `hold`    damaged or repaired systems of type y at site s at the end of period t;
-- `return`  repaired systems of type y handed back to formations at site s in period t.
+- `return`  repaired systems of type y handed back to formations at site s in period t;
+- `avail`   systems of type y in service at the end of period t.
 
 Constraints (each a block of rows): conservation of every (site, item) in every period with
-transit lags; conservation of damaged and repaired systems (failures appear at the formations'
-sites); lane capacity (mass of items and systems together, scaled by the open share of the
+transit lags; conservation of damaged and repaired systems (failures, a share of the systems in
+service, appear at the formations' sites); systems in service (less failures, plus returns);
+lane capacity (mass of items and systems together, scaled by the open share of the
 period); site handling in and out; storage; demand = use + shortfall per family; repair-hub
 capacity.
 
@@ -68,7 +70,8 @@ class PlanOptions:
 
     shortfall_weight: float = 1.0
     lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
-    repair_weight: float = 10.0  # per system out of action (not in repair) per period
+    # Per system out of action (not in repair) per day, times the type's value (fleet.py).
+    repair_weight: float = 1.0
     cost_weight: float = 1e-6  # per euro of transport
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
@@ -141,6 +144,8 @@ class Model:
     return_site: IntArray = field(default_factory=_no_index)
     return_slot: IntArray = field(default_factory=_no_index)
     return_period: IntArray = field(default_factory=_no_index)
+    avail_slot: IntArray = field(default_factory=_no_index)
+    avail_period: IntArray = field(default_factory=_no_index)
     fleet: FleetIndex | None = None
     columns: dict[str, Block] = field(default_factory=dict)
     rows: dict[str, Block] = field(default_factory=dict)
@@ -207,13 +212,6 @@ def item_sinks(network: Network) -> BoolArray:
     if hubs.size and parts.size:
         sinks[np.ix_(np.unique(parts), hubs)] = True
     return sinks
-
-
-def family_criticality(network: Network) -> FloatArray:
-    """(families,) each family's criticality: that of its most critical item."""
-    criticality = np.zeros(len(network.families))
-    np.maximum.at(criticality, network.item_family, network.item_criticality)
-    return criticality
 
 
 def closed_lanes(network: Network, closure: Closure) -> IntArray:
@@ -396,6 +394,8 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     model.return_site = np.repeat(back_site, n_periods)
     model.return_slot = np.repeat(back_slot, n_periods)
     model.return_period = np.tile(np.arange(n_periods), back_site.size)
+    model.avail_slot = np.repeat(np.arange(k), n_periods)
+    model.avail_period = np.tile(np.arange(n_periods), k)
 
     sizes = {
         "ship": model.ship_lane.size,
@@ -407,6 +407,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         "move": model.move_lane.size,
         "hold": model.hold_site.size,
         "return": model.return_site.size,
+        "avail": model.avail_slot.size,
         "invest": len(n.investments) if base_capacity is not None else 0,
     }
     start = 0
@@ -427,7 +428,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     model.short_weight = (
         options.shortfall_weight
         * n.formation_priority[model.short_formation]
-        * family_criticality(n)[model.short_family]
+        * n.family_criticality()[model.short_family]
         * late[model.short_period]
     )
     cost[col["short"].slice()] = model.short_weight
@@ -435,11 +436,13 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
     )
     system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
-    move_transit = transit[model.move_lane]
-    cost[col["move"].slice()] = options.repair_weight * move_transit + options.cost_weight * (
-        n.lane_cost[model.move_lane] * system_mass[model.move_cargo]
-    )
-    cost[col["hold"].slice()] = options.repair_weight
+    # A system out of action costs its type's value a day: held at the end of a period for the
+    # period's days, on a lane for the transit.
+    slot_value = options.repair_weight * np.tile(fleet.value, 2)  # per cargo
+    cost[col["move"].slice()] = slot_value[model.move_cargo] * n.lane_transit_days[
+        model.move_lane
+    ] + options.cost_weight * (n.lane_cost[model.move_lane] * system_mass[model.move_cargo])
+    cost[col["hold"].slice()] = slot_value[model.hold_cargo] * n.period_length[model.hold_period]
     cost[col["invest"].slice()] = options.investment_weight * n.invest_cost[: col["invest"].size]
     upper[col["invest"].slice()] = 1.0
 
@@ -510,9 +513,12 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     # Conservation of damaged and repaired systems at every (site, type, period) they can be:
     # failures appear at the formations' sites, repairs turn damaged into repaired after the
     # repair time, returns hand repaired systems back to formations.
+    # Failures come from the systems in service at the start of each period (the `avail`
+    # columns): in the first period from the whole fleet, a constant.
     failing = np.zeros((hold_site_pair.size, n_periods))
-    damaged = hold_cargo_pair < k
-    failing[damaged] = fleet.failures[hold_site_pair[damaged], hold_cargo_pair[damaged]]
+    damaged = hold_cargo_pair < k  # the cargo is then the type's slot
+    site, slot = hold_site_pair[damaged], hold_cargo_pair[damaged]
+    failing[damaged, 0] = fleet.site_share[site, slot] * fleet.hazard[slot, 0] * fleet.size[slot]
     fleet_base = add_rows("fleet", failing.ravel(), failing.ravel())
 
     def fleet_row(site: IntArray, cargo: IntArray, period: IntArray) -> IntArray:
@@ -539,10 +545,33 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         repair_cols[done],
         -1.0,
     )
+    return_cols = np.arange(col["return"].start, col["return"].stop)
     triplets.add(
         fleet_row(model.return_site, fleet.cargo(REPAIRED, model.return_slot), model.return_period),
-        np.arange(col["return"].start, col["return"].stop),
+        return_cols,
         1.0,
+    )
+    # Systems in service: available now = available before x (1 - hazard) + returns; the
+    # damaged rows of the holders' sites take their share of hazard x available before.
+    avail_cols = np.arange(col["avail"].start, col["avail"].stop)
+    survive = 1.0 - fleet.hazard[model.avail_slot, model.avail_period]
+    in_service = np.zeros(model.avail_slot.size)
+    first_period = model.avail_period == 0
+    in_service[first_period] = survive[first_period] * fleet.size[model.avail_slot[first_period]]
+    avail_base = add_rows("available", in_service, in_service)
+    triplets.add(avail_base + np.arange(avail_cols.size), avail_cols, 1.0)
+    later = ~first_period
+    triplets.add(avail_base + np.flatnonzero(later), avail_cols[later] - 1, -survive[later])
+    triplets.add(
+        avail_base + model.return_slot * n_periods + model.return_period, return_cols, -1.0
+    )
+    holder_site, holder_slot = np.nonzero(fleet.site_share > 0)
+    group, offset = _expand(np.full(holder_site.size, max(n_periods - 1, 0)))
+    site_of, slot_of, period_of = holder_site[group], holder_slot[group], offset + 1
+    triplets.add(
+        fleet_row(site_of, fleet.cargo(DAMAGED, slot_of), period_of),
+        col["avail"].start + slot_of * n_periods + period_of - 1,
+        -fleet.site_share[site_of, slot_of] * fleet.hazard[slot_of, period_of],
     )
 
     # Lane capacity: mass of every item and system leaving on the lane in the period.

@@ -216,9 +216,11 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     np.add.at(started, (repair_slot, model.repair_period), repaired)
     back = np.zeros(shape)
     np.add.at(back, (model.return_slot, model.return_period), returned)
-    size = n.holdings.sum(axis=0)[fleet.systems][:, None] * np.ones(shape)
+    size = fleet.size[:, None] * np.ones(shape)
     waiting, returning = out_of_action[:k], out_of_action[k:]
-    available = size - waiting - in_repair - returning
+    available = x[col["avail"].slice()].reshape(shape)
+    in_service_before = np.concatenate([fleet.size[:, None], available[:, :-1]], axis=1)
+    failed = fleet.hazard * in_service_before
     slot, t = np.divmod(np.arange(k * periods), periods)
     out["fleet"] = pd.DataFrame(
         {
@@ -226,7 +228,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
             "period": t,
             "date": _dates(n, t),
             "fleet": size.ravel(),
-            "failed": fleet.failures.sum(axis=0).ravel(),
+            "failed": failed.ravel(),
             "repaired": started.ravel(),
             "waiting": waiting.ravel(),
             "in_repair": in_repair.ravel(),
@@ -418,8 +420,15 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
     known = family >= 0
     fleet = family == FLEET
     value = table["value_per_unit"].to_numpy()
-    # Systems out of action cost repair_weight per system and period: back to system-days.
-    system_days = value / max(model.options.repair_weight, 1e-300) * n.period_days
+    # A system out of action costs repair_weight x its type's value a day: back to system-days
+    # at the fleet's mean value.
+    tracked = model.fleet
+    mean_value = (
+        float(np.average(tracked.value, weights=tracked.size))
+        if tracked is not None and tracked.n_slots
+        else 1.0
+    )
+    system_days = value / max(model.options.repair_weight * mean_value, 1e-300)
     table = table.assign(
         family=[
             n.families.names[f] if f >= 0 else FLEET_NAME if f == FLEET else "" for f in family

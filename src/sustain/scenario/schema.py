@@ -261,6 +261,15 @@ class System(Record):
     mass: SystemMass | None = Field(
         None, description="Mass of one system, carried on lanes to and from repair; blank for none."
     )
+    value: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Weight of one system out of action for a day, against a unit short of weight 1; "
+            "blank: the mean priority of the formations holding it times the largest "
+            "criticality of the families it uses."
+        ),
+    )
 
 
 class Consumption(Record):

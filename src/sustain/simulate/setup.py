@@ -16,7 +16,6 @@ from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import (
     Closure,
     closed_lanes,
-    family_criticality,
     item_sinks,
     item_sources,
 )
@@ -421,7 +420,7 @@ def _kernel_inputs(
         ),
         pair_formation=pairs.formation,
         pair_site=pair_site,
-        pair_weight=n.formation_priority[pairs.formation] * family_criticality(n)[pairs.family],
+        pair_weight=n.formation_priority[pairs.formation] * n.family_criticality()[pairs.family],
         expected=np.ascontiguousarray(expected),
         site_need=np.ascontiguousarray(site_need),
         serve_order=serve_order,
