@@ -4,6 +4,7 @@ formulation built by separate, plain code and solved with scipy's linprog."""
 from __future__ import annotations
 
 import copy
+import random
 from collections import defaultdict
 from typing import Any
 
@@ -16,7 +17,8 @@ from scipy.sparse import coo_array
 
 import sustain
 from sustain.plan import PlanOptions, plan
-from tests.scenarios import load_document, random_network
+from tests import scenarios
+from tests.scenarios import base, formation, load_document, random_network, site
 
 SEEDS = st.integers(0, 10**6)
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -32,21 +34,22 @@ def test_random_plans_pass_the_checker_and_shortfall_is_never_negative(seed: int
 
 @SETTINGS
 @given(seed=SEEDS, lane_pick=st.integers(0, 100), factor=st.floats(1.0, 4.0))
-def test_more_capacity_never_raises_the_objective(seed: int, lane_pick: int, factor: float) -> None:
+def test_more_capacity_never_raises_the_shortfall(seed: int, lane_pick: int, factor: float) -> None:
     doc = random_network(seed)
-    before = plan(load_document(doc)).objective
+    before = plan(load_document(doc)).parts["shortfall"]
     wider = copy.deepcopy(doc)
     chosen = wider["lanes"][lane_pick % len(wider["lanes"])]
     tonnes = float(chosen["capacity"].split()[0])
     chosen["capacity"] = f"{tonnes * factor!r} t/day"
-    assert plan(load_document(wider)).objective <= before + 1e-6 * max(1.0, abs(before))
+    after = plan(load_document(wider)).parts["shortfall"]
+    assert after <= before + 1e-6 * max(1.0, abs(before))
 
 
 @SETTINGS
 @given(seed=SEEDS, lane_pick=st.integers(0, 100))
-def test_removing_a_lane_never_lowers_the_objective(seed: int, lane_pick: int) -> None:
+def test_removing_a_lane_never_lowers_the_shortfall(seed: int, lane_pick: int) -> None:
     doc = random_network(seed)
-    before = plan(load_document(doc)).objective
+    before = plan(load_document(doc)).parts["shortfall"]
     fewer = copy.deepcopy(doc)
     del fewer["lanes"][lane_pick % len(fewer["lanes"])]
     try:
@@ -54,7 +57,7 @@ def test_removing_a_lane_never_lowers_the_objective(seed: int, lane_pick: int) -
     except sustain.ScenarioError as exc:  # the lane was the only way to reach a formation
         assert all("cannot be reached" in p.message for p in exc.problems)
         return
-    assert plan(network).objective >= before - 1e-6 * max(1.0, abs(before))
+    assert plan(network).parts["shortfall"] >= before - 1e-6 * max(1.0, abs(before))
 
 
 def independent_optimum(network: sustain.Network, options: PlanOptions) -> float:
@@ -338,7 +341,48 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
 @pytest.mark.parametrize("seed", range(8))
 def test_cross_check_against_a_second_formulation(seed: int) -> None:
     network = load_document(random_network(seed))
-    options = PlanOptions()
+    # One solve of the weighted sum of the parts: the same optimum.
+    options = PlanOptions(lexicographic=False)
     ours = plan(network, options).objective
     theirs = independent_optimum(network, options)
     assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-6)
+    # Lexicographic: its first part is the second formulation's optimum of shortfall alone.
+    first = plan(network).parts["shortfall"]
+    alone = independent_optimum(network, PlanOptions(lateness_weight=0.0, cost_weight=0.0))
+    assert first == pytest.approx(alone, rel=1e-6, abs=1e-6)
+
+
+def with_lane_costs(doc: dict[str, Any], seed: int, scale: float) -> dict[str, Any]:
+    """The document with a random transport cost on every lane, times `scale`."""
+    rng = random.Random(seed)
+    costed = copy.deepcopy(doc)
+    for row in costed["lanes"]:
+        row["cost"] = f"{rng.uniform(1, 200) * scale!r} EUR/t"
+    return costed
+
+
+@SETTINGS
+@given(seed=SEEDS)
+def test_costs_never_turn_into_shortfall(seed: int) -> None:
+    doc = random_network(seed)
+    free = plan(load_document(doc)).parts["shortfall"]
+    for scale in (1.0, 1e3, 1e6):
+        costed = plan(load_document(with_lane_costs(doc, seed, scale))).parts["shortfall"]
+        assert costed == pytest.approx(free, rel=1e-7, abs=1e-6)
+
+
+def test_a_blended_objective_trades_shortfall_for_cost_and_the_lexicographic_one_does_not() -> None:
+    # One lane at 1e9 EUR/t: a round of 50 kg costs 5e7 EUR x 1e-6 = 50 in the blended sum,
+    # more than the 1 its shortfall weighs, so one solve of the sum delivers nothing.
+    doc = base(days=5)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    scenarios.lane(doc, "road", "depot", "front", "100 t/day", cost="1e9 EUR/t")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "1000 rounds"})
+    formation(doc, "bde", "front", guns=10)
+    network = load_document(doc)
+    blended = plan(network, PlanOptions(lexicographic=False))
+    assert blended.shortfall["shortfall"].sum() == pytest.approx(50)
+    ordered = plan(network)
+    assert ordered.shortfall["shortfall"].sum() == pytest.approx(0, abs=1e-6)  # the bound's slack
+    assert ordered.parts["cost"] == pytest.approx(50 * 0.05 * 1e9 * 1e-6)

@@ -229,11 +229,19 @@ def plan(
         float, typer.Option(help="How much dearer a shortfall is in the first period.")
     ] = PlanOptions.lateness_weight,
     repair_weight: Annotated[
-        float, typer.Option(help="Weight of a system waiting for repair, per period.")
+        float,
+        typer.Option(help="Weight of a system out of action for a day, times its type's value."),
     ] = PlanOptions.repair_weight,
     cost_weight: Annotated[
         float, typer.Option(help="Weight of one euro of transport cost.")
     ] = PlanOptions.cost_weight,
+    lexicographic: Annotated[
+        bool,
+        typer.Option(
+            "--lexicographic/--blended",
+            help="Minimise shortfall, then lateness, then cost in turn; or their weighted sum.",
+        ),
+    ] = PlanOptions.lexicographic,
     investments: Annotated[
         str,
         typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
@@ -257,6 +265,7 @@ def plan(
         lateness_weight=lateness_weight,
         repair_weight=repair_weight,
         cost_weight=cost_weight,
+        lexicographic=lexicographic,
         investments=investments,
         budget_eur=budget,
     )
@@ -279,6 +288,7 @@ def plan(
                 {
                     "ok": True,
                     "objective": result.objective,
+                    "objective_parts": result.parts,
                     "explanation": result.explanation(),
                     "size": result.size,
                     "timings": result.timings,

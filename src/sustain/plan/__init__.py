@@ -41,10 +41,12 @@ class Plan:
 
     network: Network
     options: PlanOptions
-    objective: float
+    objective: float  # the objective's parts added up
     tables: dict[str, pd.DataFrame]
     timings: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
+    # Each part of the objective (shortfall, lateness, cost) at the plan, minimised in order.
+    parts: dict[str, float] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables: dict[str, pd.DataFrame] = self.__dict__["tables"]
@@ -221,6 +223,7 @@ class Planner:
             network=self.network,
             options=options,
             objective=solution.objective,
+            parts=dict(solution.parts or {}),
             tables=result,
             timings={
                 "build_s": self.build_seconds,

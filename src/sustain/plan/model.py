@@ -63,16 +63,24 @@ class Closure:
     lane: str | None = None
 
 
+STAGES = ("shortfall", "lateness", "cost")
+
+
 @dataclass(frozen=True)
 class PlanOptions:
-    """Weights of the objective and how to solve. Shortfall dominates, then lateness, then
-    systems waiting for repair, then cost: keep the weights in that order of size."""
+    """Weights of the objective and how to solve. The objective has three parts, minimised in
+    order (`lexicographic`): what the force lacks (priority-weighted shortfall and systems out
+    of action), then lateness (the same shortfall weighted towards the first periods), then
+    cost. Each later part is minimised only among the plans optimal for the ones before, so no
+    cost, however large, turns into shortfall. `lexicographic=False` minimises their weighted
+    sum in one solve instead (keep the weights in that order of size then)."""
 
     shortfall_weight: float = 1.0
     lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
     # Per system out of action (not in repair) per day, times the type's value (fleet.py).
     repair_weight: float = 1.0
     cost_weight: float = 1e-6  # per euro of transport
+    lexicographic: bool = True
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
@@ -161,7 +169,8 @@ class Model:
     hub_row_site: IntArray = field(default_factory=_no_index)
     hub_row_period: IntArray = field(default_factory=_no_index)
     # the LP
-    cost: FloatArray = field(default_factory=_no_values)
+    # The objective's parts (STAGES), each a cost per column, minimised in order.
+    objectives: dict[str, FloatArray] = field(default_factory=dict)
     col_lower: FloatArray = field(default_factory=_no_values)
     col_upper: FloatArray = field(default_factory=_no_values)
     row_lower: FloatArray = field(default_factory=_no_values)
@@ -174,8 +183,14 @@ class Model:
     floor: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
 
     @property
+    def cost(self) -> FloatArray:
+        """The objective's parts added up: the single objective of a blended solve."""
+        total: FloatArray = sum(self.objectives.values(), start=np.zeros(self.col_lower.size))
+        return total
+
+    @property
     def n_columns(self) -> int:
-        return int(self.cost.size)
+        return int(self.col_lower.size)
 
     @property
     def n_rows(self) -> int:
@@ -301,6 +316,43 @@ def _stocks_and_flows(
 INVESTMENT_MODES = ("none", "relax", "whole")
 
 
+def _objectives(model: Model, n_cols: int) -> dict[str, FloatArray]:
+    """The objective's parts per column. Shortfall: priority x criticality x shortfall_weight
+    per unit short, and each system out of action its type's value a day (held at the end of a
+    period for the period's days, on a lane for the transit). Lateness: the same shortfall
+    weight x up to `lateness_weight` more in the first period than in the last, falling
+    linearly. Cost: euros of transport and investment, each with its weight."""
+    n, options, col = model.network, model.options, model.columns
+    fleet = model.fleet
+    assert fleet is not None
+    shortfall, lateness, cost = np.zeros(n_cols), np.zeros(n_cols), np.zeros(n_cols)
+    n_periods = model.n_periods
+    model.short_weight = (
+        n.formation_priority[model.short_formation] * n.family_criticality()[model.short_family]
+    )
+    shortfall[col["short"].slice()] = options.shortfall_weight * model.short_weight
+    earliness = (n_periods - 1 - model.short_period) / max(n_periods - 1, 1)
+    lateness[col["short"].slice()] = (
+        options.shortfall_weight * model.short_weight * options.lateness_weight * earliness
+    )
+    slot_value = options.repair_weight * np.tile(fleet.value, 2)  # per cargo
+    shortfall[col["move"].slice()] = (
+        slot_value[model.move_cargo] * n.lane_transit_days[model.move_lane]
+    )
+    shortfall[col["hold"].slice()] = (
+        slot_value[model.hold_cargo] * n.period_length[model.hold_period]
+    )
+    system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
+    cost[col["ship"].slice()] = (
+        options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
+    )
+    cost[col["move"].slice()] = options.cost_weight * (
+        n.lane_cost[model.move_lane] * system_mass[model.move_cargo]
+    )
+    cost[col["invest"].slice()] = options.investment_weight * n.invest_cost[: col["invest"].size]
+    return dict(zip(STAGES, (shortfall, lateness, cost), strict=True))
+
+
 def build(network: Network, options: PlanOptions, base_capacity: FloatArray | None = None) -> Model:
     """Assemble the LP for a Network. With investment decisions, `network` has every option
     made (sustain.capacity.with_investments) and `base_capacity` (periods, lines) is each
@@ -417,33 +469,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     n_cols = start
     col = model.columns
 
-    cost = np.zeros(n_cols)
     lower = np.zeros(n_cols)
     upper = np.full(n_cols, np.inf)
-
-    # objective
-    late = 1.0 + options.lateness_weight * (n_periods - 1 - np.arange(n_periods)) / max(
-        n_periods - 1, 1
-    )
-    model.short_weight = (
-        options.shortfall_weight
-        * n.formation_priority[model.short_formation]
-        * n.family_criticality()[model.short_family]
-        * late[model.short_period]
-    )
-    cost[col["short"].slice()] = model.short_weight
-    cost[col["ship"].slice()] = (
-        options.cost_weight * n.lane_cost[model.ship_lane] * n.item_mass[model.ship_item]
-    )
-    system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
-    # A system out of action costs its type's value a day: held at the end of a period for the
-    # period's days, on a lane for the transit.
-    slot_value = options.repair_weight * np.tile(fleet.value, 2)  # per cargo
-    cost[col["move"].slice()] = slot_value[model.move_cargo] * n.lane_transit_days[
-        model.move_lane
-    ] + options.cost_weight * (n.lane_cost[model.move_lane] * system_mass[model.move_cargo])
-    cost[col["hold"].slice()] = slot_value[model.hold_cargo] * n.period_length[model.hold_period]
-    cost[col["invest"].slice()] = options.investment_weight * n.invest_cost[: col["invest"].size]
+    model.col_lower = lower
+    model.objectives = _objectives(model, n_cols)
     upper[col["invest"].slice()] = 1.0
 
     # bounds
@@ -579,6 +608,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     carried_period = np.concatenate([model.ship_period, model.move_period])
     carried_cols = np.concatenate([ship_cols, move_cols])
     mass = n.item_mass[model.ship_item]
+    system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
     carried_mass = np.concatenate([mass, system_mass[model.move_cargo]])
     open_ = open_share(n, options.closures)
     model.lane_capacity = n.lane_capacity * open_
@@ -686,7 +716,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
                 n.invest_cost[: col["invest"].size],
             )
 
-    model.cost, model.col_lower, model.col_upper = cost, lower, upper
+    model.col_lower, model.col_upper = lower, upper
     model.row_lower = np.concatenate(row_lower)
     model.row_upper = np.concatenate(row_upper)
     model.matrix = triplets.matrix(n_rows, n_cols)

@@ -448,11 +448,10 @@ def _family_weights(model: Model, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     (where it leaves none: over all its demand), 1 where the family has no demand."""
     n_families = len(model.network.families)
     short = x[model.columns["short"].slice()]
+    per_unit = model.objectives["shortfall"][model.columns["short"].slice()]  # the duals' units
     weights = np.ones(n_families)
     for mask in (np.ones(short.size, dtype=bool), short > TOLERANCE):
-        total = np.bincount(
-            model.short_family[mask], weights=model.short_weight[mask], minlength=n_families
-        )
+        total = np.bincount(model.short_family[mask], weights=per_unit[mask], minlength=n_families)
         count = np.bincount(model.short_family[mask], minlength=n_families)
         weights = np.where(count > 0, total / np.maximum(count, 1), weights)
     return weights

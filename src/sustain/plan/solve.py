@@ -1,5 +1,10 @@
 """Solving the planning LP with HiGHS (highspy), in bulk arrays; re-solving after a change of
-bounds from the previous basis (the resilience engine closes a few lanes and re-solves)."""
+bounds from the previous basis (the resilience engine closes a few lanes and re-solves).
+
+The objective's parts (model.STAGES) are minimised in order: each stage's optimum becomes a
+bound on that part (a row kept free until then), and the next part is minimised from the basis
+the stage leaves, which stays primal feasible. The duals reported are those of the first stage:
+what one more unit of a capacity is worth in shortfall."""
 
 from __future__ import annotations
 
@@ -9,9 +14,15 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-from sustain.plan.model import Model
+from sustain.plan.model import STAGES, Model
 
 FloatArray = npt.NDArray[np.float64]
+
+# How far a later stage may move an earlier part off its optimum: HiGHS's own optimality
+# tolerance is 1e-7 relative to the costs; this keeps each bound feasible after rounding.
+STAGE_RELATIVE = 1e-9
+STAGE_ABSOLUTE = 1e-7
+CHOOSE_SIMPLEX, PRIMAL_SIMPLEX = 1, 4  # HiGHS's simplex_strategy values
 
 SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")
 # Measured on the benchmark ladder (docs/benchmarks.md): dual simplex is fastest on small
@@ -38,12 +49,13 @@ class TimeLimitError(PlanError):
 @dataclass(frozen=True)
 class Solution:
     status: str
-    objective: float
+    objective: float  # the parts added up
     col_value: FloatArray
-    col_dual: FloatArray
-    row_dual: FloatArray
+    col_dual: FloatArray  # of the first stage
+    row_dual: FloatArray  # of the first stage, for the model's rows
     solve_seconds: float
     iterations: int
+    parts: dict[str, float] | None = None  # each part of the objective at the solution
 
 
 class Solver:
@@ -57,6 +69,8 @@ class Solver:
         if options.solver not in SOLVERS:
             raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')
         self.method = method(options.solver, model.n_columns)
+        if self.method == "ipm-nox" and options.lexicographic:
+            self.method = "ipm"  # the stages after the first go on from a basis: cross over
         if self.method == "simplex":
             self.highs.setOptionValue("solver", "simplex")
         elif self.method in ("ipm", "ipm-nox"):
@@ -67,6 +81,7 @@ class Solver:
         if options.time_limit is not None:
             self.highs.setOptionValue("time_limit", float(options.time_limit))
         self.highs.passModel(self._lp())
+        self.stages = self._stages()
 
     def _lp(self) -> highspy.HighsLp:
         model = self.model
@@ -75,7 +90,7 @@ class Solver:
         lp = highspy.HighsLp()
         lp.num_col_ = model.n_columns
         lp.num_row_ = model.n_rows
-        lp.col_cost_ = model.cost
+        lp.col_cost_ = model.objectives[STAGES[0]] if model.options.lexicographic else model.cost
         lp.col_lower_ = model.col_lower
         lp.col_upper_ = model.col_upper
         lp.row_lower_ = model.row_lower
@@ -92,17 +107,116 @@ class Solver:
             lp.integrality_ = kinds
         return lp
 
+    def _stages(self) -> list[tuple[str, FloatArray, int]]:
+        """The stages of a lexicographic solve after the first: the part, its costs, and the
+        row (added free, after the model's) that bounds the part before it once it is solved.
+        Parts with no cost are left out."""
+        model = self.model
+        if not model.options.lexicographic:
+            return []
+        parts = [(name, model.objectives[name]) for name in STAGES]
+        parts = [parts[0]] + [(name, c) for name, c in parts[1:] if np.any(c != 0.0)]
+        stages = []
+        for k in range(1, len(parts)):
+            previous = parts[k - 1][1]
+            columns = np.flatnonzero(previous).astype(np.int32)
+            row = self.highs.getNumRow()
+            self.highs.addRow(
+                -np.inf, np.inf, columns.size, columns, previous[columns].astype(np.float64)
+            )
+            stages.append((parts[k][0], parts[k][1], row))
+        return stages
+
+    def _run_stages(self, time_limit: float | None) -> tuple[FloatArray, FloatArray]:
+        """Minimise the parts in order; returns the first stage's duals (columns, rows).
+
+        The weighted sum of the parts is solved first (dual simplex, with presolve from
+        scratch): its optimum is feasible for every stage and usually optimal for the first
+        already, where shortfall alone is so degenerate that dual simplex takes longer on it.
+        From there each stage is a primal simplex run from the basis the one before left."""
+        highs = self.highs
+        self._set_costs(self.model.cost)
+        self._free_stage_bounds()
+        self._run(time_limit)
+        previous: FloatArray | None = None
+        duals: tuple[FloatArray, FloatArray] | None = None
+        later = [(costs, row) for _, costs, row in self.stages]
+        for costs, row in [(self.model.objectives[STAGES[0]], -1), *later]:
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                break
+            if previous is not None:
+                value = float(previous @ np.asarray(highs.getSolution().col_value))
+                bound = value + STAGE_ABSOLUTE + STAGE_RELATIVE * abs(value)
+                highs.changeRowsBounds(  # type: ignore[attr-defined]
+                    1, np.array([row], np.int32), np.array([-np.inf]), np.array([bound])
+                )
+            self._set_costs(costs)
+            self._run_primal(time_limit)
+            if duals is None:
+                solution = highs.getSolution()
+                duals = (np.asarray(solution.col_dual), np.asarray(solution.row_dual))
+            previous = costs
+        if duals is None:
+            solution = highs.getSolution()
+            duals = (np.asarray(solution.col_dual), np.asarray(solution.row_dual))
+        return duals
+
+    def _run_primal(self, time_limit: float | None) -> None:
+        """A run by primal simplex, which goes on from a primal feasible basis (dual simplex,
+        without presolve on a warm start, wanders)."""
+        _, method = self.highs.getOptionValue("solver")  # interior point or PDLP solve afresh
+        self.highs.setOptionValue("solver", "simplex")
+        self.highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+        try:
+            self._run(time_limit)
+        finally:
+            self.highs.setOptionValue("simplex_strategy", CHOOSE_SIMPLEX)
+            self.highs.setOptionValue("solver", method)
+
     def solve(self, time_limit: float | None = None) -> Solution:
         """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out."""
         highs = self.highs
-        self._run(time_limit)
+        start_time = highs.getRunTime()
+        duals = self._solve_once(time_limit)
+        status = highs.getModelStatus()
+        text = highs.modelStatusToString(status)
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            raise TimeLimitError(f"no optimal plan within {time_limit} s")
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise PlanError(self._explain(text))
+        solution = highs.getSolution()
+        info = highs.getInfo()
+        values = np.asarray(solution.col_value)
+        parts = {name: float(c @ values) for name, c in self.model.objectives.items()}
+        n_rows = self.model.n_rows
+        return Solution(
+            status=text,
+            objective=sum(parts.values()),
+            col_value=values,
+            col_dual=duals[0] if duals is not None else np.asarray(solution.col_dual),
+            row_dual=(duals[1] if duals is not None else np.asarray(solution.row_dual))[:n_rows],
+            solve_seconds=float(highs.getRunTime() - start_time),
+            iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+            parts=parts,
+        )
+
+    def _solve_once(self, time_limit: float | None) -> tuple[FloatArray, FloatArray] | None:
+        """Run the solve (staged when lexicographic; a MIP first when investments are whole)
+        and return the first stage's duals, or None when the last run's are the ones."""
+        highs = self.highs
+        staged = self.model.options.lexicographic
         invest = self.model.columns.get("invest")
-        if (
-            self.model.options.investments == "whole"
-            and invest is not None
-            and invest.size
-            and highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        ):
+        if self.model.options.investments == "whole" and invest is not None and invest.size:
+            if staged:
+                # The MIP chooses the options on shortfall and the tiny weight per euro of
+                # investment (options removing nothing stay unmade); the LP stages follow.
+                chosen_on = self.model.objectives[STAGES[0]].copy()
+                chosen_on[invest.slice()] += self.model.objectives["cost"][invest.slice()]
+                self._set_costs(chosen_on)
+                self._free_stage_bounds()
+            self._run(time_limit)
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
             # A MIP has no duals: fix the whole investments chosen and solve the LP left.
             chosen = np.round(np.asarray(highs.getSolution().col_value)[invest.slice()])
             columns = np.arange(invest.start, invest.stop, dtype=np.int32)
@@ -115,29 +229,29 @@ class Solver:
             # The basis the MIP leaves makes a poor start (129,000 dual simplex iterations on
             # the example against 27,000 from scratch with presolve): start afresh.
             highs.clearSolver()
-            highs.run()
-        status = highs.getModelStatus()
-        text = highs.modelStatusToString(status)
-        if status == highspy.HighsModelStatus.kTimeLimit:
-            raise TimeLimitError(f"no optimal plan within {time_limit} s")
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise PlanError(self._explain(text))
-        solution = highs.getSolution()
-        info = highs.getInfo()
-        return Solution(
-            status=text,
-            objective=float(info.objective_function_value),
-            col_value=np.asarray(solution.col_value),
-            col_dual=np.asarray(solution.col_dual),
-            row_dual=np.asarray(solution.row_dual),
-            solve_seconds=float(highs.getRunTime()),
-            iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
-        )
+        if staged:
+            return self._run_stages(time_limit)
+        self._run(time_limit)
+        return None
+
+    def _set_costs(self, costs: FloatArray) -> None:
+        self.highs.changeColsCost(costs.size, np.arange(costs.size, dtype=np.int32), costs)
+
+    def _free_stage_bounds(self) -> None:
+        """Take off the bounds an earlier staged solve left on the parts."""
+        rows = np.array([row for _, _, row in self.stages], dtype=np.int32)
+        if rows.size:
+            free = np.full(rows.size, np.inf)
+            self.highs.changeRowsBounds(rows.size, rows, -free, free)  # type: ignore[attr-defined]
 
     def feasible(self, time_limit: float | None = None) -> bool:
         """Whether the model as it stands has a solution (an LP's objective is bounded below
         here: every cost is nonnegative); with `time_limit`, raise TimeLimitError when it runs
-        out."""
+        out. The bounds a staged solve put on the parts are taken off first, and the plan
+        found is one of least shortfall among those allowed."""
+        if self.model.options.lexicographic:
+            self._set_costs(self.model.objectives[STAGES[0]])
+            self._free_stage_bounds()
         self._run(time_limit)
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:
