@@ -24,7 +24,8 @@ def network() -> sustain.Network:
 def test_dimensions_and_periods(network: sustain.Network) -> None:
     assert network.n_periods == 4
     assert network.n_days == 28
-    assert network.period_days == 7
+    assert network.grid == "week"
+    assert network.period_length.tolist() == [7, 7, 7, 7]
     assert list(network.period_start.astype(str)) == [
         "2023-01-02",
         "2023-01-09",
@@ -80,8 +81,8 @@ def test_lanes(network: sustain.Network) -> None:
     sea, rail = network.lanes["sea"], network.lanes["rail"]
     assert network.lane_origin[sea] == network.sites["factory"]
     assert network.lane_destination[rail] == network.sites["front"]
-    assert network.lane_transit_periods[sea] == 2  # 14 days
-    assert network.lane_transit_periods[rail] == 0  # 2 days rounds to no whole week
+    assert network.lane_transit_days[sea] == 14
+    assert network.lane_transit_days[rail] == 2  # kept in days, never rounded to weeks
     assert network.lane_capacity[:, rail] == pytest.approx([700.0] * 4)
     assert network.lane_cost[sea] == 50.0
 

@@ -65,6 +65,9 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
     solved by scipy's linprog. No pruning of variables and no shared index code."""
     n = network
     periods = n.n_periods
+    # Written for daily periods and lags of whole days: each lag is a whole number of periods.
+    assert (n.period_length == 1).all()
+    assert all(float(d).is_integer() for d in [*n.lane_transit_days, *n.system_repair_days])
     variables: dict[tuple[Any, ...], int] = {}
     cost: list[float] = []
     bounds: list[tuple[float, float | None]] = []
@@ -86,7 +89,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
         criticality[m] = max(criticality[m], float(n.item_criticality[i]))
 
     for lane in range(len(n.lanes)):
-        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+        lag = int(n.lane_transit_days[lane])
         for i in range(len(n.items)):
             for t in range(periods - lag):
                 c = options.cost_weight * float(n.lane_cost[lane]) * float(n.item_mass[i])
@@ -148,7 +151,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                 for t in range(periods):
                     var(("hold", s, y, condition, t), per_day * float(n.period_length[t]))
             for lane in range(len(n.lanes)):
-                lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                lag = int(n.lane_transit_days[lane])
                 for t in range(periods - lag):
                     c = per_day * float(n.lane_transit_days[lane]) + options.cost_weight * float(
                         n.lane_cost[lane] * n.system_mass[y]
@@ -189,7 +192,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                 for key, index in variables.items():
                     if key[0] == "ship" and key[2] == i:
                         lane, depart = key[1], key[3]
-                        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                        lag = int(n.lane_transit_days[lane])
                         if n.lane_origin[lane] == s and depart == t:
                             row[index] += 1
                         if n.lane_destination[lane] == s and depart + lag == t:
@@ -210,7 +213,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                 eq_rows.append(row)
                 eq_rhs.append((initial[s, i] if t == 0 else 0.0) + pledged[s, i, t])
     for y in tracked:
-        repair_lag = int(np.floor(n.system_repair_days[y] / n.period_days + 0.5))
+        repair_lag = int(n.system_repair_days[y])
         # In service: A(t) = A(t - 1) (1 - h(t)) + returns, A(-1) the fleet, where h(t) is the
         # share failing over period t at the daily rate.
         hazard = [1 - (1 - float(failure[y])) ** float(n.period_length[t]) for t in range(periods)]
@@ -237,7 +240,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                     if t > 0:
                         row[variables["hold", s, y, condition, t - 1]] -= 1
                     for lane in range(len(n.lanes)):
-                        lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                        lag = int(n.lane_transit_days[lane])
                         if (
                             n.lane_origin[lane] == s
                             and ("move", lane, y, condition, t) in variables
@@ -303,7 +306,7 @@ def independent_optimum(network: sustain.Network, options: PlanOptions) -> float
                     lane, depart, tonnes = key[1], key[4], float(n.system_mass[key[2]])
                 else:
                     continue
-                lag = int(np.floor(n.lane_transit_days[lane] / n.period_days + 0.5))
+                lag = int(n.lane_transit_days[lane])
                 if n.lane_origin[lane] == s and depart == t:
                     out_row[index] += tonnes
                 if n.lane_destination[lane] == s and depart + lag == t:

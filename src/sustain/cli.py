@@ -32,6 +32,7 @@ from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
 from sustain.simulate import SimulationOptions, Uncertainty
 from sustain.simulate import simulate as run_simulation
+from sustain.timegrid import LAGS
 
 app = typer.Typer(
     name="sustain",
@@ -135,7 +136,7 @@ def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     out.print(
         f"[bold green]valid[/]: {path} ({counts['sites']} sites, {counts['lanes']} lanes, "
         f"{counts['items']} items, {counts['formations']} formations, "
-        f"{counts['periods']} periods of {counts['period_days']} days)",
+        f"{counts['periods']} periods: {counts['grid']})",
         highlight=False,
     )
 
@@ -163,11 +164,11 @@ def info(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     overview = summary.overview(network)
     out.print(
         f"[bold]{overview['name']}[/]: from {overview['start']}, {overview['days']} days in "
-        f"{overview['periods']} periods of {overview['period_days']} days; "
+        f"{overview['periods']} periods ({overview['grid']}); "
         + ", ".join(
             f"{v} {k.replace('_', ' ')}"
             for k, v in overview.items()
-            if k not in ("name", "start", "days", "periods", "period_days")
+            if k not in ("name", "start", "days", "periods", "grid")
         ),
         highlight=False,
     )
@@ -242,6 +243,13 @@ def plan(
             help="Minimise shortfall, then lateness, then cost in turn; or their weighted sum.",
         ),
     ] = PlanOptions.lexicographic,
+    lags: Annotated[
+        str,
+        typer.Option(
+            help="Lags that are not whole periods: mean (all in the period of the mean "
+            "arrival) or split (shared by the periods the arrivals fall in)."
+        ),
+    ] = PlanOptions.lags,
     investments: Annotated[
         str,
         typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
@@ -258,6 +266,8 @@ def plan(
         )
     if solver not in SOLVERS:
         _fail(f'unknown solver "{solver}": use one of {", ".join(SOLVERS)}', as_json=as_json)
+    if lags not in LAGS:
+        _fail(f'unknown lags "{lags}": use one of {", ".join(LAGS)}', as_json=as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     options = PlanOptions(
@@ -266,6 +276,7 @@ def plan(
         repair_weight=repair_weight,
         cost_weight=cost_weight,
         lexicographic=lexicographic,
+        lags=lags,
         investments=investments,
         budget_eur=budget,
     )

@@ -8,8 +8,9 @@ Every engine reads a Network and never goes back to the Scenario. Names survive 
   into the other;
 - mass is in tonnes, money in euros; arrays indexed by period hold totals over that period
   (the last period may be shorter: `period_length`), other rates are per day;
-- a lane's transit time in periods is its transit in days divided by the period length,
-  rounded to the nearest whole period (halves round up);
+- periods are the buckets of the planning grid (sustain.timegrid), of lengths that may differ
+  (`period_length`, `period_first_day`); lags in days (transit, repair, production) are kept in
+  days, never rounded to periods;
 - capacities that vary over time are computed day by day and summed per period, so a change
   in the middle of a week counts for the days it holds;
 - a production line's capacity is its *output*: what can finish in each period, started
@@ -44,6 +45,8 @@ from sustain.scenario.schema import (
     Stock,
     SupplyClass,
 )
+from sustain.timegrid import bucket_edges, bucket_of
+from sustain.timegrid import describe as describe_grid
 from sustain.units import Amount
 
 FloatArray = npt.NDArray[np.float64]
@@ -96,7 +99,7 @@ class Network:
 
     name: str
     start: np.datetime64
-    period_days: int
+    grid: str  # the planning grid as written tidily, e.g. "28 x day, then week"
     period_start: npt.NDArray[np.datetime64]  # (P,) first day of each period
     period_length: FloatArray  # (P,) days in each period (the last may be shorter)
     period_first_day: IntArray  # (P,) first day of each period, in days from the start
@@ -153,7 +156,6 @@ class Network:
     lane_mode: IntArray  # code into MODES
     lane_capacity: FloatArray  # (periods, lanes) t per period
     lane_transit_days: FloatArray
-    lane_transit_periods: IntArray
     lane_cost: FloatArray  # EUR per t
 
     assets: Index
@@ -207,6 +209,7 @@ class Network:
     pledge_site: IntArray
     pledge_quantity: FloatArray
     pledge_period: IntArray  # first period it can move (0 when available before the start)
+    pledge_day: IntArray  # first day it can move, from the start (0 when available before)
     pledge_status: IntArray  # code into PLEDGE_STATUSES
 
     # Options to make the network harder to break, each with the network it makes.
@@ -228,6 +231,16 @@ class Network:
     @property
     def n_days(self) -> int:
         return int(self.period_length.sum())
+
+    @property
+    def period_edges(self) -> npt.NDArray[np.int64]:
+        """(periods + 1,) the first day of each period, then the number of days."""
+        return np.append(self.period_first_day, self.n_days).astype(np.int64)
+
+    @property
+    def day_period(self) -> npt.NDArray[np.int64]:
+        """(days,) the period each day of the horizon falls in."""
+        return np.repeat(np.arange(self.n_periods), self.period_length.astype(np.int64))
 
     def family_criticality(self) -> FloatArray:
         """(families,) each family's criticality: that of its most critical item."""
@@ -352,13 +365,14 @@ def compile_network(scenario: Scenario) -> Network:
     """Compile a validated Scenario into a Network."""
     s = scenario
     settings = s.scenario
-    period_days = s.period_days
     n_days = round(settings.horizon)
-    n_periods = -(-n_days // period_days)
     start = np.datetime64(settings.start, "D")
-    period_start = start + np.arange(n_periods) * np.timedelta64(period_days, "D")
-    period_first_day = (np.arange(n_periods) * period_days).astype(np.int32)
-    period_length = np.minimum(period_days, n_days - period_first_day).astype(np.float64)
+    edges = bucket_edges(settings.period, settings.start, n_days)
+    n_periods = edges.size - 1
+    period_first_day = edges[:-1].astype(np.int32)
+    period_start = start + period_first_day.astype("timedelta64[D]")
+    period_length = np.diff(edges).astype(np.float64)
+    day_period = np.repeat(np.arange(n_periods, dtype=np.int64), np.diff(edges))
 
     nations = Index(tuple(n.id for n in s.nations))
     sites = Index(tuple(x.id for x in s.sites))
@@ -392,7 +406,7 @@ def compile_network(scenario: Scenario) -> Network:
     holdings = np.zeros((len(formations), len(systems)))
     for h in s.holdings:
         holdings[formations[h.formation], systems[h.system]] += h.quantity
-    level_days = _formation_level_days(s, formations, levels, n_days, period_days, n_periods)
+    level_days = _formation_level_days(s, formations, levels, day_period, n_periods)
     rate = np.einsum("fs,sml->fml", holdings, consumption)  # per formation per day
     demand = np.einsum("fpl,fml->pfm", level_days, rate)
     formation_family = (holdings @ system_family.astype(np.float64)) > 0
@@ -455,7 +469,7 @@ def compile_network(scenario: Scenario) -> Network:
     return Network(
         name=settings.name,
         start=start,
-        period_days=period_days,
+        grid=describe_grid(settings.period),
         period_start=period_start,
         period_length=period_length,
         period_first_day=period_first_day,
@@ -509,7 +523,6 @@ def compile_network(scenario: Scenario) -> Network:
         lane_mode=_codes((x.mode.value for x in s.lanes), MODES),
         lane_capacity=period_length[:, None] * lane_capacity_day[None, :],
         lane_transit_days=lane_transit_days,
-        lane_transit_periods=np.floor(lane_transit_days / period_days + 0.5).astype(np.int32),
         lane_cost=_floats(x.cost for x in s.lanes),
         assets=assets,
         asset_kind=_codes((a.kind.value for a in s.assets), ASSET_KINDS),
@@ -579,7 +592,8 @@ def compile_network(scenario: Scenario) -> Network:
         pledge_quantity=_floats(
             _in(p.quantity, item_unit[i]) for p, i in zip(s.pledges, pledge_item, strict=True)
         ),
-        pledge_period=np.maximum(pledge_offsets, 0).astype(np.int32) // period_days,
+        pledge_period=bucket_of(edges, np.clip(pledge_offsets, 0, n_days - 1)).astype(np.int32),
+        pledge_day=np.maximum(pledge_offsets, 0).astype(np.int32),
         pledge_status=_codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
         mitigations=_mitigation_options(s),
     )
@@ -596,17 +610,21 @@ def _owner(
 
 
 def _formation_level_days(
-    s: Scenario, formations: Index, levels: Index, n_days: int, period_days: int, n_periods: int
+    s: Scenario,
+    formations: Index,
+    levels: Index,
+    day_period: npt.NDArray[np.int64],
+    n_periods: int,
 ) -> FloatArray:
     """(formations, periods, levels): how many days of each period a formation spends at each
     intensity level, from its schedule (each entry holds until the next)."""
     entries = sorted(s.intensity, key=lambda e: (formations[e.formation], e.start))
-    daily_level = np.full((len(formations), n_days), -1, dtype=np.int64)
+    daily_level = np.full((len(formations), day_period.size), -1, dtype=np.int64)
     for entry in entries:  # sorted, so a later entry overwrites from its own start on
         offset = max(_day_offset(s.scenario.start, entry.start), 0)
         daily_level[formations[entry.formation], offset:] = levels[entry.level]
     f_idx, day = np.nonzero(daily_level >= 0)
-    flat = (f_idx * n_periods + day // period_days) * len(levels) + daily_level[f_idx, day]
+    flat = (f_idx * n_periods + day_period[day]) * len(levels) + daily_level[f_idx, day]
     size = len(formations) * n_periods * len(levels)
     counts = np.bincount(flat, minlength=size).astype(np.float64)
     return counts.reshape(len(formations), n_periods, len(levels))

@@ -95,7 +95,7 @@ def overview(network: Network) -> dict[str, int | str]:
         "start": str(network.start),
         "days": network.n_days,
         "periods": network.n_periods,
-        "period_days": network.period_days,
+        "grid": network.grid,
         "nations": len(network.nations),
         "sites": len(network.sites),
         "lanes": len(network.lanes),

@@ -217,7 +217,9 @@ class Planner:
         if options.check:
             self._progress("checking the plan")
             start = time.perf_counter()
-            check_plan(self.network, result, options.closures, self.without_investments)
+            check_plan(
+                self.network, result, options.closures, self.without_investments, options.lags
+            )
             check_seconds = time.perf_counter() - start
         return Plan(
             network=self.network,

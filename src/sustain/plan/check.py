@@ -40,8 +40,26 @@ def _differs(a: float, b: float, scale: float = 0.0) -> bool:
     return abs(a - b) > ABSOLUTE + RELATIVE * max(abs(a), abs(b), scale)
 
 
-def _transit_periods(days: float, period_days: int) -> int:
-    return int(np.floor(days / period_days + 0.5))
+def _arrivals(network: Network, period: int, lag: float, lags: str) -> list[tuple[int, float]]:
+    """(period, share) of what leaves during `period`, spread over its days, and arrives `lag`
+    days later, worked out period by period: "split", the share of [start + lag, end + lag) in
+    each period; "mean", all of it in the period holding start + lag + length / 2."""
+    first = float(network.period_first_day[period])
+    length = float(network.period_length[period])
+    begin, end = first + lag, first + length + lag
+    mean = (begin + end) / 2
+    found = []
+    day = 0.0
+    for t, days in enumerate(network.period_length.tolist()):
+        if lags == "mean":
+            if day <= mean < day + days:
+                found.append((t, 1.0))
+        else:
+            overlap = min(day + days, end) - max(day, begin)
+            if overlap > 1e-12:
+                found.append((t, overlap / length))
+        day += days
+    return found
 
 
 def _open_share(network: Network, lane: str, period: int, closures: Iterable[Closure]) -> float:
@@ -50,7 +68,7 @@ def _open_share(network: Network, lane: str, period: int, closures: Iterable[Clo
     incidence = network.lane_assets
     depends = incidence.indices[incidence.indptr[position] : incidence.indptr[position + 1]]
     assets = {network.assets.names[a] for a in depends}
-    first = period * network.period_days
+    first = int(network.period_first_day[period])
     days = int(network.period_length[period])
     closed_days = 0.0
     for day in range(first, first + days):
@@ -174,9 +192,11 @@ def check_plan(
     tables: dict[str, pd.DataFrame],
     closures: Iterable[Closure],
     without_investments: Network | None = None,
+    lags: str = "mean",
 ) -> None:
     """Raise PlanCheckError listing every broken constraint of the plan. When the plan decided
-    investments, `network` has every option made and `without_investments` has none."""
+    investments, `network` has every option made and `without_investments` has none. `lags`
+    says how the plan placed lags that are not whole periods (PlanOptions.lags)."""
     closures = tuple(closures)
     n = network
     periods = n.n_periods
@@ -211,14 +231,17 @@ def check_plan(
         negative = [row for row in frame if row[column] < -ABSOLUTE]
         problems += [f"{name} is negative: {row}" for row in negative[:5]]
 
-    # Transit and lane capacity, for items and systems alike.
+    # Transit and lane capacity, for items and systems alike. Each row's arrivals, split over
+    # the periods they fall in, are kept in "parts" for the ledgers below.
     for row in shipments + moves:
         lane = n.lanes[row["lane"]]
-        expected = row["period"] + _transit_periods(float(n.lane_transit_days[lane]), n.period_days)
-        if row["arrival_period"] != expected or row["arrival_period"] >= periods:
+        row["parts"] = _arrivals(n, row["period"], float(n.lane_transit_days[lane]), lags)
+        expected = row["parts"][0][0] if row["parts"] else periods
+        arrived = sum(share for _, share in row["parts"])
+        if row["arrival_period"] != expected or _differs(arrived, 1.0):
             problems.append(
-                f"lane {row['lane']}: departure in {row['period']} arrives in "
-                f"{row['arrival_period']}, not {expected}"
+                f"lane {row['lane']}: departure in {row['period']} arrives from "
+                f"{row['arrival_period']}, not {expected}, or not all inside the horizon"
             )
         ends = (n.sites.names[n.lane_origin[lane]], n.sites.names[n.lane_destination[lane]])
         if ends != (row["from"], row["to"]):
@@ -242,12 +265,17 @@ def check_plan(
                 f"over its {limit:.6g} t"
             )
 
-    # Handling at sites.
-    for column, period_column, what in (
-        ("from", "period", "out of"),
-        ("to", "arrival_period", "into"),
+    # Handling at sites: out when leaving, in as the parts arrive.
+    arriving = [
+        {**row, "arrival": t, "quantity": row["quantity"] * share}
+        for row in carried
+        for t, share in row["parts"]
+    ]
+    for rows, column, period_column, what in (
+        (carried, "from", "period", "out of"),
+        (arriving, "to", "arrival", "into"),
     ):
-        for (site, period), handled in _total(carried, (column, period_column), tonnes).items():
+        for (site, period), handled in _total(rows, (column, period_column), tonnes).items():
             limit = float(n.site_throughput[n.sites[site]]) * float(n.period_length[period])
             if _exceeds(handled, limit):
                 problems.append(
@@ -280,7 +308,8 @@ def check_plan(
     flows: dict[tuple[str, str, int], float] = defaultdict(float)
     for row in shipments:
         flows[row["from"], row["item"], row["period"]] -= row["quantity"]
-        flows[row["to"], row["item"], row["arrival_period"]] += row["quantity"]
+        for t, share in row["parts"]:
+            flows[row["to"], row["item"], t] += row["quantity"] * share
     line_capacity = _line_capacity(n, tables, without_investments)
     most_output = _most_output(n, without_investments)
     for row in production:
@@ -383,7 +412,7 @@ def check_plan(
                 f"{consumed[0]} consumes {consumed[1]} in period {consumed[2]} with no demand"
             )
 
-    problems += _check_fleet(n, repairs, moves, positions, returns, fleet)
+    problems += _check_fleet(n, repairs, moves, positions, returns, fleet, lags)
 
     if problems:
         raise PlanCheckError(problems)
@@ -396,6 +425,7 @@ def _check_fleet(
     positions: list[dict[str, Any]],
     returns: list[dict[str, Any]],
     fleet: list[dict[str, Any]],
+    lags: str,
 ) -> list[str]:
     """Repairs within hub capacity and the hub's trade; every damaged and repaired system
     accounted for at every site and period; the fleet table adding up."""
@@ -440,18 +470,20 @@ def _check_fleet(
     flows: dict[tuple[str, str, str, int], float] = defaultdict(float)
     for row in moves:
         flows[row["from"], row["system"], row["condition"], row["period"]] -= row["quantity"]
-        flows[row["to"], row["system"], row["condition"], row["arrival_period"]] += row["quantity"]
+        for t, share in row["parts"]:
+            flows[row["to"], row["system"], row["condition"], t] += row["quantity"] * share
     for row in repairs:
         kind = n.systems[row["system"]]
         hub = n.sites[row["hub"]]
         if not n.site_repairs[hub, kind] and row["repaired"] > ABSOLUTE:
             problems.append(f"repair hub {row['hub']} does not repair {row['system']}")
         flows[row["hub"], row["system"], "damaged", row["period"]] -= row["repaired"]
-        ready = row["period"] + _transit_periods(float(n.system_repair_days[kind]), n.period_days)
+        row["parts"] = _arrivals(n, row["period"], float(n.system_repair_days[kind]), lags)
+        ready = row["parts"][0][0] if row["parts"] else periods
         if ready != row["ready_period"]:
             problems.append(f"repair of {row['system']} in {row['period']} ready in {ready}")
-        if ready < periods:
-            flows[row["hub"], row["system"], "repaired", ready] += row["repaired"]
+        for t, share in row["parts"]:
+            flows[row["hub"], row["system"], "repaired", t] += row["repaired"] * share
     for row in returns:
         if (row["site"], row["system"]) not in holders and row["returned"] > ABSOLUTE:
             problems.append(f"{row['system']} returned at {row['site']}, where none is held")
@@ -483,12 +515,16 @@ def _check_fleet(
         into[row["system"], row["period"]] += row["quantity"]
     for row in moves:
         into = waiting if row["condition"] == "damaged" else returning
-        for t in range(row["period"], row["arrival_period"]):
-            into[row["system"], t] += row["quantity"]
+        for arrival, share in row["parts"]:
+            for t in range(row["period"], arrival):
+                into[row["system"], t] += row["quantity"] * share
     in_repair: dict[tuple[str, int], float] = defaultdict(float)
     for row in repairs:
-        for t in range(row["period"], min(row["ready_period"], periods)):
-            in_repair[row["system"], t] += row["repaired"]
+        ready = dict(row["parts"])
+        left = 1.0  # the share not ready yet at the end of each period
+        for t in range(row["period"], periods):
+            left -= ready.get(t, 0.0)
+            in_repair[row["system"], t] += row["repaired"] * left
     back = _total(returns, ("system", "period"), lambda row: float(row["returned"]))
     failed_so_far: dict[str, float] = defaultdict(float)
     for row in sorted(fleet, key=lambda r: (r["system"], r["period"])):

@@ -41,13 +41,6 @@ DAMAGED, REPAIRED = 0, 1
 CONDITIONS = ("damaged", "repaired")
 
 
-def repair_periods(network: Network, systems: IntArray) -> IntArray:
-    """Repair time in whole periods, rounded half up like transit times."""
-    return np.floor(network.system_repair_days[systems] / network.period_days + 0.5).astype(
-        np.int64
-    )
-
-
 def system_values(network: Network) -> FloatArray:
     """(systems,) the weight of one system of each type out of action for a day: the
     scenario's value, or the holders' mean priority times the largest criticality of the
@@ -78,7 +71,7 @@ class FleetIndex:
     can_repair: BoolArray  # (sites, slots) hubs able to repair each type (parts on hand)
     holds: BoolArray  # (sites, slots) sites of formations holding each type
     on_path: BoolArray  # (cargoes, sites)
-    lag: IntArray  # (slots,) repair time in periods
+    repair_days: FloatArray  # (slots,) repair time
 
     @property
     def n_slots(self) -> int:
@@ -122,5 +115,5 @@ def fleet_index(network: Network, parts_on_path: BoolArray) -> FleetIndex:
         can_repair=can_repair,
         holds=holds,
         on_path=on_path,
-        lag=repair_periods(n, systems),
+        repair_days=n.system_repair_days[systems],
     )

@@ -2,7 +2,8 @@
 
 Variables (each a block of columns, described by index arrays):
 
-- `ship`    quantity of item i leaving on lane l in period t, arriving in t + transit(l);
+- `ship`    quantity of item i leaving on lane l in period t, spread over its days and arriving
+            the lane's transit later (split between the periods its arrivals fall in);
 - `inv`     inventory of item i at site s at the end of period t (lower bound: the floor);
 - `prod`    output of production line k in period t (upper bound: its capacity);
 - `use`     consumption of item i by formation f in period t (only items of a family the
@@ -46,6 +47,7 @@ from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
+from sustain.timegrid import LAGS, departures_inside, place_lag
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -81,6 +83,9 @@ class PlanOptions:
     repair_weight: float = 1.0
     cost_weight: float = 1e-6  # per euro of transport
     lexicographic: bool = True
+    # How a lag (transit, repair) that is not whole periods arrives (timegrid.LAGS): "mean",
+    # all in the period of its mean arrival; "split", shared by the periods it falls in.
+    lags: str = "mean"
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
@@ -246,7 +251,7 @@ def open_share(network: Network, closures: tuple[Closure, ...]) -> FloatArray:
     share = np.ones((n_periods, n_lanes))
     if not closures:
         return share
-    starts = np.arange(n_periods) * network.period_days
+    starts = network.period_first_day
     ends = starts + network.period_length
     for closure in closures:
         lanes = closed_lanes(network, closure)
@@ -289,28 +294,41 @@ class _Triplets:
         return csc_array((vals, (rows, cols)), shape=(n_rows, n_cols))
 
 
+@dataclass(frozen=True)
+class Arrivals:
+    """Where flows arrive: one part per (flow, period its arrivals fall in)."""
+
+    flow: IntArray  # position of the flow in its block
+    destination: IntArray
+    period: IntArray
+    share: FloatArray  # of the flow
+
+
 def _stocks_and_flows(
     triplets: _Triplets,
     row_of: Callable[[IntArray, IntArray, IntArray], IntArray],
     stocks: tuple[IntArray, IntArray, IntArray, IntArray],
     flows: tuple[IntArray, IntArray, IntArray, IntArray],
     network: Network,
-) -> tuple[IntArray, IntArray, IntArray]:
+    lags: str,
+) -> tuple[IntArray, Arrivals]:
     """Coefficients of stocks (columns, site, cargo, period) carried from period to period, and
     of flows (columns, lane, cargo, period) leaving their origin and reaching their destination
-    the lane's transit later, in the conservation rows `row_of(site, cargo, period)`. Returns
-    each flow's origin, destination and arrival period."""
+    the lane's transit later (placed by `lags`, timegrid.place_lag), in the conservation rows
+    `row_of(site, cargo, period)`. Returns each flow's origin, and its arrivals."""
     columns, site, cargo, period = stocks
     triplets.add(row_of(site, cargo, period), columns, 1.0)
     carry = period + 1 < network.n_periods
     triplets.add(row_of(site[carry], cargo[carry], period[carry] + 1), columns[carry], -1.0)
     columns, lane, cargo, period = flows
     origin = network.lane_origin[lane].astype(np.int64)
-    destination = network.lane_destination[lane].astype(np.int64)
-    arrival = period + network.lane_transit_periods[lane].astype(np.int64)
+    flow, arrival, share = place_lag(
+        network.period_edges, period, network.lane_transit_days[lane], lags
+    )
+    destination = network.lane_destination[lane[flow]].astype(np.int64)
     triplets.add(row_of(origin, cargo, period), columns, 1.0)
-    triplets.add(row_of(destination, cargo, arrival), columns, -1.0)
-    return origin, destination, arrival
+    triplets.add(row_of(destination, cargo[flow], arrival), columns[flow], -share)
+    return origin, Arrivals(flow, destination, arrival, share)
 
 
 INVESTMENT_MODES = ("none", "relax", "whole")
@@ -357,6 +375,8 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     """Assemble the LP for a Network. With investment decisions, `network` has every option
     made (sustain.capacity.with_investments) and `base_capacity` (periods, lines) is each
     line's capacity without them."""
+    if options.lags not in LAGS:
+        raise ValueError(f'unknown lags "{options.lags}": use one of {", ".join(LAGS)}')
     if options.investments not in INVESTMENT_MODES:
         raise ValueError(
             f'unknown investments mode "{options.investments}": use one of '
@@ -383,9 +403,8 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     # Shipments: (lane, item) pairs on a path, for every period whose arrival is in the horizon.
     usable = on_path[:, n.lane_origin].T & on_path[:, n.lane_destination].T  # (lanes, items)
     pair_lane, pair_item = np.nonzero(usable)
-    transit = n.lane_transit_periods.astype(np.int64)
-    counts = np.clip(n_periods - transit[pair_lane], 0, None)
-    group, offset = _expand(counts)
+    departures = departures_inside(n.period_edges, n.lane_transit_days, options.lags)
+    group, offset = _expand(departures[pair_lane])
     model.ship_lane, model.ship_item, model.ship_period = pair_lane[group], pair_item[group], offset
 
     inv_item_pair, inv_site_pair = np.nonzero(on_path)
@@ -433,7 +452,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         fleet.on_path[:, n.lane_origin].T & fleet.on_path[:, n.lane_destination].T
     )  # (lanes, cargoes)
     pair_lane, pair_cargo = np.nonzero(movable)
-    group, offset = _expand(np.clip(n_periods - transit[pair_lane], 0, None))
+    group, offset = _expand(departures[pair_lane])
     model.move_lane, model.move_cargo = pair_lane[group], pair_cargo[group]
     model.move_period = offset
     hold_cargo_pair, hold_site_pair = np.nonzero(fleet.on_path)
@@ -510,12 +529,13 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
 
     inv_cols = np.arange(col["inv"].start, col["inv"].stop)
     ship_cols = np.arange(col["ship"].start, col["ship"].stop)
-    origin, destination, arrival = _stocks_and_flows(
+    origin, arrivals = _stocks_and_flows(
         triplets,
         balance_row,
         (inv_cols, model.inv_site, model.inv_item, model.inv_period),
         (ship_cols, model.ship_lane, model.ship_item, model.ship_period),
         n,
+        options.lags,
     )
     prod_cols = np.arange(col["prod"].start, col["prod"].stop)
     triplets.add(
@@ -555,24 +575,27 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
 
     hold_cols = np.arange(col["hold"].start, col["hold"].stop)
     move_cols = np.arange(col["move"].start, col["move"].stop)
-    move_origin, move_destination, move_arrival = _stocks_and_flows(
+    move_origin, move_arrivals = _stocks_and_flows(
         triplets,
         fleet_row,
         (hold_cols, model.hold_site, model.hold_cargo, model.hold_period),
         (move_cols, model.move_lane, model.move_cargo, model.move_period),
         n,
+        options.lags,
     )
     triplets.add(
         fleet_row(model.repair_hub, fleet.cargo(DAMAGED, repair_slot), model.repair_period),
         repair_cols,
         1.0,
     )
-    ready = model.repair_period + fleet.lag[repair_slot]
-    done = ready < n_periods
+    # Repairs started over a period are ready the repair time later, split like arrivals.
+    part, ready, share = place_lag(
+        n.period_edges, model.repair_period, fleet.repair_days[repair_slot], options.lags
+    )
     triplets.add(
-        fleet_row(model.repair_hub[done], fleet.cargo(REPAIRED, repair_slot[done]), ready[done]),
-        repair_cols[done],
-        -1.0,
+        fleet_row(model.repair_hub[part], fleet.cargo(REPAIRED, repair_slot[part]), ready),
+        repair_cols[part],
+        -share,
     )
     return_cols = np.arange(col["return"].start, col["return"].stop)
     triplets.add(
@@ -623,12 +646,21 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
 
     # Handling at sites with a throughput limit: out (departures) and in (arrivals).
     limited = np.isfinite(n.site_throughput)
-    for name, site, period in (
-        ("site_out", np.concatenate([origin, move_origin]), carried_period),
+    arriving = np.concatenate([arrivals.flow, ship_cols.size + move_arrivals.flow])
+    for name, site, period, position, weight in (
+        (
+            "site_out",
+            np.concatenate([origin, move_origin]),
+            carried_period,
+            np.arange(carried_cols.size),
+            carried_mass,
+        ),
         (
             "site_in",
-            np.concatenate([destination, move_destination]),
-            np.concatenate([arrival, move_arrival]),
+            np.concatenate([arrivals.destination, move_arrivals.destination]),
+            np.concatenate([arrivals.period, move_arrivals.period]),
+            arriving,
+            carried_mass[arriving] * np.concatenate([arrivals.share, move_arrivals.share]),
         ),
     ):
         sel = limited[site]
@@ -639,7 +671,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
             np.full(keys.size, -np.inf),
             n.site_throughput[row_site] * n.period_length[row_period],
         )
-        triplets.add(first + rows, carried_cols[sel], carried_mass[sel])
+        triplets.add(first + rows, carried_cols[position[sel]], weight[sel])
         setattr(model, f"{name}_row_site", row_site)
         setattr(model, f"{name}_row_period", row_period)
 

@@ -12,6 +12,7 @@ from sustain.network import MODES, Network
 from sustain.plan.fleet import CONDITIONS
 from sustain.plan.model import Model
 from sustain.plan.solve import Solution
+from sustain.timegrid import place_lag
 
 TOLERANCE = 1e-7
 # What a repair hub or a lane carrying only systems limits: systems out of action.
@@ -25,6 +26,16 @@ def _dates(network: Network, periods: npt.ArrayLike) -> npt.NDArray[np.datetime6
     return network.period_start[np.asarray(periods, dtype=np.int64)]
 
 
+def first_arrival(model: Model, period: IndexArray, lag: FloatArray) -> IndexArray:
+    """The period the first of each flow arrives in (placed as the model places it), or the
+    number of periods where none arrives inside the horizon."""
+    n = model.network
+    flow, arrival, _ = place_lag(n.period_edges, period, lag, model.options.lags)
+    first = np.full(period.size, n.n_periods, dtype=np.int64)
+    np.minimum.at(first, flow, arrival)
+    return first
+
+
 def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
     n = model.network
     x = solution.col_value
@@ -34,7 +45,7 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
     ship = x[col["ship"].slice()]
     moving = ship > TOLERANCE
     lane, item, period = model.ship_lane[moving], model.ship_item[moving], model.ship_period[moving]
-    transit = n.lane_transit_periods[lane]
+    first_day = n.period_first_day[period] + n.lane_transit_days[lane]
     out["shipments"] = pd.DataFrame(
         {
             "lane": n.lanes.take(lane),
@@ -44,7 +55,8 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
             "item": n.items.take(item),
             "period": period,
             "departs": _dates(n, period),
-            "arrival_period": period + transit,
+            "arrival_period": first_arrival(model, period, n.lane_transit_days[lane]),
+            "arrives": n.start + np.floor(first_day).astype("timedelta64[D]"),
             "quantity": ship[moving],
             "tonnes": ship[moving] * n.item_mass[item],
             "cost_eur": ship[moving] * n.item_mass[item] * n.lane_cost[lane],
@@ -155,7 +167,8 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     slot_of = np.full(len(n.systems), -1, dtype=np.int64)
     slot_of[fleet.systems] = np.arange(k)
     repair_slot = slot_of[model.repair_system]
-    ready = model.repair_period + fleet.lag[repair_slot]
+    repair_days = fleet.repair_days[repair_slot]
+    ready = first_arrival(model, model.repair_period, repair_days)
     out["repairs"] = pd.DataFrame(
         {
             "hub": n.sites.take(model.repair_hub),
@@ -170,7 +183,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     moved = x[col["move"].slice()]
     moving = moved > TOLERANCE
     lane, cargo, period = model.move_lane, model.move_cargo, model.move_period
-    arrival = period + n.lane_transit_periods[lane]
+    arrival = first_arrival(model, period, n.lane_transit_days[lane])
     mass = n.system_mass[cargo_system[cargo]]
     out["system_moves"] = pd.DataFrame(
         {
@@ -209,9 +222,26 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     shape = (k, periods)
     by_cargo = np.zeros((2 * k, periods))
     np.add.at(by_cargo, (model.hold_cargo, model.hold_period), held)
-    travelling = _in_flight(cargo, period, arrival, moved, (2 * k, periods))
+    # Under way at the end of a period: each part of a flow until the period it arrives in.
+    lags = model.options.lags
+    part, part_arrival, part_share = place_lag(
+        n.period_edges, period, n.lane_transit_days[lane], lags
+    )
+    travelling = _in_flight(
+        cargo[part], period[part], part_arrival, moved[part] * part_share, (2 * k, periods)
+    )
     out_of_action = by_cargo + travelling
-    in_repair = _in_flight(repair_slot, model.repair_period, ready, repaired, shape)
+    part, part_ready, part_share = place_lag(n.period_edges, model.repair_period, repair_days, lags)
+    # A repair whose part is ready past the horizon is still in repair at its end.
+    in_repair = _in_flight(
+        repair_slot, model.repair_period, np.full(repair_slot.size, periods), repaired, shape
+    ) - _in_flight(
+        repair_slot[part],
+        part_ready,
+        np.full(part.size, periods),
+        repaired[part] * part_share,
+        shape,
+    )
     started = np.zeros(shape)
     np.add.at(started, (repair_slot, model.repair_period), repaired)
     back = np.zeros(shape)

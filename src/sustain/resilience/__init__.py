@@ -411,7 +411,7 @@ class _Sweep:
     def table(self, cases: IntArray, outcomes: list[dict[int, Outcome]]) -> pd.DataFrame:
         n = self.shared.network
         loss_day = self.shared.loss_day
-        period_start = np.arange(n.n_periods) * n.period_days
+        period_start = n.period_edges
         names = np.asarray(n.assets.names, dtype=object)
         kinds = np.asarray(ASSET_KINDS, dtype=object)[n.asset_kind]
         recover = n.asset_recovery_days

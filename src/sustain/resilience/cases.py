@@ -70,7 +70,8 @@ def closed_through(network: Network, loss_day: float, mode: int) -> IntArray:
     """(assets,) the number of periods from the start that a closure of each asset reaches
     into: it touches the periods up to this one, not including it."""
     end = window_end_day(network, loss_day, mode)
-    return np.ceil(end / network.period_days - 1e-9).astype(np.int64)
+    reached: IntArray = np.searchsorted(network.period_first_day, end - 1e-9, side="right")
+    return reached.astype(np.int64)
 
 
 def avoided(cases: IntArray, free: IntArray, through: IntArray) -> BoolArray:

@@ -17,6 +17,7 @@ from sustain.plan.model import Model
 from sustain.plan.results import tables
 from sustain.plan.solve import Solution
 from sustain.resilience.cases import LOST, closures
+from sustain.timegrid import bucket_of
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -54,7 +55,7 @@ class _Worker:
         self.base = self.planner.resolve()
         self.cold_seconds = time.perf_counter() - started
         model = self.planner.model
-        self.loss_period = int(shared.loss_day // shared.network.period_days)
+        self.loss_period = int(bucket_of(shared.network.period_edges, shared.loss_day))
         if self.loss_period > 0:
             # The loss strikes a plan under way: what the base plan did before the loss's
             # period is done, and the re-plan cannot foresee the loss.
@@ -185,6 +186,7 @@ def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome
         closed = closures(n, np.asarray(assets), shared.loss_day, mode)
         solution = w.solve(closed) if shared.warm_start else w.solve_from_scratch(closed)
         if shared.check:
-            check_plan(w.planner.network, tables(w.planner.model, solution), closed)
+            model = w.planner.model
+            check_plan(w.planner.network, tables(model, solution), closed, lags=model.options.lags)
         results.append(w.outcome(solution, lost=mode == LOST))
     return results

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from sustain import units
+from sustain.timegrid import describe as describe_grid
 from sustain.units import Amount, UnitError, format_number
 
 # ---------------------------------------------------------------------------------------------
@@ -173,11 +175,6 @@ class Standard(StrEnum):
     OTHER = "other"
 
 
-class Period(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-
-
 class PledgeStatus(StrEnum):
     PLEDGED = "pledged"
     COMMITTED = "committed"
@@ -192,7 +189,15 @@ class MitigationKind(StrEnum):
     RECOVERY = "recovery"  # an asset restored faster: a spare span kept ready, a repair team
 
 
-PERIOD_DAYS = {Period.DAY: 1, Period.WEEK: 7}
+def _grid(text: str) -> str:
+    try:
+        return describe_grid(text)
+    except ValueError as exc:
+        raise PydanticCustomError("grid", str(exc)) from None
+
+
+# The planning grid: "week", or buckets of different lengths such as "28 x day, then week".
+Grid = Annotated[str, AfterValidator(_grid)]
 
 # ---------------------------------------------------------------------------------------------
 # Records. `references` maps a field to the table (or derived name set) it must name;
@@ -222,7 +227,14 @@ class Settings(Record):
     description: str | None = Field(None, description="What the scenario represents.")
     start: dt.date = Field(description="First day of the horizon (YYYY-MM-DD).")
     horizon: Duration = Field(description="Length of the horizon, e.g. '52 weeks'.")
-    period: Period = Field(Period.WEEK, description="Planning period: day or week.")
+    period: Grid = Field(
+        "week",
+        description=(
+            "Planning periods: day, week or month, or buckets of different lengths in order, "
+            "e.g. '28 x day, then week' or '14 x day, 10 x week, then month' (the last unit "
+            "runs to the end of the horizon)."
+        ),
+    )
 
 
 class Nation(Record):
@@ -562,10 +574,6 @@ class Scenario(BaseModel):
         return all(self.records(t) == other.records(t) for t in TABLES)
 
     __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def period_days(self) -> int:
-        return PERIOD_DAYS[self.scenario.period]
 
     @property
     def end(self) -> dt.date:

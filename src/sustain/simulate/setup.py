@@ -74,7 +74,7 @@ class Setup:
 
 def _per_day(per_period: FloatArray, network: Network) -> FloatArray:
     """Per-period totals spread evenly over the days of each period."""
-    day_period = np.arange(network.n_days) // network.period_days
+    day_period = network.day_period
     daily: FloatArray = per_period[day_period] / network.period_length[day_period].reshape(
         (-1,) + (1,) * (per_period.ndim - 1)
     )
@@ -265,7 +265,7 @@ def _pledges_by_day(network: Network) -> Pledges:
     n = network
     n_cells = len(n.sites) * len(n.items)
     live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
-    day = n.pledge_period[live].astype(np.int64) * n.period_days
+    day = n.pledge_day[live].astype(np.int64)
     cell = n.pledge_site[live].astype(np.int64) * len(n.items) + n.pledge_item[live]
     inside = day < n.n_days
     keys, where = np.unique(day[inside] * n_cells + cell[inside], return_inverse=True)

@@ -1,0 +1,92 @@
+"""The planning grid: buckets of different lengths, and lags placed on them, against figures
+worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sustain.plan import PlanOptions, plan
+from sustain.timegrid import bucket_edges, departures_inside, describe, parse_grid, place_lag
+from tests.scenarios import base, formation, lane, load_document, site
+
+START = dt.date(2023, 2, 13)
+
+
+def test_days_then_weeks_then_months() -> None:
+    edges = bucket_edges("28 x day, then week", START, 364)
+    assert edges[:29].tolist() == list(range(29))
+    assert np.diff(edges[28:]).tolist() == [7] * 48
+    assert edges.size - 1 == 28 + 48
+    # Calendar months from 2023-01-31: to 2023-02-28 is a shorter month, then to 2023-03-28.
+    months = bucket_edges("2 x week, then month", dt.date(2023, 1, 31), 120)
+    assert months.tolist() == [0, 7, 14, 42, 73, 103, 120]  # the last ends with the horizon
+    assert describe("28 x Days then week") == "28 x day, then week"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fortnight", "is not a segment"),
+        ("week, then 3 x day", "only the last may"),
+        ("0 x day", "at least one bucket"),
+        ("", "write a unit"),
+    ],
+)
+def test_grids_that_cannot_be_read_say_why(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_grid(text)
+
+
+def test_a_lag_split_between_the_weeks_its_arrivals_fall_in() -> None:
+    edges = bucket_edges("week", START, 28)
+    flow, arrival, share = place_lag(edges, [0, 0, 1], [2.0, 0.0, 9.5], "split")
+    # 2 days: 5/7 the same week, 2/7 the next; 9.5 days from week 1, over days 16.5 .. 23.5.
+    assert flow.tolist() == [0, 0, 1, 2, 2]
+    assert arrival.tolist() == [0, 1, 0, 2, 3]
+    assert share.tolist() == pytest.approx([5 / 7, 2 / 7, 1.0, 4.5 / 7, 2.5 / 7])
+    # Departures whose last unit would arrive after the horizon are not allowed.
+    assert departures_inside(edges, [0.0, 2.0, 14.0], "split").tolist() == [4, 3, 2]
+
+
+@given(lag=st.floats(0, 60), week=st.integers(0, 20))
+def test_the_mean_arrival_on_weeks_is_the_lag_rounded_to_whole_weeks(lag: float, week: int) -> None:
+    edges = bucket_edges("week", START, 364)
+    flow, arrival, share = place_lag(edges, [week], [lag], "mean")
+    rounded = week + int(np.floor(lag / 7 + 0.5))
+    if rounded < 52:
+        assert arrival.tolist() == [rounded] and share.tolist() == [1.0]
+    else:
+        assert flow.size == 0
+    assert departures_inside(edges, [lag], "mean")[0] == 52 - int(np.floor(lag / 7 + 0.5))
+
+
+def three_day_leg(period: str) -> dict[str, object]:
+    """A depot with stock for everything, a 3-day road to a front whose 10 guns fire 10 a day
+    over 14 days: the first 3 days go short, 30 rounds."""
+    doc = base(days=14, period=period)
+    site(doc, "depot", "depot")
+    site(doc, "front", "front")
+    lane(doc, "road", "depot", "front", "100 t/day", transit="3 days")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "10000 rounds"})
+    formation(doc, "bde", "front", guns=10)
+    return doc
+
+
+@pytest.mark.parametrize("lags", ["mean", "split"])
+def test_days_near_term_give_the_daily_answer(lags: str) -> None:
+    options = PlanOptions(lateness_weight=0.0, cost_weight=0.0, lags=lags)
+    daily = plan(load_document(three_day_leg("day")), options).shortfall
+    mixed = plan(load_document(three_day_leg("7 x day, then week")), options).shortfall
+    assert daily["shortfall"].sum() == pytest.approx(30)
+    assert mixed["shortfall"].sum() == pytest.approx(30)
+    first = mixed[mixed["shortfall"] > 1e-9]["date"].min()
+    assert first == daily[daily["shortfall"] > 1e-9]["date"].min() == np.datetime64("2024-01-01")
+    # On weeks alone the 3 days vanish inside the first week (the mean arrival is day 6.5):
+    # the reason to cut the near term into days.
+    weekly = plan(load_document(three_day_leg("week")), options).shortfall
+    assert weekly["shortfall"].sum() == pytest.approx(0, abs=1e-6)
