@@ -38,6 +38,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet 'pyomo>=6.7,<7' 'simpy>=4.1,<5'  # references, benchmarks only
 	$(BIN)/python benchmarks/compile_network.py
 	$(BIN)/python benchmarks/plan_ladder.py --methods-rung 0
+	$(BIN)/python benchmarks/lexicographic.py --rungs 1
 	$(BIN)/python benchmarks/simulate_ladder.py
 	$(BIN)/python benchmarks/resilience_ladder.py --quick
 
