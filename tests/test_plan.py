@@ -473,3 +473,18 @@ def test_a_fleet_without_repair_decays_geometrically_and_never_below_zero() -> N
     with pytest.raises(PlanCheckError) as refused:
         check_plan(network, broken, ())
     assert any("waiting + in repair + returning + available" in v for v in refused.value.violations)
+
+
+def test_days_of_supply_share_a_stock_between_the_formations_drawing_on_it() -> None:
+    # Two brigades of 10 guns at one front with 1,000 rounds there: 20 rounds a day in all,
+    # so after day 0 the 980 left last 49 days for each (not 98 for each).
+    doc = base(days=10)
+    site(doc, "front", "front")
+    doc["stocks"].append({"site": "front", "item": "shell", "quantity": "1000 rounds"})
+    formation(doc, "one", "front", guns=10)
+    formation(doc, "two", "front", guns=10)
+    days = plan(load_document(doc), EXACT).days_of_supply
+    first = days[days["period"] == 0].set_index("formation")
+    assert first["stock"].tolist() == pytest.approx([980, 980])
+    assert first["site_daily_demand"].tolist() == pytest.approx([20, 20])
+    assert first["days_of_supply"].tolist() == pytest.approx([49, 49])

@@ -273,7 +273,8 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
 
 def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
     """For each formation and family: compatible stock at its supply point at the end of each
-    period, in days of that formation's demand in the next period."""
+    period, in days of the next period's demand of every formation drawing on that site (the
+    simulator's definition: a stock shared by brigades lasts as long for each of them)."""
     n = model.network
     n_periods = model.n_periods
     held = np.zeros((len(n.sites), len(n.families), n_periods))
@@ -284,11 +285,13 @@ def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
     )
     daily = n.demand / n.period_length[:, None, None]  # (periods, formations, families)
     ahead = np.concatenate([daily[1:], daily[-1:]], axis=0)  # next period's daily demand
+    at_site = np.zeros((len(n.sites), n_periods, len(n.families)))
+    np.add.at(at_site, n.formation_site, ahead.transpose(1, 0, 2))  # (sites, periods, families)
     f_idx, m_idx = np.nonzero(n.demand.sum(axis=0) > 0)
     rows = []
     for f, m in zip(f_idx, m_idx, strict=True):
         stock = held[n.formation_site[f], m]
-        need = ahead[:, f, m]
+        need = at_site[n.formation_site[f], :, m]
         with np.errstate(divide="ignore"):
             days = np.where(need > 0, stock / np.where(need > 0, need, 1.0), np.inf)
         rows.append(
@@ -298,12 +301,12 @@ def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
                     "family": n.families.names[m],
                     "period": np.arange(n_periods),
                     "stock": stock,
-                    "daily_demand": need,
+                    "site_daily_demand": need,
                     "days_of_supply": days,
                 }
             )
         )
-    columns = ["formation", "family", "period", "stock", "daily_demand", "days_of_supply"]
+    columns = ["formation", "family", "period", "stock", "site_daily_demand", "days_of_supply"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
