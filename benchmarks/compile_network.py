@@ -246,6 +246,14 @@ def measure(n_lanes: int, n_items: int, period: str, repeats: int) -> dict[str, 
     }
 
 
+def network_for(n_lanes: int, n_items: int) -> sustain.Network:
+    """The generated network of a plan-ladder rung (weekly periods), loaded like a user's."""
+    rows = generate(n_lanes, n_items, "week")
+    with tempfile.TemporaryDirectory() as tmp:
+        write(rows, Path(tmp) / "scenario", "csv")
+        return sustain.compile_network(sustain.load(Path(tmp) / "scenario"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the two smallest rungs")

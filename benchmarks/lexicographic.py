@@ -10,26 +10,17 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sustain
-from compile_network import generate
+from compile_network import network_for
 from sustain.plan import Planner, PlanOptions
-from sustain.scenario.writers import write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "race-for-logistics"
 RUNGS = [(100, 10), (400, 20), (1_000, 40)]  # those of plan_ladder.py
-
-
-def network_for(n_lanes: int, n_items: int) -> sustain.Network:
-    rows = generate(n_lanes, n_items, "week")
-    with tempfile.TemporaryDirectory() as tmp:
-        write(rows, Path(tmp) / "scenario", "csv")
-        return sustain.compile_network(sustain.load(Path(tmp) / "scenario"))
 
 
 def solve_seconds(network: sustain.Network, lexicographic: bool) -> tuple[float, float, float]:

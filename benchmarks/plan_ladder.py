@@ -15,7 +15,6 @@ import argparse
 import gc
 import platform
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -25,20 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pyomo_reference
 import sustain
-from compile_network import generate
+from compile_network import network_for
 from sustain.plan import Planner, PlanOptions
 from sustain.plan.model import build
-from sustain.scenario.writers import write
 
 RUNGS = [(100, 10), (400, 20), (1_000, 40)]
 BUILD_ONLY_RUNGS = [(2_000, 60)]  # built (and built with Pyomo), not solved
-
-
-def network_for(n_lanes: int, n_items: int) -> sustain.Network:
-    rows = generate(n_lanes, n_items, "week")
-    with tempfile.TemporaryDirectory() as tmp:
-        write(rows, Path(tmp) / "scenario", "csv")
-        return sustain.compile_network(sustain.load(Path(tmp) / "scenario"))
 
 
 def timed_build(network: sustain.Network, options: PlanOptions) -> tuple[Any, float, float]:

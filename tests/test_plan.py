@@ -212,15 +212,21 @@ def test_repair_loop_and_spare_parts_at_a_field_workshop() -> None:
     assert result.bottlenecks.iloc[0]["name"] == "repair hub workshop"
 
 
-def test_evacuation_lane_limits_repairs() -> None:
+def evacuation_case(evacuation: str = "20 t/day") -> dict[str, Any]:
+    """The repair case with the brigade at a front, its hulls evacuated to the workshop over a
+    lane of `evacuation` (20 t/day: half a 40-t hull a day) and back in a day."""
     doc = repair_case()
     site(doc, "front", "front")
     site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
     lane(doc, "rail", "depot", "front", "100 t/day")
-    lane(doc, "evacuation", "front", "workshop", "20 t/day", transit="1 day")  # half a hull
+    lane(doc, "evacuation", "front", "workshop", evacuation, transit="1 day")
     lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
     formation(doc, "bde", "front", guns=100)
-    result = plan(load_document(doc), EXACT)
+    return doc
+
+
+def test_evacuation_lane_limits_repairs() -> None:
+    result = plan(load_document(evacuation_case()), EXACT)
     moves = result.system_moves
     damaged = moves[moves["condition"] == "damaged"]
     # Half a hull a day leaves in periods 0..8 (a departure in 9 would arrive after the end).
@@ -242,26 +248,13 @@ def test_evacuation_lane_limits_repairs() -> None:
     assert top["name"] == "rail lane evacuation"
     # The dual against a second solve: 0.4 t/day more on the evacuation lane (a hull every
     # hundred days) lowers the objective by 0.4 x the value per unit.
-    wider = repair_case()
-    site(wider, "front", "front")
-    site(wider, "workshop", "repair_hub", repair_capacity="2 systems/day")
-    lane(wider, "rail", "depot", "front", "100 t/day")
-    lane(wider, "evacuation", "front", "workshop", "20.4 t/day", transit="1 day")
-    lane(wider, "back", "workshop", "front", "400 t/day", transit="1 day")
-    formation(wider, "bde", "front", guns=100)
-    gained = result.objective - plan(load_document(wider), EXACT).objective
+    wider = plan(load_document(evacuation_case("20.4 t/day")), EXACT)
+    gained = result.objective - wider.objective
     assert top["value_per_unit"] == pytest.approx(gained / 0.4, rel=1e-6)
 
 
 def test_checker_rejects_broken_fleet_plans() -> None:
-    doc = repair_case()
-    site(doc, "front", "front")
-    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
-    lane(doc, "rail", "depot", "front", "100 t/day")
-    lane(doc, "evacuation", "front", "workshop", "20 t/day", transit="1 day")
-    lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
-    formation(doc, "bde", "front", guns=100)
-    network = load_document(doc)
+    network = load_document(evacuation_case())
     tables = plan(network, EXACT).tables
 
     def broken(table: str, column: str, change: Any) -> dict[str, pd.DataFrame]:
