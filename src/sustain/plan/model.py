@@ -345,9 +345,6 @@ def _objectives(model: Model, n_cols: int) -> dict[str, FloatArray]:
     assert fleet is not None
     shortfall, lateness, cost = np.zeros(n_cols), np.zeros(n_cols), np.zeros(n_cols)
     n_periods = model.n_periods
-    model.short_weight = (
-        n.formation_priority[model.short_formation] * n.family_criticality()[model.short_family]
-    )
     shortfall[col["short"].slice()] = options.shortfall_weight * model.short_weight
     earliness = (n_periods - 1 - model.short_period) / max(n_periods - 1, 1)
     lateness[col["short"].slice()] = (
@@ -491,6 +488,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     lower = np.zeros(n_cols)
     upper = np.full(n_cols, np.inf)
     model.col_lower = lower
+    # Weighted shortfall: priority x criticality per unit short (lateness apart).
+    model.short_weight = (
+        n.formation_priority[model.short_formation] * n.family_criticality()[model.short_family]
+    )
     model.objectives = _objectives(model, n_cols)
     upper[col["invest"].slice()] = 1.0
 

@@ -1,10 +1,11 @@
 """Solving the planning LP with HiGHS (highspy), in bulk arrays; re-solving after a change of
 bounds from the previous basis (the resilience engine closes a few lanes and re-solves).
 
-The objective's parts (model.STAGES) are minimised in order: each stage's optimum becomes a
-bound on that part (a row kept free until then), and the next part is minimised from the basis
-the stage leaves, which stays primal feasible. The duals reported are those of the first stage:
-what one more unit of a capacity is worth in shortfall."""
+The objective's parts (model.STAGES) are minimised in order: their weighted sum is solved
+first, then each part by primal simplex from the basis the run before left (it stays primal
+feasible), each part's optimum becoming a bound on it (a row kept free until then) before the
+next is minimised. The duals reported are those of the first part's stage: what one more unit
+of a capacity is worth in shortfall."""
 
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ class Solver:
         self.highs.passModel(self._lp())
         self.stages = self._stages()
         self._sum_basis: highspy.HighsBasis | None = None
+        self._iterations = 0  # simplex and interior point iterations of a solve's runs
 
     def _lp(self) -> highspy.HighsLp:
         model = self.model
@@ -91,7 +93,7 @@ class Solver:
         lp = highspy.HighsLp()
         lp.num_col_ = model.n_columns
         lp.num_row_ = model.n_rows
-        lp.col_cost_ = model.objectives[STAGES[0]] if model.options.lexicographic else model.cost
+        lp.col_cost_ = model.cost
         lp.col_lower_ = model.col_lower
         lp.col_upper_ = model.col_upper
         lp.row_lower_ = model.row_lower
@@ -108,9 +110,9 @@ class Solver:
             lp.integrality_ = kinds
         return lp
 
-    def _stages(self) -> list[tuple[str, FloatArray, int]]:
-        """The stages of a lexicographic solve after the first: the part, its costs, and the
-        row (added free, after the model's) that bounds the part before it once it is solved.
+    def _stages(self) -> list[tuple[FloatArray, int]]:
+        """The stages of a lexicographic solve after the first: the part's costs, and the row
+        (added free, after the model's) that bounds the part before it once it is solved.
         Parts with no cost are left out."""
         model = self.model
         if not model.options.lexicographic:
@@ -125,7 +127,7 @@ class Solver:
             self.highs.addRow(
                 -np.inf, np.inf, columns.size, columns, previous[columns].astype(np.float64)
             )
-            stages.append((parts[k][0], parts[k][1], row))
+            stages.append((parts[k][1], row))
         return stages
 
     def _run_stages(self, time_limit: float | None) -> tuple[FloatArray, FloatArray]:
@@ -142,8 +144,7 @@ class Solver:
         self._sum_basis = highs.getBasis()
         previous: FloatArray | None = None
         duals: tuple[FloatArray, FloatArray] | None = None
-        later = [(costs, row) for _, costs, row in self.stages]
-        for costs, row in [(self.model.objectives[STAGES[0]], -1), *later]:
+        for costs, row in [(self.model.objectives[STAGES[0]], -1), *self.stages]:
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break
             if previous is not None:
@@ -154,14 +155,13 @@ class Solver:
                 )
             self._set_costs(costs)
             self._run_primal(time_limit)
-            if duals is None:
-                solution = highs.getSolution()
-                duals = (np.asarray(solution.col_dual), np.asarray(solution.row_dual))
+            duals = duals or self._duals()
             previous = costs
-        if duals is None:
-            solution = highs.getSolution()
-            duals = (np.asarray(solution.col_dual), np.asarray(solution.row_dual))
-        return duals
+        return duals or self._duals()
+
+    def _duals(self) -> tuple[FloatArray, FloatArray]:
+        solution = self.highs.getSolution()
+        return np.asarray(solution.col_dual), np.asarray(solution.row_dual)
 
     def _run_primal(self, time_limit: float | None) -> None:
         """A run by primal simplex, which goes on from a primal feasible basis (dual simplex,
@@ -179,6 +179,7 @@ class Solver:
         """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out."""
         highs = self.highs
         start_time = highs.getRunTime()
+        self._iterations = 0
         duals = self._solve_once(time_limit)
         status = highs.getModelStatus()
         text = highs.modelStatusToString(status)
@@ -187,7 +188,6 @@ class Solver:
         if status != highspy.HighsModelStatus.kOptimal:
             raise PlanError(self._explain(text))
         solution = highs.getSolution()
-        info = highs.getInfo()
         values = np.asarray(solution.col_value)
         parts = {name: float(c @ values) for name, c in self.model.objectives.items()}
         n_rows = self.model.n_rows
@@ -198,7 +198,7 @@ class Solver:
             col_dual=duals[0] if duals is not None else np.asarray(solution.col_dual),
             row_dual=(duals[1] if duals is not None else np.asarray(solution.row_dual))[:n_rows],
             solve_seconds=float(highs.getRunTime() - start_time),
-            iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+            iterations=self._iterations,
             parts=parts,
         )
         if self.model.options.lexicographic:
@@ -252,7 +252,7 @@ class Solver:
 
     def _free_stage_bounds(self) -> None:
         """Take off the bounds an earlier staged solve left on the parts."""
-        rows = np.array([row for _, _, row in self.stages], dtype=np.int32)
+        rows = np.array([row for _, row in self.stages], dtype=np.int32)
         if rows.size:
             free = np.full(rows.size, np.inf)
             self.highs.changeRowsBounds(rows.size, rows, -free, free)  # type: ignore[attr-defined]
@@ -289,6 +289,8 @@ class Solver:
         finally:
             if time_limit is not None:
                 highs.setOptionValue("time_limit", float("inf"))
+            info = highs.getInfo()
+            self._iterations += int(info.simplex_iteration_count + info.ipm_iteration_count)
 
     def set_column_bounds(
         self, columns: npt.NDArray[np.int64], lower: FloatArray, upper: FloatArray
