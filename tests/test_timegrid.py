@@ -90,3 +90,19 @@ def test_days_near_term_give_the_daily_answer(lags: str) -> None:
     # the reason to cut the near term into days.
     weekly = plan(load_document(three_day_leg("week")), options).shortfall
     assert weekly["shortfall"].sum() == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("lags", ["mean", "split"])
+def test_repairs_and_moves_placed_on_weeks_pass_the_checker(lags: str) -> None:
+    # Hulls evacuated over a 1-day lane and repaired in 5 days, on weeks: under either rule the
+    # plan passes the checker (its own placement of every move and repair) and the fleet adds
+    # up in every week.
+    from tests.test_plan import evacuation_case
+
+    doc = evacuation_case()
+    doc["scenario"].update({"horizon": "8 weeks", "period": "week"})
+    result = plan(load_document(doc), PlanOptions(lags=lags))
+    fleet = result.fleet
+    assert result.repairs["repaired"].sum() > 0
+    out = fleet[["waiting", "in_repair", "returning", "available"]].sum(axis=1)
+    assert out.to_numpy() == pytest.approx(fleet["fleet"].to_numpy())

@@ -26,14 +26,17 @@ def _dates(network: Network, periods: npt.ArrayLike) -> npt.NDArray[np.datetime6
     return network.period_start[np.asarray(periods, dtype=np.int64)]
 
 
-def first_arrival(model: Model, period: IndexArray, lag: FloatArray) -> IndexArray:
-    """The period the first of each flow arrives in (placed as the model places it), or the
-    number of periods where none arrives inside the horizon."""
+def _placed(
+    model: Model, period: IndexArray, lag: FloatArray
+) -> tuple[IndexArray, IndexArray, FloatArray, IndexArray]:
+    """Flows leaving in `period` with `lag` days, placed as the model places them: their parts
+    (flow, arrival period, share), and the period the first of each arrives in (the number of
+    periods where none arrives inside the horizon)."""
     n = model.network
-    flow, arrival, _ = place_lag(n.period_edges, period, lag, model.options.lags)
+    flow, arrival, share = place_lag(n.period_edges, period, lag, model.options.lags)
     first = np.full(period.size, n.n_periods, dtype=np.int64)
     np.minimum.at(first, flow, arrival)
-    return first
+    return flow, arrival, share, first
 
 
 def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
@@ -55,7 +58,7 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
             "item": n.items.take(item),
             "period": period,
             "departs": _dates(n, period),
-            "arrival_period": first_arrival(model, period, n.lane_transit_days[lane]),
+            "arrival_period": _placed(model, period, n.lane_transit_days[lane])[3],
             "arrives": n.start + np.floor(first_day).astype("timedelta64[D]"),
             "quantity": ship[moving],
             "tonnes": ship[moving] * n.item_mass[item],
@@ -168,7 +171,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     slot_of[fleet.systems] = np.arange(k)
     repair_slot = slot_of[model.repair_system]
     repair_days = fleet.repair_days[repair_slot]
-    ready = first_arrival(model, model.repair_period, repair_days)
+    ready_part, part_ready, ready_share, ready = _placed(model, model.repair_period, repair_days)
     out["repairs"] = pd.DataFrame(
         {
             "hub": n.sites.take(model.repair_hub),
@@ -183,7 +186,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     moved = x[col["move"].slice()]
     moving = moved > TOLERANCE
     lane, cargo, period = model.move_lane, model.move_cargo, model.move_period
-    arrival = first_arrival(model, period, n.lane_transit_days[lane])
+    part, part_arrival, part_share, arrival = _placed(model, period, n.lane_transit_days[lane])
     mass = n.system_mass[cargo_system[cargo]]
     out["system_moves"] = pd.DataFrame(
         {
@@ -223,23 +226,19 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
     by_cargo = np.zeros((2 * k, periods))
     np.add.at(by_cargo, (model.hold_cargo, model.hold_period), held)
     # Under way at the end of a period: each part of a flow until the period it arrives in.
-    lags = model.options.lags
-    part, part_arrival, part_share = place_lag(
-        n.period_edges, period, n.lane_transit_days[lane], lags
-    )
     travelling = _in_flight(
         cargo[part], period[part], part_arrival, moved[part] * part_share, (2 * k, periods)
     )
     out_of_action = by_cargo + travelling
-    part, part_ready, part_share = place_lag(n.period_edges, model.repair_period, repair_days, lags)
-    # A repair whose part is ready past the horizon is still in repair at its end.
+    # In repair: started so far less ready so far (a part ready past the horizon is still in
+    # repair at its end).
     in_repair = _in_flight(
         repair_slot, model.repair_period, np.full(repair_slot.size, periods), repaired, shape
     ) - _in_flight(
-        repair_slot[part],
+        repair_slot[ready_part],
         part_ready,
-        np.full(part.size, periods),
-        repaired[part] * part_share,
+        np.full(ready_part.size, periods),
+        repaired[ready_part] * ready_share,
         shape,
     )
     started = np.zeros(shape)
