@@ -16,7 +16,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_array
 
 import sustain
-from sustain.plan import PlanOptions, plan
+from sustain.plan import Planner, PlanOptions, plan
 from tests import scenarios
 from tests.scenarios import base, formation, load_document, random_network, site
 
@@ -389,3 +389,18 @@ def test_a_blended_objective_trades_shortfall_for_cost_and_the_lexicographic_one
     ordered = plan(network)
     assert ordered.shortfall["shortfall"].sum() == pytest.approx(0, abs=1e-6)  # the bound's slack
     assert ordered.parts["cost"] == pytest.approx(50 * 0.05 * 1e9 * 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_solve_through_shortfall_stops_there_with_the_same_shortfall(seed: int) -> None:
+    # The resilience sweep solves through the shortfall stage only: the same shortfall as the
+    # whole lexicographic solve, and lateness and cost no lower (later stages only lower them).
+    network = load_document(with_lane_costs(random_network(seed), seed, 1e3))
+    whole = Planner(network).resolve()
+    first = Planner(network).resolve(through="shortfall")
+    assert whole.parts is not None and first.parts is not None
+    assert first.parts["shortfall"] == pytest.approx(whole.parts["shortfall"], rel=1e-7, abs=1e-6)
+    for part in ("lateness", "cost"):
+        assert first.parts[part] >= whole.parts[part] - 1e-6 * max(1.0, abs(whole.parts[part]))
+    with pytest.raises(ValueError, match='unknown part "waste"'):
+        Planner(network).resolve(through="waste")

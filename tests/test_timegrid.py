@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sustain.plan import PlanOptions, plan
-from sustain.timegrid import bucket_edges, departures_inside, describe, parse_grid, place_lag
+from sustain.timegrid import (
+    LAGS,
+    arrival_bucket,
+    bucket_edges,
+    departures_inside,
+    describe,
+    parse_grid,
+    place_lag,
+)
 from tests.scenarios import base, formation, lane, load_document, site
 
 START = dt.date(2023, 2, 13)
@@ -77,7 +85,20 @@ def three_day_leg(period: str) -> dict[str, object]:
     return doc
 
 
-@pytest.mark.parametrize("lags", ["mean", "split"])
+def test_a_late_arrival_waits_for_the_first_bucket_that_holds_all_of_it() -> None:
+    edges = bucket_edges("3 x day, then week", START, 24)  # [0, 1, 2, 3, 10, 17, 24]
+    flow, arrival, share = place_lag(edges, [0, 1, 2, 3, 4, 5], [2.0] * 6, "late")
+    # Day 0 + 2 is day 2, a bucket of its own; day 1 + 2 arrives on day 3, the first day of the
+    # week [3, 10); day 2 + 2 arrives on day 4, inside it: the next week; the week [3, 10) + 2
+    # arrives over [5, 12): the week [10, 17), which starts after its first unit and ends after
+    # its last; the last week's arrivals end after the horizon.
+    assert flow.tolist() == [0, 1, 2, 3, 4]
+    assert arrival.tolist() == [2, 3, 4, 4, 5]
+    assert share.tolist() == [1.0] * 5
+    assert departures_inside(edges, [0.0, 2.0, 7.0, 30.0], "late").tolist() == [6, 5, 5, 0]
+
+
+@pytest.mark.parametrize("lags", LAGS)
 def test_days_near_term_give_the_daily_answer(lags: str) -> None:
     options = PlanOptions(lateness_weight=0.0, cost_weight=0.0, lags=lags)
     daily = plan(load_document(three_day_leg("day")), options).shortfall
@@ -86,13 +107,16 @@ def test_days_near_term_give_the_daily_answer(lags: str) -> None:
     assert mixed["shortfall"].sum() == pytest.approx(30)
     first = mixed[mixed["shortfall"] > 1e-9]["date"].min()
     assert first == daily[daily["shortfall"] > 1e-9]["date"].min() == np.datetime64("2024-01-01")
-    # On weeks alone the 3 days vanish inside the first week (the mean arrival is day 6.5):
-    # the reason to cut the near term into days.
+    # On weeks alone the rules part: the 3 days vanish inside the first week by its mean
+    # arrival (day 6.5) or its share arriving in it, and the whole first week goes short when
+    # only what has all come by a week's start counts: the reason to cut the near term into
+    # days.
     weekly = plan(load_document(three_day_leg("week")), options).shortfall
-    assert weekly["shortfall"].sum() == pytest.approx(0, abs=1e-6)
+    expected = {"late": 70.0, "split": 0.0, "mean": 0.0}[lags]
+    assert weekly["shortfall"].sum() == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("lags", ["mean", "split"])
+@pytest.mark.parametrize("lags", LAGS)
 def test_repairs_and_moves_placed_on_weeks_pass_the_checker(lags: str) -> None:
     # Hulls evacuated over a 1-day lane and repaired in 5 days, on weeks: under either rule the
     # plan passes the checker (its own placement of every move and repair) and the fleet adds
@@ -106,3 +130,10 @@ def test_repairs_and_moves_placed_on_weeks_pass_the_checker(lags: str) -> None:
     assert result.repairs["repaired"].sum() > 0
     out = fleet[["waiting", "in_repair", "returning", "available"]].sum(axis=1)
     assert out.to_numpy() == pytest.approx(fleet["fleet"].to_numpy())
+
+
+def test_a_delivery_counts_in_its_bucket_or_under_late_the_next_to_start() -> None:
+    edges = bucket_edges("3 x day, then week", START, 24)  # [0, 1, 2, 3, 10, 17, 24]
+    days = [-5, 0, 2, 4, 10, 23, 24, 400]
+    assert arrival_bucket(edges, days, "mean").tolist() == [0, 0, 2, 3, 4, 5, 6, 6]
+    assert arrival_bucket(edges, days, "late").tolist() == [0, 0, 2, 4, 4, 6, 6, 6]

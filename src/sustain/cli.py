@@ -246,8 +246,10 @@ def plan(
     lags: Annotated[
         str,
         typer.Option(
-            help="Lags that are not whole periods: mean (all in the period of the mean "
-            "arrival) or split (shared by the periods the arrivals fall in)."
+            help="Lags that are not whole periods: late (all in the first period by whose "
+            "start it has all come: the plan runs as planned day by day), split (shared by "
+            "the periods the arrivals fall in) or mean (all in the period of the mean "
+            "arrival)."
         ),
     ] = PlanOptions.lags,
     investments: Annotated[

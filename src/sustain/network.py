@@ -45,7 +45,7 @@ from sustain.scenario.schema import (
     Stock,
     SupplyClass,
 )
-from sustain.timegrid import bucket_edges, bucket_of
+from sustain.timegrid import arrival_bucket, bucket_edges
 from sustain.timegrid import describe as describe_grid
 from sustain.units import Amount
 
@@ -208,7 +208,9 @@ class Network:
     pledge_item: IntArray
     pledge_site: IntArray
     pledge_quantity: FloatArray
-    pledge_period: IntArray  # first period it can move (0 when available before the start)
+    # First period it can move (0 when available before the start; the number of periods when
+    # after the horizon).
+    pledge_period: IntArray
     pledge_day: IntArray  # first day it can move, from the start (0 when available before)
     pledge_status: IntArray  # code into PLEDGE_STATUSES
 
@@ -592,7 +594,7 @@ def compile_network(scenario: Scenario) -> Network:
         pledge_quantity=_floats(
             _in(p.quantity, item_unit[i]) for p, i in zip(s.pledges, pledge_item, strict=True)
         ),
-        pledge_period=bucket_of(edges, np.clip(pledge_offsets, 0, n_days - 1)).astype(np.int32),
+        pledge_period=arrival_bucket(edges, pledge_offsets, "mean").astype(np.int32),
         pledge_day=np.maximum(pledge_offsets, 0).astype(np.int32),
         pledge_status=_codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
         mitigations=_mitigation_options(s),

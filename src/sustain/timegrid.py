@@ -8,14 +8,23 @@ is a calendar month: from a bucket's first day to the same day of the next month
 month's last day).
 
 Within a bucket, flows are spread evenly over its days. A flow leaving during bucket t, over
-days [a, b), with a lag of L days arrives over [a + L, b + L). Two ways to place it (LAGS):
+days [a, b), with a lag of L days arrives over [a + L, b + L). Three ways to place it (LAGS):
 
+- `late`: all of it in the first bucket [c0, c1) with c0 >= a + L and c1 >= b + L, where every
+  unit of it has arrived before the bucket spreads it over its days. A plan then never counts
+  on anything before it is there: replayed day by day (departures, arrivals and consumption of
+  each bucket spread over its days) no stock goes below what the plan keeps, so the replay's
+  shortfall is the plan's. The price is pessimism: up to a bucket more per leg (a 2-day leg on
+  weeks takes a week);
 - `split`: each bucket receives the share of that span that falls in it. So a 2-day leg in a
-  week-long bucket delivers 5/7 of what leaves in the same week and 2/7 in the next;
+  week-long bucket delivers 5/7 of what leaves in the same week and 2/7 in the next: the right
+  totals per bucket, but inside a bucket the plan may use on its first day what comes on its
+  last;
 - `mean`: all of it arrives in the bucket holding its mean arrival, a + L + (b - a) / 2. On
-  buckets of one length this is the lag rounded to whole buckets (halves up).
+  buckets of one length this is the lag rounded to whole buckets (halves up): optimistic by up
+  to half a bucket.
 
-Either way a lag of whole days from day-long buckets arrives exactly that many buckets later,
+Every rule places a lag of whole days from day-long buckets exactly that many buckets later,
 so near-term buckets of a day make near-term answers exact.
 """
 
@@ -33,7 +42,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 UNITS = ("day", "week", "month")
-LAGS = ("mean", "split")
+LAGS = ("late", "split", "mean")
 _SEGMENT = re.compile(r"^(?:(\d+)\s*x\s*)?(day|week|month)s?$")
 
 
@@ -105,10 +114,28 @@ def bucket_of(edges: IntArray, day: npt.ArrayLike) -> IntArray:
     return clipped
 
 
+def arrival_bucket(edges: IntArray, day: npt.ArrayLike, mode: str) -> IntArray:
+    """The bucket a delivery on `day` (days from the start) counts in, by `mode` (LAGS): the
+    bucket holding it; under `late` the first bucket starting on it or after (counted from
+    the bucket's first day, it is there by then). The number of buckets when that is past the
+    horizon."""
+    day = np.asarray(day, dtype=np.float64)
+    if mode == "late":
+        found = np.searchsorted(edges[:-1], day, side="left")
+    else:
+        found = np.searchsorted(edges, np.maximum(day, 0.0), side="right") - 1
+    bucket: IntArray = np.minimum(found, edges.size - 1).astype(np.int64)
+    return bucket
+
+
 def departures_inside(edges: IntArray, lag: npt.ArrayLike, mode: str) -> IntArray:
     """For each lag, how many buckets a flow can leave in and arrive inside the horizon (all
     of it, placed by `mode`): the first ones."""
     lag = np.asarray(lag, dtype=np.float64)
+    if mode == "late":
+        arrival = late_bucket(edges, np.arange(edges.size - 1)[None, :], lag[:, None])
+        found_late: IntArray = (arrival < edges.size - 1).sum(axis=1).astype(np.int64)
+        return found_late
     if mode == "split":  # the last unit arrives by the end
         latest = edges[-1] - lag + 1e-9
         counts = np.searchsorted(edges[1:], latest, side="right")
@@ -126,12 +153,44 @@ def place_lag(
     (LAGS): parts (flow k, arrival bucket, share of the flow)."""
     if mode == "split":
         return split_lag(edges, period, lag)
+    if mode == "late":
+        bucket = late_bucket(edges, period, lag)
+        inside = np.flatnonzero(bucket < edges.size - 1)
+        return inside, bucket[inside], np.ones(inside.size)
     if mode != "mean":
         raise ValueError(f'unknown lags "{mode}": use one of {", ".join(LAGS)}')
     period = np.asarray(period, dtype=np.int64)
     mean = (edges[period] + edges[period + 1]) / 2.0 + np.asarray(lag, dtype=np.float64)
     inside = np.flatnonzero(mean < edges[-1])
     return inside, bucket_of(edges, mean[inside]), np.ones(inside.size)
+
+
+def late_bucket(edges: IntArray, period: npt.ArrayLike, lag: npt.ArrayLike) -> IntArray:
+    """The first bucket that starts no earlier than the flow's first arrival and ends no
+    earlier than its last, for flows leaving in `period` with `lag` days (broadcast); the
+    number of buckets where there is none. Spread evenly over that bucket, every unit comes
+    no earlier than it really arrives (uniform spans compare by their two ends)."""
+    period = np.asarray(period, dtype=np.int64)
+    lag = np.asarray(lag, dtype=np.float64)
+    tolerance = 1e-9  # a lag of whole days lands on an edge
+    starts = np.searchsorted(edges[:-1], edges[period] + lag - tolerance, side="left")
+    ends = np.searchsorted(edges[1:], edges[period + 1] + lag - tolerance, side="left")
+    found: IntArray = np.maximum(starts, ends).astype(np.int64)
+    return found
+
+
+def days_away(edges: IntArray, period: npt.ArrayLike, lag: npt.ArrayLike, mode: str) -> FloatArray:
+    """Days a flow leaving in `period` with `lag` days is counted in no period's stock as
+    `mode` places it: from its period's first day to the first day of each bucket it arrives
+    in, by share; to the horizon's end for the share that arrives after it."""
+    period = np.asarray(period, dtype=np.int64)
+    lag = np.broadcast_to(np.asarray(lag, dtype=np.float64), period.shape)
+    flow, arrival, share = place_lag(edges, period, lag, mode)
+    away = np.zeros(period.size)
+    np.add.at(away, flow, share * (edges[arrival] - edges[period[flow]]))
+    placed = np.bincount(flow, weights=share, minlength=period.size)
+    away += np.clip(1.0 - placed, 0.0, 1.0) * (edges[-1] - edges[period])
+    return away
 
 
 def split_lag(

@@ -17,7 +17,7 @@ from sustain.capacity import with_investments
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
-from sustain.plan.model import Closure, Model, PlanOptions, build, open_share
+from sustain.plan.model import STAGES, Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
 from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver, TimeLimitError
 from sustain.units import counted
@@ -188,11 +188,16 @@ class Planner:
         self.pass_seconds = time.perf_counter() - start
 
     def resolve(
-        self, closures: tuple[Closure, ...] | None = None, *, time_limit: float | None = None
+        self,
+        closures: tuple[Closure, ...] | None = None,
+        *,
+        time_limit: float | None = None,
+        through: str = STAGES[-1],
     ) -> Solution:
         """Solve (again) and return HiGHS's solution only, without tables or the check;
         `closures` replace the options' closures, warm-starting from the current basis. With
-        `time_limit` (seconds), raise TimeLimitError when it runs out."""
+        `time_limit` (seconds), raise TimeLimitError when it runs out. A lexicographic solve
+        minimises the objective's parts in order up to `through` (model.STAGES)."""
         if closures is not None:
             share = open_share(self.network, closures)
             capacity = self.network.lane_capacity * share
@@ -203,7 +208,7 @@ class Planner:
             self.solver.set_row_upper(rows, upper)
             self.model.options = PlanOptions(**{**self.options.__dict__, "closures": closures})
         self._progress("solving with HiGHS")
-        return self.solver.solve(time_limit)
+        return self.solver.solve(time_limit, through=through)
 
     def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
         """Solve (again); `closures` replace the options' closures, warm-starting from the

@@ -43,7 +43,9 @@ def _differs(a: float, b: float, scale: float = 0.0) -> bool:
 def _arrivals(network: Network, period: int, lag: float, lags: str) -> list[tuple[int, float]]:
     """(period, share) of what leaves during `period`, spread over its days, and arrives `lag`
     days later, worked out period by period: "split", the share of [start + lag, end + lag) in
-    each period; "mean", all of it in the period holding start + lag + length / 2."""
+    each period; "mean", all of it in the period holding start + lag + length / 2; "late", all
+    of it in the first period that starts at start + lag or later and ends at end + lag or
+    later."""
     first = float(network.period_first_day[period])
     length = float(network.period_length[period])
     begin, end = first + lag, first + length + lag
@@ -54,12 +56,26 @@ def _arrivals(network: Network, period: int, lag: float, lags: str) -> list[tupl
         if lags == "mean":
             if day <= mean < day + days:
                 found.append((t, 1.0))
+        elif lags == "late":
+            if day >= begin - 1e-9 and day + days >= end - 1e-9:
+                return [(t, 1.0)]
         else:
             overlap = min(day + days, end) - max(day, begin)
             if overlap > 1e-12:
                 found.append((t, overlap / length))
         day += days
     return found
+
+
+def _delivery_period(network: Network, day: int, lags: str) -> int | None:
+    """The period a delivery on `day` counts in: the one holding it; under "late" the first
+    that starts on it or after. None past the horizon."""
+    for t, (first, days) in enumerate(
+        zip(network.period_first_day.tolist(), network.period_length.tolist(), strict=True)
+    ):
+        if (first >= day) if lags == "late" else (first <= day < first + days):
+            return t
+    return None
 
 
 def _open_share(network: Network, lane: str, period: int, closures: Iterable[Closure]) -> float:
@@ -192,7 +208,7 @@ def check_plan(
     tables: dict[str, pd.DataFrame],
     closures: Iterable[Closure],
     without_investments: Network | None = None,
-    lags: str = "mean",
+    lags: str = "late",
 ) -> None:
     """Raise PlanCheckError listing every broken constraint of the plan. When the plan decided
     investments, `network` has every option made and `without_investments` has none. `lags`
@@ -293,16 +309,17 @@ def check_plan(
         floors[stock_key] += float(kept)
     injections: dict[tuple[str, str, int], float] = defaultdict(float)
     cancelled = PLEDGE_STATUSES.index("cancelled")
-    for s, i, q, p, status in zip(
+    for s, i, q, day, status in zip(
         n.pledge_site,
         n.pledge_item,
         n.pledge_quantity,
-        n.pledge_period,
+        n.pledge_day,
         n.pledge_status,
         strict=True,
     ):
-        if status != cancelled and p < periods:
-            injections[n.sites.names[s], n.items.names[i], int(p)] += float(q)
+        p = _delivery_period(n, int(day), lags)
+        if status != cancelled and p is not None:
+            injections[n.sites.names[s], n.items.names[i], p] += float(q)
 
     # Conservation of every (site, item) in every period.
     flows: dict[tuple[str, str, int], float] = defaultdict(float)

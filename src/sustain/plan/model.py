@@ -26,7 +26,8 @@ capacity.
 Objective, in order of importance (weights in PlanOptions): priority-weighted shortfall
 (formation priority x family criticality), made up to `lateness_weight` dearer in the first
 period than in the last (a unit delivered earlier is worth more); systems out of action other
-than in repair (damaged and waiting or travelling, repaired and not yet back); transport cost.
+other than in repair (damaged and waiting or travelling, repaired and not yet back), by the
+grid's count of days; transport cost.
 
 Only (lane, item) pairs that lie on some path from a source of the item to a place that can use
 it get shipment variables, and only (site, item) pairs on such paths get inventory: this keeps
@@ -47,7 +48,7 @@ from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
-from sustain.timegrid import LAGS, departures_inside, place_lag
+from sustain.timegrid import LAGS, arrival_bucket, days_away, departures_inside, place_lag
 
 IntArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
@@ -83,9 +84,11 @@ class PlanOptions:
     repair_weight: float = 1.0
     cost_weight: float = 1e-6  # per euro of transport
     lexicographic: bool = True
-    # How a lag (transit, repair) that is not whole periods arrives (timegrid.LAGS): "mean",
-    # all in the period of its mean arrival; "split", shared by the periods it falls in.
-    lags: str = "mean"
+    # How a lag (transit, repair) that is not whole periods arrives (timegrid.LAGS): "late",
+    # all in the first period by whose start all of it has come; "split", shared by the
+    # periods it falls in; "mean", all in the period of its mean arrival. Only "late" plans
+    # are sure to run as planned day by day (timegrid).
+    lags: str = "late"
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
@@ -350,9 +353,13 @@ def _objectives(model: Model, n_cols: int) -> dict[str, FloatArray]:
     lateness[col["short"].slice()] = (
         options.shortfall_weight * model.short_weight * options.lateness_weight * earliness
     )
+    # A system out of action other than in repair counts its days: held at the end of a period
+    # for the period's days; on a lane from its period's start to the start of the period it
+    # is placed in on arrival, as the lags rule places it (with the transit's days instead, a
+    # rule that places arrivals later would make lanes a cheaper place to wait than holds).
     slot_value = options.repair_weight * np.tile(fleet.value, 2)  # per cargo
-    shortfall[col["move"].slice()] = (
-        slot_value[model.move_cargo] * n.lane_transit_days[model.move_lane]
+    shortfall[col["move"].slice()] = slot_value[model.move_cargo] * days_away(
+        n.period_edges, model.move_period, n.lane_transit_days[model.move_lane], options.lags
     )
     shortfall[col["hold"].slice()] = (
         slot_value[model.hold_cargo] * n.period_length[model.hold_period]
@@ -520,7 +527,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     injection[:, 0] = initial[inv_site_pair, inv_item_pair]
     live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
     p_pair = pair_id[n.pledge_site[live], n.pledge_item[live]]
-    p_period = n.pledge_period[live]
+    p_period = arrival_bucket(n.period_edges, n.pledge_day[live], options.lags)
     p_ok = (p_pair >= 0) & (p_period < n_periods)
     np.add.at(injection, (p_pair[p_ok], p_period[p_ok]), n.pledge_quantity[live][p_ok])
     base = add_rows("balance", injection.ravel(), injection.ravel())

@@ -110,10 +110,10 @@ class Solver:
             lp.integrality_ = kinds
         return lp
 
-    def _stages(self) -> list[tuple[FloatArray, int]]:
-        """The stages of a lexicographic solve after the first: the part's costs, and the row
-        (added free, after the model's) that bounds the part before it once it is solved.
-        Parts with no cost are left out."""
+    def _stages(self) -> list[tuple[str, FloatArray, int]]:
+        """The stages of a lexicographic solve after the first: the part's name and costs, and
+        the row (added free, after the model's) that bounds the part before it once it is
+        solved. Parts with no cost are left out."""
         model = self.model
         if not model.options.lexicographic:
             return []
@@ -127,11 +127,12 @@ class Solver:
             self.highs.addRow(
                 -np.inf, np.inf, columns.size, columns, previous[columns].astype(np.float64)
             )
-            stages.append((parts[k][1], row))
+            stages.append((parts[k][0], parts[k][1], row))
         return stages
 
-    def _run_stages(self, time_limit: float | None) -> tuple[FloatArray, FloatArray]:
-        """Minimise the parts in order; returns the first stage's duals (columns, rows).
+    def _run_stages(self, time_limit: float | None, through: str) -> tuple[FloatArray, FloatArray]:
+        """Minimise the parts in order up to `through`; returns the first stage's duals
+        (columns, rows).
 
         The weighted sum of the parts is solved first (dual simplex, with presolve from
         scratch): its optimum is feasible for every stage and usually optimal for the first
@@ -144,8 +145,11 @@ class Solver:
         self._sum_basis = highs.getBasis()
         previous: FloatArray | None = None
         duals: tuple[FloatArray, FloatArray] | None = None
-        for costs, row in [(self.model.objectives[STAGES[0]], -1), *self.stages]:
+        first = (STAGES[0], self.model.objectives[STAGES[0]], -1)
+        for name, costs, row in [first, *self.stages]:
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                break
+            if STAGES.index(name) > STAGES.index(through):
                 break
             if previous is not None:
                 value = float(previous @ np.asarray(highs.getSolution().col_value))
@@ -175,12 +179,17 @@ class Solver:
             self.highs.setOptionValue("simplex_strategy", CHOOSE_SIMPLEX)
             self.highs.setOptionValue("solver", method)
 
-    def solve(self, time_limit: float | None = None) -> Solution:
-        """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out."""
+    def solve(self, time_limit: float | None = None, *, through: str = STAGES[-1]) -> Solution:
+        """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out. A
+        lexicographic solve minimises the parts in order up to `through` (the parts after it
+        are left as the weighted sum's optimum made them: the resilience sweep reads only
+        shortfall, and the cost stage takes most of a re-solve's time)."""
+        if through not in STAGES:
+            raise ValueError(f'unknown part "{through}": use one of {", ".join(STAGES)}')
         highs = self.highs
         start_time = highs.getRunTime()
         self._iterations = 0
-        duals = self._solve_once(time_limit)
+        duals = self._solve_once(time_limit, through)
         status = highs.getModelStatus()
         text = highs.modelStatusToString(status)
         if status == highspy.HighsModelStatus.kTimeLimit:
@@ -213,7 +222,9 @@ class Solver:
                 highs.setBasis(self._sum_basis)
         return solved
 
-    def _solve_once(self, time_limit: float | None) -> tuple[FloatArray, FloatArray] | None:
+    def _solve_once(
+        self, time_limit: float | None, through: str
+    ) -> tuple[FloatArray, FloatArray] | None:
         """Run the solve (staged when lexicographic; a MIP first when investments are whole)
         and return the first stage's duals, or None when the last run's are the ones."""
         highs = self.highs
@@ -243,7 +254,7 @@ class Solver:
             # the example against 27,000 from scratch with presolve): start afresh.
             highs.clearSolver()
         if staged:
-            return self._run_stages(time_limit)
+            return self._run_stages(time_limit, through)
         self._run(time_limit)
         return None
 
@@ -252,7 +263,7 @@ class Solver:
 
     def _free_stage_bounds(self) -> None:
         """Take off the bounds an earlier staged solve left on the parts."""
-        rows = np.array([row for _, row in self.stages], dtype=np.int32)
+        rows = np.array([row for _, _, row in self.stages], dtype=np.int32)
         if rows.size:
             free = np.full(rows.size, np.inf)
             self.highs.changeRowsBounds(rows.size, rows, -free, free)  # type: ignore[attr-defined]
