@@ -481,3 +481,50 @@ def test_days_of_supply_share_a_stock_between_the_formations_drawing_on_it() -> 
     assert first["stock"].tolist() == pytest.approx([980, 980])
     assert first["site_daily_demand"].tolist() == pytest.approx([20, 20])
     assert first["days_of_supply"].tolist() == pytest.approx([49, 49])
+
+
+def two_formations_on_one_trunk(high_priority: float) -> sustain.Network:
+    """Two formations of 100 rounds a day behind one 5 t/day trunk (100 rounds of 50 kg): half
+    of what they need, for one day."""
+    doc = base(days=1)
+    site(doc, "depot", "depot")
+    site(doc, "hub", "hub")
+    site(doc, "a", "front")
+    site(doc, "b", "front")
+    lane(doc, "trunk", "depot", "hub", "5 t/day")
+    lane(doc, "to-a", "hub", "a", "100 t/day")
+    lane(doc, "to-b", "hub", "b", "100 t/day")
+    doc["stocks"].append({"site": "depot", "item": "shell", "quantity": "100000 rounds"})
+    formation(doc, "high", "a", guns=100, priority=high_priority)
+    formation(doc, "low", "b", guns=100, priority=1.0)
+    return load_document(doc)
+
+
+@pytest.mark.parametrize(
+    ("high_priority", "allocation", "short_high", "short_low"),
+    [
+        # Priority: the higher served first, strictly.
+        (2.0, "priority", 0.0, 100.0),
+        # Fair: a unit short weighs priority x 1, 2, 3, 4 over the quarters of the share short.
+        # The 100 rounds short go to the cheapest quarters: low's first (1), low's second and
+        # high's first (2 each), low's third (3): high 25 short, low 75.
+        (2.0, "fair", 25.0, 75.0),
+        # Equal priority: half each (each formation's first two quarters, at 1 and 2).
+        (1.0, "fair", 50.0, 50.0),
+    ],
+)
+def test_priority_and_fair_allocation_by_hand(
+    high_priority: float, allocation: str, short_high: float, short_low: float
+) -> None:
+    network = two_formations_on_one_trunk(high_priority)
+    result = plan(network, PlanOptions(allocation=allocation))
+    short = result.shortfall.groupby("formation")["shortfall"].sum()
+    assert short["high"] == pytest.approx(short_high, abs=1e-6)
+    assert short["low"] == pytest.approx(short_low, abs=1e-6)
+    # The weighted shortfall reported is priority x shortfall under either rule.
+    assert result.total_shortfall == pytest.approx(high_priority * short_high + short_low)
+
+
+def test_an_unknown_allocation_is_refused() -> None:
+    with pytest.raises(ValueError, match='unknown allocation "even"'):
+        plan(two_formations_on_one_trunk(1.0), PlanOptions(allocation="even"))

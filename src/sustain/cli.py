@@ -25,6 +25,7 @@ from sustain.execute import EXECUTORS
 from sustain.network import compile_network
 from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
 from sustain.plan import plan as make_plan
+from sustain.plan.model import ALLOCATIONS
 from sustain.resilience import ResilienceOptions
 from sustain.resilience import resilience as run_resilience
 from sustain.results import write_tables
@@ -252,6 +253,13 @@ def plan(
             "arrival)."
         ),
     ] = PlanOptions.lags,
+    allocation: Annotated[
+        str,
+        typer.Option(
+            help="Shortfall shared by priority (the higher served first, strictly) or fair "
+            "(fill rates move together, tilted by priority)."
+        ),
+    ] = PlanOptions.allocation,
     investments: Annotated[
         str,
         typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
@@ -270,6 +278,11 @@ def plan(
         _fail(f'unknown solver "{solver}": use one of {", ".join(SOLVERS)}', as_json=as_json)
     if lags not in LAGS:
         _fail(f'unknown lags "{lags}": use one of {", ".join(LAGS)}', as_json=as_json)
+    if allocation not in ALLOCATIONS:
+        _fail(
+            f'unknown allocation "{allocation}": use one of {", ".join(ALLOCATIONS)}',
+            as_json=as_json,
+        )
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     options = PlanOptions(
@@ -279,6 +292,7 @@ def plan(
         cost_weight=cost_weight,
         lexicographic=lexicographic,
         lags=lags,
+        allocation=allocation,
         investments=investments,
         budget_eur=budget,
     )

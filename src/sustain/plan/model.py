@@ -67,6 +67,11 @@ class Closure:
 
 
 STAGES = ("shortfall", "lateness", "cost")
+ALLOCATIONS = ("priority", "fair")
+# Under the fair allocation, each formation's share short in a period costs more the larger it
+# is: the marginal weight of a unit short is 1, 2, ... FAIR_STEPS times the linear one over
+# successive equal steps of the share (a convex piecewise-linear penalty).
+FAIR_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,12 @@ class PlanOptions:
     # periods it falls in; "mean", all in the period of its mean arrival. Only "late" plans
     # are sure to run as planned day by day (timegrid).
     lags: str = "late"
+    # How shortfall is shared when not every formation can be served (ALLOCATIONS):
+    # "priority", each unit short weighs priority x criticality whatever its formation already
+    # lacks (the higher priority is served first, strictly); "fair", the same weight times 1 to
+    # FAIR_STEPS as the formation's share short in the period grows, so fill rates move
+    # together, tilted by priority.
+    allocation: str = "priority"
     solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
     closures: tuple[Closure, ...] = ()
     time_limit: float | None = None
@@ -148,6 +159,8 @@ class Model:
     short_family: IntArray = field(default_factory=_no_index)
     short_period: IntArray = field(default_factory=_no_index)
     short_weight: FloatArray = field(default_factory=_no_values)
+    fair_short: IntArray = field(default_factory=_no_index)  # the short column's position
+    fair_step: IntArray = field(default_factory=_no_index)  # 1 .. FAIR_STEPS - 1
     repair_hub: IntArray = field(default_factory=_no_index)
     repair_system: IntArray = field(default_factory=_no_index)
     repair_period: IntArray = field(default_factory=_no_index)
@@ -349,6 +362,8 @@ def _objectives(model: Model, n_cols: int) -> dict[str, FloatArray]:
     shortfall, lateness, cost = np.zeros(n_cols), np.zeros(n_cols), np.zeros(n_cols)
     n_periods = model.n_periods
     shortfall[col["short"].slice()] = options.shortfall_weight * model.short_weight
+    # Each excess over a step of the share short adds the linear weight once more.
+    shortfall[col["fair"].slice()] = options.shortfall_weight * model.short_weight[model.fair_short]
     earliness = (n_periods - 1 - model.short_period) / max(n_periods - 1, 1)
     lateness[col["short"].slice()] = (
         options.shortfall_weight * model.short_weight * options.lateness_weight * earliness
@@ -381,6 +396,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     line's capacity without them."""
     if options.lags not in LAGS:
         raise ValueError(f'unknown lags "{options.lags}": use one of {", ".join(LAGS)}')
+    if options.allocation not in ALLOCATIONS:
+        raise ValueError(
+            f'unknown allocation "{options.allocation}": use one of {", ".join(ALLOCATIONS)}'
+        )
     if options.investments not in INVESTMENT_MODES:
         raise ValueError(
             f'unknown investments mode "{options.investments}": use one of '
@@ -425,6 +444,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     demand = n.demand  # (periods, formations, families)
     d_t, d_f, d_m = np.nonzero(demand > 0)
     model.short_formation, model.short_family, model.short_period = d_f, d_m, d_t
+    if options.allocation == "fair":
+        steps = np.arange(1, FAIR_STEPS)
+        model.fair_short = np.repeat(np.arange(d_t.size), steps.size)
+        model.fair_step = np.tile(steps, d_t.size)
     # use: every item of the demanded family that can reach the formation's site
     item_of_family = [np.flatnonzero(n.item_family == m) for m in range(len(n.families))]
     use_pairs_f, use_pairs_i = [], []
@@ -484,6 +507,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         "return": model.return_site.size,
         "avail": model.avail_slot.size,
         "invest": len(n.investments) if base_capacity is not None else 0,
+        "fair": model.fair_short.size,
     }
     start = 0
     for name, size in sizes.items():
@@ -711,6 +735,16 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         use_cols,
         n.item_family_factor[model.use_item],
     )
+    if col["fair"].size:
+        # Excess k over step k of the share short: short - excess_k <= k / FAIR_STEPS x demand.
+        first = add_rows(
+            "fair",
+            np.full(model.fair_short.size, -np.inf),
+            need[model.fair_short] * model.fair_step / FAIR_STEPS,
+        )
+        rows = first + np.arange(model.fair_short.size)
+        triplets.add(rows, col["short"].start + model.fair_short, 1.0)
+        triplets.add(rows, np.arange(col["fair"].start, col["fair"].stop), -1.0)
 
     # Repair-hub capacity.
     keys, rows = np.unique(model.repair_hub * n_periods + model.repair_period, return_inverse=True)

@@ -82,7 +82,9 @@ class Solver:
         if options.time_limit is not None:
             self.highs.setOptionValue("time_limit", float(options.time_limit))
         self.highs.passModel(self._lp())
+        self._costs: FloatArray | None = model.cost  # as passed
         self.stages = self._stages()
+        self._stages_free = True  # added free
         self._sum_basis: highspy.HighsBasis | None = None
         self._iterations = 0  # simplex and interior point iterations of a solve's runs
 
@@ -157,6 +159,7 @@ class Solver:
                 highs.changeRowsBounds(  # type: ignore[attr-defined]
                     1, np.array([row], np.int32), np.array([-np.inf]), np.array([bound])
                 )
+                self._stages_free = False
             self._set_costs(costs)
             self._run_primal(time_limit)
             duals = duals or self._duals()
@@ -259,14 +262,23 @@ class Solver:
         return None
 
     def _set_costs(self, costs: FloatArray) -> None:
+        """Make `costs` the objective, unless they already are: HiGHS drops what it keeps
+        for a hot start on any change of costs, and re-solves after closures begin with the
+        costs they ended with."""
+        if self._costs is not None and np.array_equal(self._costs, costs):
+            return
         self.highs.changeColsCost(costs.size, np.arange(costs.size, dtype=np.int32), costs)
+        self._costs = costs
 
     def _free_stage_bounds(self) -> None:
         """Take off the bounds an earlier staged solve left on the parts."""
+        if self._stages_free:
+            return
         rows = np.array([row for _, _, row in self.stages], dtype=np.int32)
         if rows.size:
             free = np.full(rows.size, np.inf)
             self.highs.changeRowsBounds(rows.size, rows, -free, free)  # type: ignore[attr-defined]
+        self._stages_free = True
 
     def feasible(self, time_limit: float | None = None) -> bool:
         """Whether the model as it stands has a solution (an LP's objective is bounded below
