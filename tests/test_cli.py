@@ -211,3 +211,16 @@ def test_simulate_a_policy_and_a_written_plan(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["simulate", str(TINY), "--plan", str(tmp_path / "none")])
     assert missing.exit_code == 2
     assert "no shipments.csv" in missing.output
+
+
+def test_table_cells_never_show_minus_zero() -> None:
+    from sustain.cli import _format
+
+    assert [_format(v) for v in (-0.0, -8.9e-16, -0.004, -0.01, -150.0, 1234.5)] == [
+        "0.00",
+        "0.00",
+        "0.00",
+        "-0.01",
+        "-150",
+        "1,234",
+    ]

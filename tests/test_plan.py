@@ -40,7 +40,7 @@ def test_single_lane_bottleneck() -> None:
     assert top["binding_periods"] == 10
     assert (top["family"], top["family_unit"], top["equivalent"]) == ("fam", "round", 200.0)
     assert (
-        "rail lane rail (+1 t/day removes about 200 rounds of fam shortfall)"
+        "rail lane rail (+1 t/day removes at least 200 rounds of fam shortfall)"
         in result.explanation()
     )
 

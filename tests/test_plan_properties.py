@@ -18,6 +18,7 @@ from scipy.sparse import coo_array
 import sustain
 from sustain.plan import Planner, PlanOptions, plan
 from tests import scenarios
+from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, load_document, random_network, site
 
 SEEDS = st.integers(0, 10**6)
@@ -404,3 +405,46 @@ def test_a_solve_through_shortfall_stops_there_with_the_same_shortfall(seed: int
         assert first.parts[part] >= whole.parts[part] - 1e-6 * max(1.0, abs(whole.parts[part]))
     with pytest.raises(ValueError, match='unknown part "waste"'):
         Planner(network).resolve(through="waste")
+
+
+def physical_bound_violations(network: sustain.Network, table: Any) -> list[str]:
+    """Bottleneck equivalents above what one more unit can carry over its binding periods:
+    +1 unit/day of a line or +1 t/day of a lane for each binding period's days, one unit less
+    of a floor once (in the family's units, each item counting its family factor)."""
+    n = network
+    longest = float(n.period_length.max())
+    found = []
+    for row in table.itertuples():
+        if not row.family or row.family_unit == "system-day" or np.isnan(row.equivalent):
+            continue
+        family = n.families[row.family]
+        items = np.flatnonzero(n.item_family == family)
+        per_unit = n.item_family_factor[items]  # family units an item counts for
+        days = row.binding_periods * longest
+        if row.kind == "production_line":
+            most = days * float(per_unit.max())
+        elif row.kind == "stock_floor":
+            most = float(per_unit.max())
+        elif row.kind in ("lane", "site"):
+            lightest = float((n.item_mass[items] / per_unit).min())  # t per family unit
+            most = days / lightest
+        else:
+            continue
+        if row.equivalent > most * (1 + 1e-6) + 1e-6:
+            found.append(f"{row.name}: {row.equivalent} > {most}")
+    return found
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bottleneck_equivalents_never_exceed_what_the_unit_can_carry(seed: int) -> None:
+    network = load_document(random_network(seed))
+    table = plan(network).bottlenecks
+    assert not physical_bound_violations(network, table)
+
+
+def test_the_examples_bottleneck_equivalents_can_happen() -> None:
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    table = plan(network, PlanOptions(check=False)).bottlenecks
+    lines = table[table["kind"] == "production_line"]
+    assert len(lines) >= 3  # the 155 mm lines bind
+    assert not physical_bound_violations(network, table)

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sustain import units
-from sustain.units import Amount, UnitError
+from sustain.units import Amount, UnitError, counted
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,21 @@ def test_time_is_not_a_unit_to_count_in() -> None:
 def test_format_number_reads_back_exactly(value: float) -> None:
     assert float(units.format_number(value)) == value
     assert not math.isnan(float(units.format_number(value)))
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (5, "round", "5 rounds"),
+        (1, "kit", "1 kit"),
+        (5, "t", "5 t"),  # a symbol takes no plural
+        (7, "kg", "7 kg"),
+        (3, "tonne", "3 tonnes"),
+        (2, "interceptor", "2 interceptors"),
+        (1250, "m3", "1,250 m3"),
+        (-0.0, "t", "0 t"),
+        (-8.9e-16, "kit", "0 kits"),  # solver noise
+    ],
+)
+def test_a_figure_for_a_sentence(value: float, unit: str, text: str) -> None:
+    assert counted(value, unit) == text

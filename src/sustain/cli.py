@@ -121,7 +121,8 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         if value == float("inf"):
             return "∞"
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        return text.removeprefix("-") if text.strip("-0.") == "" else text  # no "-0.00"
     return str(value)
 
 

@@ -73,9 +73,20 @@ def format_number(value: float) -> str:
 
 def counted(value: float, unit: str) -> str:
     """'1,250 rounds', '1 kit', '12.5 m3': a figure for a sentence."""
+    value = 0.0 if abs(value) < 1e-9 else value  # solver noise, and no "-0"
     number = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.3g}"
-    word = unit if not unit.isalpha() or unit.endswith("s") or number == "1" else unit + "s"
-    return f"{number} {word}"
+    plural = unit.isalpha() and not unit.endswith("s") and number != "1" and not _symbol(unit)
+    return f"{number} {unit + 's' if plural else unit}"
+
+
+@lru_cache(maxsize=1024)
+def _symbol(unit: str) -> bool:
+    """Whether `unit` is written as a unit's symbol ('t', 'kg'), which takes no plural."""
+    try:
+        name = str(_parse_unit(unit))
+    except UnitError:
+        return False
+    return bool(ureg.get_symbol(name) == unit != name)
 
 
 def split_number(text: str) -> tuple[float, str]:

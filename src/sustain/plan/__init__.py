@@ -101,20 +101,22 @@ class Plan:
 
 
 def bottleneck_gain(row: Mapping[Any, Any]) -> str:
-    """What one more unit of a capacity removes: '410 rounds of 155mm-NATO', '96 system-days
-    of systems out of action'."""
+    """What one more unit of a capacity removes, at least: '340 rounds of 155mm-NATO', '96
+    system-days of systems out of action' (the dual's worth at the dearest unit's weight)."""
     if row["family"] == FLEET_NAME:
-        return f"{row['equivalent']:,.0f} system-days of {FLEET_NAME}"
+        days = f"{row['equivalent']:,.0f}"
+        return f"at least {days} system-day{'' if days == '1' else 's'} of {FLEET_NAME}"
     if row["family"]:
-        return f"{counted(row['equivalent'], row['family_unit'])} of {row['family']}"
+        return f"at least {counted(row['equivalent'], row['family_unit'])} of {row['family']}"
     return f"{row['value_per_unit']:,.1f} of weighted shortfall"
 
 
 def describe_bottleneck(row: Mapping[Any, Any]) -> str:
-    """'rail lane przemysl-lviv (+1 t/day removes about 410 rounds of 155mm-NATO shortfall)'."""
+    """'rail lane przemysl-lviv (+1 t/day removes at least 340 rounds of 155mm-NATO
+    shortfall)'."""
     gain = bottleneck_gain(row)
     if row["family"] and row["family"] != FLEET_NAME:
-        gain = f"about {gain} shortfall"
+        gain = f"{gain} shortfall"
     return f"{row['name']} (+1 {row['unit']} removes {gain})"
 
 

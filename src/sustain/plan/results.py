@@ -314,13 +314,12 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
 
     `family` is the item family the capacity serves most (by tonnes through it in the plan,
     or the family of its item), and `equivalent` the same value in units of that family's
-    shortfall at the weight its shortfalls carry in this plan: "+1 t/day removes about 410
-    rounds of 155mm-NATO shortfall"."""
+    shortfall at the largest weight a unit of it carries, so at least what the unit buys and
+    never more than it can carry: "+1 t/day removes at least 340 rounds of 155mm-NATO
+    shortfall"."""
     n = model.network
     dual = solution.row_dual
     col_dual = solution.col_dual
-    x = solution.col_value
-    n_families = len(n.families)
     frames = []
 
     def rank(
@@ -347,19 +346,26 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
     def summed(owner: IndexArray, weights: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
         return np.bincount(owner, weights=weights, minlength=size)
 
-    def dominant(owner: IndexArray, family: IndexArray, tonnes: npt.NDArray[Any], size: int) -> Any:
-        """The family with the most tonnes for each owner (-1 where none)."""
-        table = summed(owner * n_families + family, tonnes, size * n_families)
-        table = table.reshape(size, n_families)
-        return np.where(table.max(axis=1) > 0, table.argmax(axis=1), -1)
+    top_weight = _family_top_weights(model)
+
+    def dearest(owner: IndexArray, item: IndexArray, size: int) -> Any:
+        """For each owner of tonnes (a lane, a site), the family whose unit short weighs the
+        most per tonne among the items that can pass (-1 where none is demanded): the
+        capacity's worth per tonne is at most that, so its units bound what a tonne buys."""
+        weight = top_weight[n.item_family[item]]
+        factor, mass = n.item_family_factor[item], n.item_mass[item]
+        per_tonne = np.where(np.isnan(weight), -1.0, np.nan_to_num(weight) * factor / mass)
+        order = np.lexsort((per_tonne, owner))  # by owner, dearest last
+        best = np.full(size, -1, dtype=np.int64)
+        last = order[np.r_[owner[order][1:] != owner[order][:-1], True]] if order.size else order
+        found = per_tonne[last] >= 0
+        best[owner[last][found]] = n.item_family[item[last][found]]
+        return best
 
     def lane_family(family: IndexArray) -> IndexArray:
         """Where a lane or site carries no items, what it limits is systems' moves."""
         return np.where(family >= 0, family, FLEET)
 
-    ship = x[model.columns["ship"].slice()]
-    ship_tonnes = ship * n.item_mass[model.ship_item]
-    ship_family = n.item_family[model.ship_item]
     origin = n.lane_origin[model.ship_lane]
     arrival_site = n.lane_destination[model.ship_lane]
 
@@ -375,7 +381,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         "t/day",
         summed(model.lane_row_lane, d * n.period_length[model.lane_row_period] * share, size),
         summed(model.lane_row_lane, (d > TOLERANCE).astype(float), size),
-        lane_family(dominant(model.ship_lane, ship_family, ship_tonnes, size)),
+        lane_family(dearest(model.ship_lane, model.ship_item, size)),
     )
     size = len(n.sites)
     for block, what, where in (
@@ -391,17 +397,16 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             "t/day",
             summed(owner, d * n.period_length[period], size),
             summed(owner, (d > TOLERANCE).astype(float), size),
-            lane_family(dominant(where, ship_family, ship_tonnes, size)),
+            lane_family(dearest(where, model.ship_item, size)),
         )
     d = -dual[model.rows["storage"].slice()]
-    held = x[model.columns["inv"].slice()] * n.item_mass[model.inv_item]
     rank(
         "storage",
         [f"storage at {s}" for s in n.sites],
         "t",
         summed(model.storage_row_site, d, size),
         summed(model.storage_row_site, (d > TOLERANCE).astype(float), size),
-        dominant(model.inv_site, n.item_family[model.inv_item], held, size),
+        dearest(model.inv_site, model.inv_item, size),
     )
     if "hub" in model.rows:
         d = -dual[model.rows["hub"].slice()]
@@ -448,19 +453,33 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     table = table[table["value_per_unit"] > TOLERANCE]
     family = table["family_index"].to_numpy().astype(np.int64)
-    weight = _family_weights(model, x)
+    weight = top_weight
+    tracked = model.fleet
+    # Spare parts no formation demands buy systems back into service: their gain is counted
+    # in system-days, like a repair hub's.
+    parts = np.zeros(len(n.families), dtype=bool)
+    if tracked is not None and tracked.n_slots:
+        used = n.system_spare_part[tracked.systems]
+        parts[n.item_family[used[used >= 0]]] = True
+    family = np.where(
+        (family >= 0) & np.isnan(weight[np.maximum(family, 0)]) & parts[np.maximum(family, 0)],
+        FLEET,
+        family,
+    )
     known = family >= 0
     fleet = family == FLEET
     value = table["value_per_unit"].to_numpy()
-    # A system out of action costs repair_weight x its type's value a day: back to system-days
-    # at the fleet's mean value.
-    tracked = model.fleet
-    mean_value = (
-        float(np.average(tracked.value, weights=tracked.size))
+    # What one more unit buys, in physical units, at least: a unit of the family's shortfall
+    # weighs at most its largest weight, a system-day out of action at most the largest type
+    # value, so these figures never exceed what the extra capacity can carry (the dual's worth
+    # spent all at the dearest rate).
+    top_value = (
+        float(model.options.repair_weight * tracked.value.max())
         if tracked is not None and tracked.n_slots
         else 1.0
     )
-    system_days = value / max(model.options.repair_weight * mean_value, 1e-300)
+    system_days = value / max(top_value, 1e-300)
+    per_unit = weight[np.maximum(family, 0)]
     table = table.assign(
         family=[
             n.families.names[f] if f >= 0 else FLEET_NAME if f == FLEET else "" for f in family
@@ -469,21 +488,23 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             n.family_unit[f] if f >= 0 else "system-day" if f == FLEET else "" for f in family
         ],
         equivalent=np.where(
-            known, value / weight[np.maximum(family, 0)], np.where(fleet, system_days, np.nan)
+            known & ~np.isnan(per_unit),
+            value / np.where(np.isnan(per_unit), 1.0, per_unit),
+            np.where(fleet, system_days, np.nan),
         ),
     ).drop(columns="family_index")
     return table.sort_values("value_per_unit", ascending=False, ignore_index=True)
 
 
-def _family_weights(model: Model, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The mean weight of one unit of each family's shortfall where the plan leaves some
-    (where it leaves none: over all its demand), 1 where the family has no demand."""
+def _family_top_weights(model: Model) -> npt.NDArray[Any]:
+    """The largest weight one unit of each family's shortfall carries in the objective's
+    shortfall part (the duals' units); NaN for a family no formation demands."""
     n_families = len(model.network.families)
-    short = x[model.columns["short"].slice()]
-    per_unit = model.objectives["shortfall"][model.columns["short"].slice()]  # the duals' units
-    weights = np.ones(n_families)
-    for mask in (np.ones(short.size, dtype=bool), short > TOLERANCE):
-        total = np.bincount(model.short_family[mask], weights=per_unit[mask], minlength=n_families)
-        count = np.bincount(model.short_family[mask], minlength=n_families)
-        weights = np.where(count > 0, total / np.maximum(count, 1), weights)
-    return weights
+    per_unit = model.objectives["shortfall"][model.columns["short"].slice()].copy()
+    if model.columns["fair"].size:  # the last step of the fair penalty weighs the most
+        np.add.at(
+            per_unit, model.fair_short, model.objectives["shortfall"][model.columns["fair"].slice()]
+        )
+    top = np.full(n_families, -np.inf)
+    np.maximum.at(top, model.short_family, per_unit)
+    return np.where(np.isfinite(top) & (top > 0), top, np.nan)
