@@ -329,7 +329,10 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         values: npt.ArrayLike,
         binding: npt.ArrayLike,
         family: npt.ArrayLike,
+        day_value: npt.ArrayLike = np.nan,
     ) -> None:
+        """`day_value`: the most a system-day out of action the capacity can win back weighs
+        (the largest value among the types it serves); the fleet's largest where not given."""
         frames.append(
             pd.DataFrame(
                 {
@@ -339,6 +342,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
                     "value_per_unit": values,
                     "binding_periods": binding,
                     "family_index": family,
+                    "day_value": day_value,
                 }
             )
         )
@@ -417,6 +421,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             summed(model.hub_row_site, d * n.period_length[model.hub_row_period], size),
             summed(model.hub_row_site, (d > TOLERANCE).astype(float), size),
             np.full(size, FLEET),
+            _hub_day_values(model),
         )
 
     # Production lines: reduced cost of output at its upper bound, per +1 unit/day.
@@ -478,7 +483,8 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         if tracked is not None and tracked.n_slots
         else 1.0
     )
-    system_days = value / max(top_value, 1e-300)
+    day_value = table["day_value"].to_numpy(dtype=np.float64)
+    system_days = value / np.maximum(np.where(np.isnan(day_value), top_value, day_value), 1e-300)
     per_unit = weight[np.maximum(family, 0)]
     table = table.assign(
         family=[
@@ -492,8 +498,22 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             value / np.where(np.isnan(per_unit), 1.0, per_unit),
             np.where(fleet, system_days, np.nan),
         ),
-    ).drop(columns="family_index")
+    ).drop(columns=["family_index", "day_value"])
     return table.sort_values("value_per_unit", ascending=False, ignore_index=True)
+
+
+def _hub_day_values(model: Model) -> npt.NDArray[Any]:
+    """(sites,) the largest weight of a system-day out of action among the types each site
+    can repair; NaN where none."""
+    fleet = model.fleet
+    n_sites = len(model.network.sites)
+    if fleet is None or not fleet.n_slots:
+        return np.full(n_sites, np.nan)
+    values = np.where(fleet.can_repair, fleet.value[None, :], -np.inf).max(axis=1)
+    found: npt.NDArray[Any] = np.where(
+        np.isfinite(values), model.options.repair_weight * values, np.nan
+    )
+    return found
 
 
 def _family_top_weights(model: Model) -> npt.NDArray[Any]:
