@@ -341,7 +341,11 @@ def plan(
         highlight=False,
     )
     shown = shortfalls[shortfalls["shortfall"] > 1e-6].head(top).copy()
-    _show("largest shortfalls (over the horizon)", shown.drop(columns=["weighted_shortfall"]))
+    # Ranked by weighted shortfall (priority x criticality), shown beside the units short.
+    _show(
+        "largest shortfalls (over the horizon, by weighted shortfall)",
+        shown.rename(columns={"weighted_shortfall": "weighted"}),
+    )
     shown_limits = pd.DataFrame(
         {
             "capacity": limits["name"],
