@@ -8,8 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sustain.industry import evaluate_investments
+from sustain.industry import evaluate_investments, race
 from sustain.plan import PlanCheckError, Planner, PlanOptions, plan
+from sustain.summary import supply_by_family
 from tests.scenarios import base, formation, lane, load_document, site
 
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0)
@@ -60,6 +61,27 @@ def test_lots_started_before_the_start_for_another_customer_are_theirs() -> None
     }
     result = plan(load_document(year_long_line([order])), EXACT)
     assert result.production["quantity"].sum() == pytest.approx(3640 - 652.5)
+
+
+def test_info_and_the_race_count_what_the_partner_can_get_with_gross_beside() -> None:
+    order = {
+        "id": "o1",
+        "line": "line",
+        "customer": "B",
+        "quantity": "1000 rounds",
+        "date": "2022-11-27",
+        "priority": 0,
+    }
+    network = load_document(year_long_line([order]))
+    supply = supply_by_family(network).set_index("family").loc["fam"]
+    assert supply["production"] == pytest.approx(3640 - 652.5)
+    assert supply["gross_production"] == pytest.approx(3640)
+    assert supply["supply"] == pytest.approx(3640 - 652.5)
+    summary = race(network)["race_summary"].set_index("family").loc["fam"]
+    assert summary["production_per_day"] == pytest.approx((3640 - 652.5) / 364)
+    assert summary["gross_production_per_day"] == pytest.approx(10)
+    # B's lots finish in the first 65.25 days; the partner's output from then on.
+    assert summary["production_per_day_at_end"] == pytest.approx(10)
 
 
 def test_a_plan_that_ignores_production_time_fails_the_check() -> None:

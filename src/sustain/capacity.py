@@ -15,6 +15,15 @@ from sustain.production import finished, lead_in_days
 FloatArray = npt.NDArray[np.float64]
 
 
+def family_output(network: Network, line_output: FloatArray) -> FloatArray:
+    """(periods, families) in family units: the lines' output `line_output` (periods, lines)
+    summed over the lines making each family."""
+    made = line_output * network.item_family_factor[network.line_item]
+    out = np.zeros((network.n_periods, len(network.families)))
+    np.add.at(out.T, network.item_family[network.line_item], made.T)
+    return out
+
+
 def added_capacity(network: Network, option: int) -> FloatArray:
     """(periods,) output an investment adds in each period: starts following its linear ramp
     from its start date, finished its production time later."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sustain.industry.orderbook import free_capacity
 from sustain.network import MODES, PLEDGE_STATUSES, SITE_KINDS, Network
 
 
@@ -55,7 +56,10 @@ def demand_by_family(network: Network) -> pd.DataFrame:
 
 def supply_by_family(network: Network) -> pd.DataFrame:
     """What can supply each family over the horizon, in the family's unit: stock above the
-    owners' floors, production, and pledges not cancelled; and that total against demand."""
+    owners' floors, production the partner can get (lines' output less what other customers'
+    order books take, `gross_production` beside it), and pledges not cancelled; and that total
+    against demand."""
+
     n_families = len(network.families)
     factor = network.item_family_factor
 
@@ -67,7 +71,8 @@ def supply_by_family(network: Network) -> pd.DataFrame:
     stock = by_family(
         network.stock_item, np.maximum(network.stock_quantity - network.stock_floor, 0.0)
     )
-    production = by_family(network.line_item, network.line_capacity.sum(axis=0))
+    gross = by_family(network.line_item, network.line_capacity.sum(axis=0))
+    production = by_family(network.line_item, free_capacity(network).sum(axis=0))
     live = network.pledge_status != PLEDGE_STATUSES.index("cancelled")
     pledged = by_family(network.pledge_item[live], network.pledge_quantity[live])
     demand = network.demand.sum(axis=(0, 1))
@@ -80,6 +85,7 @@ def supply_by_family(network: Network) -> pd.DataFrame:
             "unit": network.family_unit,
             "stock_above_floor": stock,
             "production": production,
+            "gross_production": gross,
             "pledged": pledged,
             "supply": total,
             "demand": demand,

@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sustain.capacity import added_capacity, with_investments
+from sustain.capacity import added_capacity, family_output, with_investments
+from sustain.industry.orderbook import free_capacity
 from sustain.network import Network
 from sustain.plan import Plan, PlanOptions, plan
 
@@ -23,10 +24,10 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def gap_closes(network: Network, family: int) -> pd.Timestamp | None:
-    """First day of the period from which the family's production keeps up with its
-    expenditure to the end of the horizon (None if it never does)."""
-    made = network.line_capacity * network.item_family_factor[network.line_item]
-    production = made[:, network.item_family[network.line_item] == family].sum(axis=1)
+    """First day of the period from which the family's production the partner can get (less
+    what other customers' order books take) keeps up with its expenditure to the end of the
+    horizon (None if it never does)."""
+    production = family_output(network, free_capacity(network))[:, family]
     demand = network.demand[:, :, family].sum(axis=1)
     behind = np.flatnonzero(production < demand * (1 - 1e-9))
     first = 0 if behind.size == 0 else int(behind[-1]) + 1

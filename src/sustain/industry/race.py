@@ -1,9 +1,11 @@
 """The race between expenditure and production, family by family.
 
-- by period: expenditure (demand), production (every line making the family), and, given a
-  plan, deliveries to the formations;
+- by period: expenditure (demand), production the partner can get (every line making the
+  family, less the lots other customers' order books take; gross output beside it), and,
+  given a plan, deliveries to the formations;
 - the date stocks run out at the scheduled rates: stock above the owners' floors plus
-  production and pledges less expenditure, accumulated, first below zero;
+  the partner's production and pledges (each in the period holding its day) less
+  expenditure, accumulated, first below zero;
 - the production a day each intensity level needs if every formation fought at it, against
   the production a day at the end of the horizon;
 - the cross-over: the first period from which production keeps up with expenditure, without
@@ -15,16 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sustain.capacity import family_output
 from sustain.industry.investment import gap_closes, with_investments
+from sustain.industry.orderbook import free_capacity
 from sustain.network import PLEDGE_STATUSES, Network
-
-
-def _family_production(network: Network) -> np.ndarray:
-    """(periods, families) production in family units."""
-    made = network.line_capacity * network.item_family_factor[network.line_item]
-    out = np.zeros((network.n_periods, len(network.families)))
-    np.add.at(out.T, network.item_family[network.line_item], made.T)
-    return out
 
 
 def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
@@ -32,7 +28,8 @@ def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, 
     n = network
     families = len(n.families)
     expenditure = n.demand.sum(axis=1)  # (periods, families)
-    production = _family_production(n)
+    production = family_output(n, free_capacity(n))
+    gross = family_output(n, n.line_capacity)
     delivered = np.zeros_like(expenditure)
     if deliveries is not None and not deliveries.empty:
         factor = dict(zip(n.items.names, n.item_family_factor.tolist(), strict=True))
@@ -47,6 +44,7 @@ def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, 
             "date": np.tile(n.period_start, families),
             "expenditure": expenditure.T.ravel(),
             "production": production.T.ravel(),
+            "gross_production": gross.T.ravel(),
             "deliveries": delivered.T.ravel() if deliveries is not None else np.nan,
         }
     )
@@ -76,6 +74,7 @@ def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, 
             "stock_above_floor": stock,
             "expenditure_per_day": expenditure.sum(axis=0) / n.n_days,
             "production_per_day": production.sum(axis=0) / n.n_days,
+            "gross_production_per_day": gross.sum(axis=0) / n.n_days,
             "production_per_day_at_end": rate_now,
             "stocks_run_out": pd.to_datetime(np.array(run_out, dtype="datetime64[D]")),
         }
