@@ -71,6 +71,25 @@ def test_a_single_point_of_failure() -> None:
     assert cut["max_flow_t_per_day"] == 1000
 
 
+def test_a_cut_takes_away_the_flow_upstream_lets_through_not_its_lanes_capacity() -> None:
+    # 700 t/day of rail into a hub, then a 6,000 t/day bridge to the front: the bridge is the
+    # front's one asset cut, and losing it takes away 700 t/day, the front's whole max flow.
+    doc = base(days=DAYS)
+    for name, kind in (("depot", "depot"), ("hub", "rail_hub"), ("front", "front")):
+        site(doc, name, kind)
+    doc["assets"] = [{"id": "bridge", "kind": "bridge", "recovery_time": "10 days"}]
+    lane(doc, "rail", "depot", "hub", "700 t/day", transit="1 day")
+    lane(doc, "over-bridge", "hub", "front", "6000 t/day", transit="1 day", assets="bridge")
+    lane(doc, "spur", "hub", "depot", "50 t/day", transit="1 day", assets="bridge")
+    doc["stocks"] += [{"site": "depot", "item": "shell", "quantity": "10000 rounds"}]
+    formation(doc, "bde", "front", guns=DEMAND)
+    cut = resilience(load_document(doc), executor="serial").cuts.set_index("front").loc["front"]
+    assert cut["max_flow_t_per_day"] == 700
+    assert cut["cut_assets"] == "bridge"
+    assert cut["cut_lanes"] == "over-bridge"  # the spur leads away from the front
+    assert "cut_capacity_t_per_day" not in cut.index
+
+
 def test_time_to_survive_is_the_longest_every_formation_holds() -> None:
     # Two brigades at the front, 10 rounds a day each, 60 rounds there, the bridge lost for
     # good. The best re-plan feeds the priority-3 brigade and shorts the other from day 0;
@@ -105,6 +124,26 @@ def test_a_redundant_route_is_no_vulnerability_until_both_go() -> None:
     assert cut["cut_size"] == 2
     assert not bool(cut["single_point"])
     assert cut["max_flow_t_per_day"] == 2000
+
+
+def test_a_pair_adding_nothing_beyond_one_of_its_assets_is_that_case_unranked() -> None:
+    # The bridge and a spare lane's ferry that no plan needs, the ferry slow to recover: the
+    # pair is the bridge's loss again, with the bridge's recovery time, not the ferry's.
+    doc = one_front(1)
+    doc["assets"].append({"id": "ferry", "kind": "port", "recovery_time": "50 days"})
+    site(doc, "yard", "depot")
+    lane(doc, "spare", "depot", "yard", "10 t/day", transit="1 day", assets="ferry")
+    result = resilience(load_document(doc), ResilienceOptions(k=2), executor="serial")
+    cases = result.cases.set_index("case")
+    pair, bridge = cases.loc["bridge-0 + ferry"], cases.loc["bridge-0"]
+    assert pair["same_as"] == "bridge-0"
+    assert pd.isna(pair["rank"])
+    assert not bool(pair["vulnerable"])
+    assert pair["time_to_recover_days"] == RECOVERY
+    assert pair["weighted_shortfall_added"] == pytest.approx(bridge["weighted_shortfall_added"])
+    assert bridge["rank"] == 1 and bool(bridge["vulnerable"]) and bridge["same_as"] == ""
+    assert result.cases.iloc[-1]["case"] == "bridge-0 + ferry"
+    assert list(result.vulnerabilities["case"]) == ["bridge-0"]
 
 
 def test_a_later_loss_strikes_the_plan_under_way() -> None:

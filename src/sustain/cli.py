@@ -595,13 +595,20 @@ def resilience(
         "weighted_shortfall_added",
         "time_to_recover_days",
         "time_to_survive_days",
+        "gap_days",
         "vulnerable",
         "first_hit_date",
         "first_hit",
     ]
+    if k == 2:
+        columns.insert(3, "same_as")
     if network.mitigations:
         columns.append("cheapest_mitigation")
-    _show("knock-out cases, by shortfall added", ranked[columns].head(top))
+    _show(
+        "knock-out cases, by shortfall added, then by gap (recovery less survival)"
+        + (" (pairs the same as one of their assets last, unranked)" if k == 2 else ""),
+        ranked[columns].head(top),
+    )
     _show("smallest asset cuts of each front", result.cuts)
     if len(result.mitigations):
         shown = result.mitigations.groupby("case", sort=False).head(3)  # the best few per case

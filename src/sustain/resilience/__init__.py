@@ -183,17 +183,50 @@ def _ranked_cases(
         pairs = asset_sets(len(n.assets), 2, chosen)
         groups.append((pairs, sweep.run(pairs, [(singles, single_outcomes)])))
     frames = [sweep.table(cases, outcomes) for cases, outcomes in groups]
+    if len(frames) == 2:
+        frames[1] = _against_singles(frames[1], frames[0], sweep.tolerance)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table["same_as"] = table["same_as"].fillna("") if "same_as" in table else ""
+    # Pairs that add nothing beyond one of their assets come last, unranked.
+    table["_ranked"] = table["same_as"] == ""
     table = table.sort_values(
-        ["weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
-    )
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
+        ["_ranked", "weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
+    ).drop(columns="_ranked")
+    ranked = table["same_as"] == ""
+    rank = np.full(len(table), np.nan)
+    rank[ranked.to_numpy()] = np.arange(1, int(ranked.sum()) + 1)
+    table.insert(0, "rank", pd.array(rank, dtype="Int64"))
     return _Swept(
         table=table,
         base_weighted_shortfall=float(base.short @ sweep.weight),
         solves=sweep.solves,
         base_seconds=base_seconds,
     )
+
+
+def _against_singles(pairs: pd.DataFrame, singles: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+    """A pair that adds no shortfall beyond the worse of its two assets alone, and survives as
+    long, is that asset's case again: marked `same_as` it, with its figures (its recovery time,
+    not the pair's longer one), and never a vulnerability of its own."""
+    pairs = pairs.copy()
+    if pairs.empty:
+        pairs["same_as"] = pd.Series(dtype=object)
+        return pairs
+    single = singles.set_index("case")
+    first, second = zip(*(case.split(" + ") for case in pairs["case"]), strict=True)
+    added = pairs["weighted_shortfall_added"].to_numpy()
+    a_added = single.loc[list(first), "weighted_shortfall_added"].to_numpy()
+    b_added = single.loc[list(second), "weighted_shortfall_added"].to_numpy()
+    worse = np.where(a_added >= b_added, np.array(first), np.array(second))
+    worse_rows = single.loc[list(worse)]
+    same = (added <= worse_rows["weighted_shortfall_added"].to_numpy() + tolerance) & (
+        pairs["time_to_survive_days"].to_numpy() >= worse_rows["time_to_survive_days"].to_numpy()
+    )
+    pairs["same_as"] = np.where(same, worse, "")
+    for column in ("time_to_recover_days", "gap_days", "vulnerable"):
+        pairs[column] = pairs[column].where(~same, worse_rows[column].to_numpy())
+    pairs["vulnerable"] = pairs["vulnerable"].astype(bool) & ~same
+    return pairs
 
 
 def _mitigate(

@@ -26,8 +26,11 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def min_cuts(network: Network) -> pd.DataFrame:
-    """One row per front: its formations, sources, the capacity into it (max flow, t/day),
-    and its smallest asset cut with the capacity of the lanes that cut severs."""
+    """One row per front: its formations, sources, the capacity into it (max flow, t/day: by
+    max-flow min-cut also the capacity of its narrowest set of lanes), and its smallest asset
+    cut with the source-front lanes that cut closes. A cut closes every path, so all of the
+    max flow is what it takes away; the closed lanes' own capacity (often far above the flow
+    upstream lanes let through) is not shown as a figure of the cut."""
     n = network
     rows = []
     needs = n.demand.sum(axis=0) > 0  # (formations, families)
@@ -53,9 +56,7 @@ def min_cuts(network: Network) -> pd.DataFrame:
                 "max_flow_t_per_day": _max_flow(n, sources, int(front), daily_capacity),
                 "cut_size": len(cut) if cut is not None else pd.NA,  # no asset cut exists
                 "cut_assets": " + ".join(n.assets.take(cut)) if cut is not None else "",
-                "cut_capacity_t_per_day": float(
-                    daily_capacity[_on_paths(n, severed, sources, int(front))].sum()
-                ),
+                "cut_lanes": ", ".join(n.lanes.take(_crossing(n, severed, sources, int(front)))),
                 "single_point": cut is not None and len(cut) == 1,
             }
         )
@@ -66,7 +67,7 @@ def min_cuts(network: Network) -> pd.DataFrame:
         "max_flow_t_per_day",
         "cut_size",
         "cut_assets",
-        "cut_capacity_t_per_day",
+        "cut_lanes",
         "single_point",
     ]
     frame = pd.DataFrame(rows, columns=columns).astype({"cut_size": "Int64"})
@@ -75,18 +76,24 @@ def min_cuts(network: Network) -> pd.DataFrame:
     )
 
 
-def _on_paths(
+def _crossing(
     n: Network, lanes: npt.NDArray[np.int64], sources: npt.NDArray[np.bool_], front: int
 ) -> npt.NDArray[np.int64]:
-    """The lanes among `lanes` that lie on some path from a source to the front."""
+    """The lanes among `lanes` (those a cut closes) that cross it: from a site the sources
+    still reach with them closed, to one they do not reach that leads on to the front."""
     n_sites = len(n.sites)
-    from_sources = reachable(n_sites, n.lane_origin, n.lane_destination, sources)[0]
+    open_lanes = np.ones(len(n.lanes), dtype=bool)
+    open_lanes[lanes] = False
+    source_side = reachable(
+        n_sites, n.lane_origin[open_lanes], n.lane_destination[open_lanes], sources
+    )[0]
     target = np.zeros(n_sites, dtype=bool)
     target[front] = True
     to_front = reachable(n_sites, n.lane_destination, n.lane_origin, target)[0]
-    keep = from_sources[n.lane_origin[lanes]] & to_front[n.lane_destination[lanes]]
-    on_paths: npt.NDArray[np.int64] = lanes[keep]
-    return on_paths
+    origin, destination = n.lane_origin[lanes], n.lane_destination[lanes]
+    keep = source_side[origin] & ~source_side[destination] & to_front[destination]
+    crossing: npt.NDArray[np.int64] = lanes[keep]
+    return crossing
 
 
 def _asset_cut(n: Network, sources: npt.NDArray[np.bool_], front: int) -> list[int] | None:
