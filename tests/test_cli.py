@@ -224,3 +224,33 @@ def test_table_cells_never_show_minus_zero() -> None:
         "-150",
         "1,234",
     ]
+
+
+def test_plan_simulate_and_resilience_print_one_weighted_shortfall(tmp_path: Path) -> None:
+    planned = tmp_path / "plan"
+    made = json.loads(
+        runner.invoke(app, ["plan", str(TINY), "--json", "--out", str(planned)]).output
+    )
+    # tiny.yaml: one brigade of priority 2, families of criticality 1.
+    units_short = sum(row["shortfall"] for row in made["shortfall"])
+    assert made["weighted_shortfall"] == pytest.approx(2 * units_short)
+    noise_off = ["--demand-noise", "0", "--surge-probability", "0", "--outage-probability", "0"]
+    noise_off += ["--transit-cv", "0", "--yield-cv", "0", "--slip-probability", "0"]
+    replay = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(TINY),
+            "--plan",
+            str(planned),
+            "--replications",
+            "2",
+            "--json",
+            *noise_off,
+        ],
+    )
+    assert replay.exit_code == 0, replay.output
+    replayed = json.loads(replay.output)["weighted_shortfall"]
+    assert replayed["p50"] == pytest.approx(made["weighted_shortfall"], rel=1e-9)
+    swept = json.loads(runner.invoke(app, ["resilience", str(TINY), "--json"]).output)
+    assert swept["base_weighted_shortfall"] == pytest.approx(made["weighted_shortfall"])

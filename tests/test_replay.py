@@ -15,7 +15,8 @@ import pytest
 
 import sustain
 from sustain.plan import Plan, PlanOptions, plan
-from sustain.simulate import SimulationOptions, simulate
+from sustain.resilience import ResilienceOptions, resilience
+from sustain.simulate import Simulation, SimulationOptions, simulate
 from tests.conftest import EXAMPLES
 from tests.scenarios import load_document, random_network
 
@@ -23,9 +24,9 @@ TINY = Path(__file__).parent / "fixtures" / "tiny.yaml"
 GRIDS = ["week", "3 x day, then week", "10 x day, 2 x week, then day"]
 
 
-def replayed(network: sustain.Network, made: Plan) -> pd.DataFrame:
-    """Per formation, family and day: the replay's shortfall."""
-    result = simulate(
+def replay(network: sustain.Network, made: Plan) -> Simulation:
+    """One replication of the plan, day by day, every source of noise off."""
+    return simulate(
         network,
         1,
         seed=0,
@@ -33,16 +34,27 @@ def replayed(network: sustain.Network, made: Plan) -> pd.DataFrame:
         plan_tables=made.tables,
         executor="serial",
     )
-    return result.daily()
+
+
+def replayed(network: sustain.Network, made: Plan) -> pd.DataFrame:
+    """Per formation, family and day: the replay's shortfall."""
+    return replay(network, made).daily()
 
 
 def assert_runs_as_planned(network: sustain.Network, made: Plan) -> None:
-    daily = replayed(network, made)
+    replay_run = replay(network, made)
+    # One weighted shortfall (priority x criticality x units short, lateness apart) in both.
+    assert replay_run.weighted_shortfall[0] == pytest.approx(
+        made.total_shortfall, rel=1e-6, abs=1e-6
+    )
+    daily = replay_run.daily()
     key = ["formation", "family"]
     planned = made.shortfall.groupby(key)["shortfall"].sum()
-    replay = daily.groupby(key)["mean_shortfall"].sum().reindex(planned.index)
+    replayed_short = daily.groupby(key)["mean_shortfall"].sum().reindex(planned.index)
     scale = max(1.0, float(planned.abs().max()))
-    assert replay.to_numpy() == pytest.approx(planned.to_numpy(), rel=1e-6, abs=1e-6 * scale)
+    assert replayed_short.to_numpy() == pytest.approx(
+        planned.to_numpy(), rel=1e-6, abs=1e-6 * scale
+    )
     # First short: the replay's day lies in the plan's first short period (a period's
     # shortfall is spread over its days).
     tolerance = 1e-6 * scale
@@ -54,6 +66,18 @@ def assert_runs_as_planned(network: sustain.Network, made: Plan) -> None:
     edges = network.period_edges
     for pair, period in first_period.items():
         assert edges[period] <= first_day[pair] < edges[period + 1], pair
+
+
+def test_plan_simulate_and_resilience_show_one_weighted_shortfall() -> None:
+    network = sustain.compile_network(sustain.load(TINY))
+    made = plan(network)
+    # tiny.yaml: one brigade of priority 2, every family of criticality 1.
+    by_hand = 2 * float(made.shortfall["shortfall"].sum())
+    assert made.total_shortfall == pytest.approx(by_hand)
+    assert made.parts["lateness"] > 0  # lateness is counted, and apart
+    base = resilience(network, ResilienceOptions(mitigate=False), executor="serial")
+    assert base.base_weighted_shortfall == pytest.approx(made.total_shortfall)
+    assert_runs_as_planned(network, made)
 
 
 def on_grid(seed: int, grid: str) -> dict[str, Any]:

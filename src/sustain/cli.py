@@ -317,6 +317,7 @@ def plan(
                     "ok": True,
                     "objective": result.objective,
                     "objective_parts": result.parts,
+                    "weighted_shortfall": result.total_shortfall,
                     "explanation": result.explanation(),
                     "size": result.size,
                     "timings": result.timings,
@@ -585,7 +586,8 @@ def resilience(
         f"{counts['cases']:,} knock-out cases from day {loss_day:g} in {seconds:.1f} s: "
         f"{counts['solves']:,} re-solves, {counts['settled_without_solving']:,} settled by a plan "
         f"that avoids the loss; {len(result.vulnerabilities)} vulnerabilities (time to recover "
-        "longer than time to survive)",
+        "longer than time to survive); the base plan's weighted shortfall "
+        f"{result.base_weighted_shortfall:,.0f}",
         highlight=False,
     )
     columns = [

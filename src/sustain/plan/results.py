@@ -510,9 +510,9 @@ def _hub_day_values(model: Model) -> npt.NDArray[Any]:
     if fleet is None or not fleet.n_slots:
         return np.full(n_sites, np.nan)
     values = np.where(fleet.can_repair, fleet.value[None, :], -np.inf).max(axis=1)
-    found: npt.NDArray[Any] = np.where(
-        np.isfinite(values), model.options.repair_weight * values, np.nan
-    )
+    found: npt.NDArray[Any] = np.full(n_sites, np.nan)
+    repairs = np.isfinite(values)
+    found[repairs] = model.options.repair_weight * values[repairs]
     return found
 
 
