@@ -195,7 +195,7 @@ def _ranked_cases(
     ranked = table["same_as"] == ""
     rank = np.full(len(table), np.nan)
     rank[ranked.to_numpy()] = np.arange(1, int(ranked.sum()) + 1)
-    table.insert(0, "rank", pd.array(rank, dtype="Int64"))
+    table.insert(0, "rank", pd.Series(rank, dtype="Int64"))
     return _Swept(
         table=table,
         base_weighted_shortfall=float(base.short @ sweep.weight),
