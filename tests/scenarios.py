@@ -240,3 +240,46 @@ def random_network(seed: int) -> dict[str, Any]:
         )
         doc["intensity"].append({"formation": name, "start": "2024-01-01", "level": "x"})
     return doc
+
+
+def repair_case(days: int = 10) -> dict[str, Any]:
+    """100 guns failing at 1 %/day (one a day), repaired in 5 days with one kit each."""
+    doc = base(days=days)
+    doc["items"].append(
+        {
+            "id": "kit",
+            "supply_class": "spare_parts",
+            "family": "kits",
+            "unit": "kit",
+            "mass": "100 kg",
+        }
+    )
+    doc["systems"][0].update(
+        {
+            "breakdown_rate": "1 %/day",
+            "repair_time": "5 days",
+            "spare_part": "kit",
+            "spare_parts_per_repair": "1 kit",
+            "mass": "40 t",
+        }
+    )
+    site(doc, "depot", "depot")
+    lane(doc, "parts", "depot", "workshop", "100 t/day")
+    doc["stocks"] += [
+        {"site": "depot", "item": "shell", "quantity": "100000 rounds"},
+        {"site": "workshop", "item": "kit", "quantity": "100 kits"},
+    ]
+    return doc
+
+
+def evacuation_case(evacuation: str = "20 t/day") -> dict[str, Any]:
+    """The repair case with the brigade at a front, its hulls evacuated to the workshop over a
+    lane of `evacuation` (20 t/day: half a 40-t hull a day) and back in a day."""
+    doc = repair_case()
+    site(doc, "front", "front")
+    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
+    lane(doc, "rail", "depot", "front", "100 t/day")
+    lane(doc, "evacuation", "front", "workshop", evacuation, transit="1 day")
+    lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
+    formation(doc, "bde", "front", guns=100)
+    return doc

@@ -13,7 +13,16 @@ import sustain
 from sustain.plan import Closure, PlanCheckError, PlanError, Planner, PlanOptions, plan
 from sustain.plan.check import check_plan
 from tests.conftest import EXAMPLES, TINY
-from tests.scenarios import base, formation, lane, load_document, mortar_family, site
+from tests.scenarios import (
+    base,
+    evacuation_case,
+    formation,
+    lane,
+    load_document,
+    mortar_family,
+    repair_case,
+    site,
+)
 
 # Plain weights: one weighted unit per unit short, nothing else, so optima are hand-computable.
 EXACT = PlanOptions(lateness_weight=0.0, cost_weight=0.0, repair_weight=1.0)
@@ -131,36 +140,6 @@ def test_priorities_share_one_lane() -> None:
     assert result.objective == pytest.approx(400.0)
 
 
-def repair_case(days: int = 10) -> dict[str, Any]:
-    """100 guns failing at 1 %/day (one a day), repaired in 5 days with one kit each."""
-    doc = base(days=days)
-    doc["items"].append(
-        {
-            "id": "kit",
-            "supply_class": "spare_parts",
-            "family": "kits",
-            "unit": "kit",
-            "mass": "100 kg",
-        }
-    )
-    doc["systems"][0].update(
-        {
-            "breakdown_rate": "1 %/day",
-            "repair_time": "5 days",
-            "spare_part": "kit",
-            "spare_parts_per_repair": "1 kit",
-            "mass": "40 t",
-        }
-    )
-    site(doc, "depot", "depot")
-    lane(doc, "parts", "depot", "workshop", "100 t/day")
-    doc["stocks"] += [
-        {"site": "depot", "item": "shell", "quantity": "100000 rounds"},
-        {"site": "workshop", "item": "kit", "quantity": "100 kits"},
-    ]
-    return doc
-
-
 def fleet_by_hand(
     days: int, capacity: float, kits: float, size: float = 100, rate: float = 0.01, repair: int = 5
 ) -> dict[str, np.ndarray]:
@@ -210,19 +189,6 @@ def test_repair_loop_and_spare_parts_at_a_field_workshop() -> None:
     )
     assert result.system_moves.empty
     assert result.bottlenecks.iloc[0]["name"] == "repair hub workshop"
-
-
-def evacuation_case(evacuation: str = "20 t/day") -> dict[str, Any]:
-    """The repair case with the brigade at a front, its hulls evacuated to the workshop over a
-    lane of `evacuation` (20 t/day: half a 40-t hull a day) and back in a day."""
-    doc = repair_case()
-    site(doc, "front", "front")
-    site(doc, "workshop", "repair_hub", repair_capacity="2 systems/day")
-    lane(doc, "rail", "depot", "front", "100 t/day")
-    lane(doc, "evacuation", "front", "workshop", evacuation, transit="1 day")
-    lane(doc, "back", "workshop", "front", "400 t/day", transit="1 day")
-    formation(doc, "bde", "front", guns=100)
-    return doc
 
 
 def test_evacuation_lane_limits_repairs() -> None:

@@ -19,7 +19,14 @@ import sustain
 from sustain.plan import Planner, PlanOptions, plan
 from tests import scenarios
 from tests.conftest import EXAMPLES
-from tests.scenarios import base, formation, load_document, random_network, site
+from tests.scenarios import (
+    base,
+    evacuation_case,
+    formation,
+    load_document,
+    random_network,
+    site,
+)
 
 SEEDS = st.integers(0, 10**6)
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -420,6 +427,13 @@ def physical_bound_violations(network: sustain.Network, table: Any) -> list[str]
             if row.equivalent > most * (1 + 1e-6):
                 found.append(f"{row.name}: {row.equivalent} > {most}")
             continue
+        if row.family_unit == "system-day" and row.kind in ("lane", "site"):
+            # +1 t/day moves 1/mass systems a day, each back in service to the end at most.
+            lightest = float(n.system_mass[n.system_mass > 0].min())
+            most = row.binding_periods * longest / lightest * n.n_days
+            if row.equivalent > most * (1 + 1e-6):
+                found.append(f"{row.name}: {row.equivalent} > {most} system-days")
+            continue
         if not row.family or row.family_unit == "system-day" or np.isnan(row.equivalent):
             continue
         family = n.families[row.family]
@@ -453,3 +467,22 @@ def test_the_examples_bottleneck_equivalents_can_happen() -> None:
     lines = table[table["kind"] == "production_line"]
     assert len(lines) >= 3  # the 155 mm lines bind
     assert not physical_bound_violations(network, table)
+
+
+def test_a_lane_carrying_systems_worth_more_per_tonne_counts_its_gain_in_system_days() -> None:
+    # The evacuation lane also carries 2-t shells to a reserve at the workshop, while each
+    # hull-day out of action weighs 100: one more t/day wins back hulls, worth 112 a tonne-day,
+    # far more than the 4.5 rounds the extra tonne could carry over its 9 binding days.
+    doc = evacuation_case()
+    doc["systems"][0]["value"] = 100
+    for item in doc["items"]:
+        if item["id"] == "shell":
+            item["mass"] = "2 t"
+    formation(doc, "reserve", "workshop", guns=2)
+    network = load_document(doc)
+    exact = PlanOptions(lateness_weight=0.0, cost_weight=0.0, repair_weight=1.0)
+    table = plan(network, exact).bottlenecks.set_index("name")
+    evacuation = table.loc["rail lane evacuation"]
+    assert evacuation["value_per_unit"] > 100
+    assert evacuation["family_unit"] == "system-day"
+    assert not physical_bound_violations(network, table.reset_index())

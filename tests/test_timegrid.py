@@ -20,7 +20,7 @@ from sustain.timegrid import (
     parse_grid,
     place_lag,
 )
-from tests.scenarios import base, formation, lane, load_document, site
+from tests.scenarios import base, evacuation_case, formation, lane, load_document, site
 
 START = dt.date(2023, 2, 13)
 
@@ -121,8 +121,6 @@ def test_repairs_and_moves_placed_on_weeks_pass_the_checker(lags: str) -> None:
     # Hulls evacuated over a 1-day lane and repaired in 5 days, on weeks: under either rule the
     # plan passes the checker (its own placement of every move and repair) and the fleet adds
     # up in every week.
-    from tests.test_plan import evacuation_case
-
     doc = evacuation_case()
     doc["scenario"].update({"horizon": "8 weeks", "period": "week"})
     result = plan(load_document(doc), PlanOptions(lags=lags))

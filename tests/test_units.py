@@ -85,6 +85,9 @@ def test_format_number_reads_back_exactly(value: float) -> None:
         (1250, "m3", "1,250 m3"),
         (-0.0, "t", "0 t"),
         (-8.9e-16, "kit", "0 kits"),  # solver noise
+        (0.56, "system-day", "0.56 system-days"),  # a lower bound is not rounded up
+        (1, "system-day", "1 system-day"),
+        (21728.8, "system-day", "21,729 system-days"),
     ],
 )
 def test_a_figure_for_a_sentence(value: float, unit: str, text: str) -> None:

@@ -258,7 +258,8 @@ def plan(
         str,
         typer.Option(
             help="Shortfall shared by priority (the higher served first, strictly) or fair "
-            "(fill rates move together, tilted by priority)."
+            "(fill rates move together, tilted by priority; a formation whose priority x "
+            "criticality is 4 times another's or more is still served first)."
         ),
     ] = PlanOptions.allocation,
     investments: Annotated[

@@ -75,7 +75,8 @@ def counted(value: float, unit: str) -> str:
     """'1,250 rounds', '1 kit', '12.5 m3': a figure for a sentence."""
     value = 0.0 if abs(value) < 1e-9 else value  # solver noise, and no "-0"
     number = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.3g}"
-    plural = unit.isalpha() and not unit.endswith("s") and number != "1" and not _symbol(unit)
+    word = unit.replace("-", "").isalpha() and not unit.endswith("s")  # system-day: a word
+    plural = word and number != "1" and not _symbol(unit)
     return f"{number} {unit + 's' if plural else unit}"
 
 

@@ -104,8 +104,7 @@ def bottleneck_gain(row: Mapping[Any, Any]) -> str:
     """What one more unit of a capacity removes, at least: '340 rounds of 155mm-NATO', '96
     system-days of systems out of action' (the dual's worth at the dearest unit's weight)."""
     if row["family"] == FLEET_NAME:
-        days = f"{row['equivalent']:,.0f}"
-        return f"at least {days} system-day{'' if days == '1' else 's'} of {FLEET_NAME}"
+        return f"at least {counted(row['equivalent'], 'system-day')} of {FLEET_NAME}"
     if row["family"]:
         return f"at least {counted(row['equivalent'], row['family_unit'])} of {row['family']}"
     return f"{row['value_per_unit']:,.1f} of weighted shortfall"

@@ -352,23 +352,53 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
 
     top_weight = _family_top_weights(model)
 
-    def dearest(owner: IndexArray, item: IndexArray, size: int) -> Any:
+    def dearest(owner: IndexArray, item: IndexArray, size: int) -> tuple[Any, Any]:
         """For each owner of tonnes (a lane, a site), the family whose unit short weighs the
-        most per tonne among the items that can pass (-1 where none is demanded): the
-        capacity's worth per tonne is at most that, so its units bound what a tonne buys."""
+        most per tonne among the items that can pass (-1 where none is demanded), and that
+        weight per tonne (0 where none)."""
         weight = top_weight[n.item_family[item]]
         factor, mass = n.item_family_factor[item], n.item_mass[item]
         per_tonne = np.where(np.isnan(weight), -1.0, np.nan_to_num(weight) * factor / mass)
         order = np.lexsort((per_tonne, owner))  # by owner, dearest last
         best = np.full(size, -1, dtype=np.int64)
+        best_per_tonne = np.zeros(size)
         last = order[np.r_[owner[order][1:] != owner[order][:-1], True]] if order.size else order
         found = per_tonne[last] >= 0
         best[owner[last][found]] = n.item_family[item[last][found]]
-        return best
+        best_per_tonne[owner[last][found]] = per_tonne[last][found]
+        return best, best_per_tonne
 
-    def lane_family(family: IndexArray) -> IndexArray:
-        """Where a lane or site carries no items, what it limits is systems' moves."""
-        return np.where(family >= 0, family, FLEET)
+    # Systems moved over a lane: a tonne of them wins back at most its type's value a day for
+    # every day of the horizon, per tonne of system.
+    fleet_index = model.fleet
+    move_value = np.zeros(0)
+    move_day_value = np.zeros(0)
+    if fleet_index is not None and fleet_index.n_slots and model.move_lane.size:
+        day_values = model.options.repair_weight * np.tile(fleet_index.value, 2)
+        masses = np.tile(n.system_mass[fleet_index.systems], 2)
+        mass = masses[model.move_cargo]
+        # A type of no mass takes no tonnes: it is never what a tonne more buys.
+        move_day_value = np.where(mass > 0, day_values[model.move_cargo], -np.inf)
+        move_value = np.where(mass > 0, move_day_value * n.n_days / np.maximum(mass, 1e-300), 0.0)
+
+    def dearest_use(
+        owner: IndexArray, item: IndexArray, move_owner: IndexArray, size: int
+    ) -> tuple[Any, Any]:
+        """(family, day value) per owner of tonnes: the use a tonne through it is worth the most
+        in at most (so the dual's worth in its units is at least what a tonne buys and never
+        more than it can carry): the dearest family per tonne, or systems (FLEET, with the
+        largest day value among the types that pass) where a tonne of them can be worth more."""
+        family, per_tonne = dearest(owner, item, size)
+        systems = np.zeros(size)
+        day_value = np.full(size, np.nan)
+        if move_value.size:
+            np.maximum.at(systems, move_owner, move_value)
+            day_value = np.full(size, -np.inf)
+            np.maximum.at(day_value, move_owner, move_day_value)
+            day_value[~np.isfinite(day_value)] = np.nan
+        use = np.where(systems > per_tonne, FLEET, family)
+        use = np.where(use >= 0, use, FLEET)  # no item passes: what it limits is systems' moves
+        return use, np.where(use == FLEET, day_value, np.nan)
 
     origin = n.lane_origin[model.ship_lane]
     arrival_site = n.lane_destination[model.ship_lane]
@@ -385,12 +415,12 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         "t/day",
         summed(model.lane_row_lane, d * n.period_length[model.lane_row_period] * share, size),
         summed(model.lane_row_lane, (d > TOLERANCE).astype(float), size),
-        lane_family(dearest(model.ship_lane, model.ship_item, size)),
+        *dearest_use(model.ship_lane, model.ship_item, model.move_lane, size),
     )
     size = len(n.sites)
-    for block, what, where in (
-        ("site_out", "handling out of", origin),
-        ("site_in", "handling into", arrival_site),
+    for block, what, where, move_where in (
+        ("site_out", "handling out of", origin, n.lane_origin[model.move_lane]),
+        ("site_in", "handling into", arrival_site, n.lane_destination[model.move_lane]),
     ):
         owner = getattr(model, f"{block}_row_site")
         period = getattr(model, f"{block}_row_period")
@@ -401,7 +431,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
             "t/day",
             summed(owner, d * n.period_length[period], size),
             summed(owner, (d > TOLERANCE).astype(float), size),
-            lane_family(dearest(where, model.ship_item, size)),
+            *dearest_use(where, model.ship_item, move_where, size),
         )
     d = -dual[model.rows["storage"].slice()]
     rank(
@@ -410,7 +440,7 @@ def bottlenecks(model: Model, solution: Solution) -> pd.DataFrame:
         "t",
         summed(model.storage_row_site, d, size),
         summed(model.storage_row_site, (d > TOLERANCE).astype(float), size),
-        dearest(model.inv_site, model.inv_item, size),
+        dearest(model.inv_site, model.inv_item, size)[0],
     )
     if "hub" in model.rows:
         d = -dual[model.rows["hub"].slice()]

@@ -32,8 +32,8 @@ SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")
 AUTO_IPM_COLUMNS = 100_000
 
 
-def method(solver: str, n_columns: int) -> str:
-    """The HiGHS method `auto` stands for at this size; other names stand for themselves."""
+def method(solver: str, n_columns: int, n_periods: int) -> str:
+    """The HiGHS method `auto` stands for at this shape; other names stand for themselves."""
     if solver != "auto":
         return solver
     return "ipm-nox" if n_columns >= AUTO_IPM_COLUMNS else "simplex"
@@ -69,7 +69,7 @@ class Solver:
         options = model.options
         if options.solver not in SOLVERS:
             raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')
-        self.method = method(options.solver, model.n_columns)
+        self.method = method(options.solver, model.n_columns, model.network.n_periods)
         if self.method == "ipm-nox" and options.lexicographic:
             self.method = "ipm"  # the stages after the first go on from a basis: cross over
         if self.method == "simplex":
@@ -185,7 +185,7 @@ class Solver:
     def solve(self, time_limit: float | None = None, *, through: str = STAGES[-1]) -> Solution:
         """Solve; with `time_limit` (seconds), raise TimeLimitError when it runs out. A
         lexicographic solve minimises the parts in order up to `through` (the parts after it
-        are left as the weighted sum's optimum made them: the resilience sweep reads only
+        are left as the weighted sum's optimum made them: the resilience sweep's figures are
         shortfall, and the cost stage takes most of a re-solve's time)."""
         if through not in STAGES:
             raise ValueError(f'unknown part "{through}": use one of {", ".join(STAGES)}')

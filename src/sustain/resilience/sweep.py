@@ -22,10 +22,12 @@ from sustain.timegrid import bucket_of
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 USED = 1e-6  # t in a period: a lane carrying less counts as unused
-# The sweep reads shortfall only: its solves stop after the shortfall stage of a lexicographic
-# solve (lateness and cost as the weighted sum's optimum left them), which takes most of the
-# time of a re-solve (41.6 of 69.6 s of the benchmark's N-1 sweep on one worker was the cost
-# stage). The base plan is solved the same way, so that every case is measured alike.
+# The sweep's figures are shortfall (added, and survival against the base plan's): its solves
+# stop after the shortfall stage of a lexicographic solve (lateness and cost as the weighted
+# sum's optimum left them; the cost stage took 41.6 of 69.6 s of the benchmark's N-1 sweep on
+# one worker). Which lanes a plan uses (`first_use`, what the screen settles cases by) is that
+# of one shortfall-optimal plan among many: any of them settles a case it avoids exactly. The
+# base plan is solved the same way, so that every case is measured alike.
 THROUGH = "shortfall"
 SHORT_SLACK = 1e-6  # of the largest demand: shortfall this close to the base plan's is no more
 
