@@ -473,7 +473,8 @@ class _Sweep:
                     # re-plan for a loss for good may still ration from the start.
                     "vulnerable": added > self.tolerance and recovery > survive,
                     "gap_days": recovery - survive,
-                    "weighted_shortfall_added": max(added, 0.0),
+                    # Solver noise is no shortfall: it would rank cases that add none.
+                    "weighted_shortfall_added": added if added > self.tolerance else 0.0,
                     "first_hit_date": (n.period_start[first] if first is not None else pd.NaT),
                     "first_hit": self._hit_pairs(hit, first),
                     "settled_by": self._how(len(assets), row, hit, lost),
