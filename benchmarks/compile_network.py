@@ -50,8 +50,8 @@ def generate(
     rng = random.Random(seed)
     start = date(2023, 1, 2)
 
-    def week(k: float) -> str:  # a date k/52 of the way into the horizon
-        return (start + timedelta(weeks=round(k * weeks / 52))).isoformat()
+    def week(k: float) -> str:  # the week k/52 of the way into the horizon, never past its end
+        return (start + timedelta(weeks=int(k * weeks / 52))).isoformat()
 
     n_sites = max(10, n_lanes // 4)
     n_sources = max(2, n_sites // 10)
@@ -148,7 +148,8 @@ def generate(
                 {"formation": name, "system": f"sys-{system}", "quantity": rng.randint(5, 40)}
             )
         intensity.append({"formation": name, "start": start.isoformat(), "level": "low"})
-        intensity.append({"formation": name, "start": week(22), "level": "high"})
+        if week(22) != start.isoformat():  # a horizon too short to change has one level
+            intensity.append({"formation": name, "start": week(22), "level": "high"})
     stocks = [
         {"site": sources[0], "item": i["id"], "quantity": "100000 rounds", "floor": "20000 rounds"}
         for i in items

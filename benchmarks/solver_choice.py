@@ -31,13 +31,14 @@ from sustain.scenario.writers import write
 # (family, lanes, items, weeks)
 SHAPES = [
     ("ladder", 100, 10, 52),
-    ("multicommodity", 400, 100, 1),
-    ("multicommodity", 400, 100, 4),
-    ("multicommodity", 1_000, 100, 1),
-    ("multicommodity", 1_000, 200, 2),
+    ("multicommodity", 1_000, 400, 1),
+    ("multicommodity", 4_000, 400, 1),
     ("ladder", 400, 20, 52),
+    ("multicommodity", 2_000, 400, 4),
+    ("multicommodity", 4_000, 800, 2),
+    ("multicommodity", 4_000, 400, 4),
 ]
-QUICK = SHAPES[:3]
+QUICK = SHAPES[:2]
 TIME_LIMIT = 900.0
 
 
