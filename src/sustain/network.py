@@ -113,6 +113,7 @@ class Network:
     site_nation: IntArray
     site_throughput: FloatArray  # t per day, inf where unlimited
     site_storage: FloatArray  # t, inf where unlimited
+    site_holding_cost: FloatArray  # EUR per t a day, nan where the site names none
     site_repair_capacity: FloatArray  # systems per day, 0 where none
     site_repairs: BoolArray  # (sites, systems): which systems each repair hub repairs
 
@@ -213,6 +214,11 @@ class Network:
     pledge_period: IntArray
     pledge_day: IntArray  # first day it can move, from the start (0 when available before)
     pledge_status: IntArray  # code into PLEDGE_STATUSES
+    # Replenishment levels the scenario sets (the simulator's policies table).
+    policy_site: IntArray
+    policy_item: IntArray
+    policy_level: FloatArray  # item units
+    policy_reorder: FloatArray  # item units, nan for base-stock
 
     # Options to make the network harder to break, each with the network it makes.
     mitigations: tuple[MitigationOption, ...] = ()
@@ -249,6 +255,13 @@ class Network:
         criticality = np.zeros(len(self.families))
         np.maximum.at(criticality, self.item_family, self.item_criticality)
         return criticality
+
+    def partner(self) -> BoolArray:
+        """(nations,) the partner: the nations whose formations the network supplies. Every
+        other nation is a donor."""
+        partner = np.zeros(len(self.nations), dtype=bool)
+        partner[self.formation_nation] = True
+        return partner
 
     def per_period(self, daily: FloatArray) -> FloatArray:
         """Sum a (days, ...) series over the horizon's days into (periods, ...)."""
@@ -464,6 +477,7 @@ def compile_network(scenario: Scenario) -> Network:
     order_line = lines.positions(o.line for o in s.orders)
     pledges = Index(tuple(p.id for p in s.pledges))
     pledge_item = items.positions(p.item for p in s.pledges)
+    policy_item = items.positions(p.item for p in s.policies)
     pledge_offsets = np.fromiter(
         (_day_offset(settings.start, p.available) for p in s.pledges), dtype=np.int64
     )
@@ -483,6 +497,9 @@ def compile_network(scenario: Scenario) -> Network:
         site_nation=site_nation,
         site_throughput=_floats(np.inf if x.throughput is None else x.throughput for x in s.sites),
         site_storage=_floats(np.inf if x.storage is None else x.storage for x in s.sites),
+        site_holding_cost=_floats(
+            np.nan if x.holding_cost is None else x.holding_cost for x in s.sites
+        ),
         site_repair_capacity=_floats(x.repair_capacity or 0.0 for x in s.sites),
         site_repairs=site_repairs,
         families=families,
@@ -597,6 +614,15 @@ def compile_network(scenario: Scenario) -> Network:
         pledge_period=arrival_bucket(edges, pledge_offsets, "mean").astype(np.int32),
         pledge_day=np.maximum(pledge_offsets, 0).astype(np.int32),
         pledge_status=_codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
+        policy_site=sites.positions(p.site for p in s.policies),
+        policy_item=policy_item,
+        policy_level=_floats(
+            _in(p.level, item_unit[i]) for p, i in zip(s.policies, policy_item, strict=True)
+        ),
+        policy_reorder=_floats(
+            _in(p.reorder_at, item_unit[i], np.nan)
+            for p, i in zip(s.policies, policy_item, strict=True)
+        ),
         mitigations=_mitigation_options(s),
     )
 

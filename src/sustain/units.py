@@ -40,6 +40,7 @@ MASS_RATE = "t/day"
 COST_PER_MASS = "EUR/t"
 MONEY = "EUR"
 PER_DAY = "1/day"
+HOLDING_COST = "EUR/t/day"
 
 _NUMBER = re.compile(
     r"^\s*(?P<number>[-+]?(?:\d{1,3}(?:,\d{3})+|\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
@@ -128,6 +129,7 @@ def describe_dimension(canonical: str) -> str:
         COST_PER_MASS: "cost per mass (e.g. EUR/t)",
         MONEY: "sum of money (e.g. EUR, MEUR)",
         PER_DAY: "rate per time (e.g. %/day, 1/year)",
+        HOLDING_COST: "cost per mass and time (e.g. EUR/t/day)",
     }.get(canonical, f"unit compatible with {canonical}")
 
 

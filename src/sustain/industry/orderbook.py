@@ -156,7 +156,7 @@ def free_capacity(network: Network, *, priority: bool = False) -> FloatArray:
     scenario start count like later ones: those of other customers' orders are theirs, the rest
     (the partner's own orders, and capacity beyond the book) the partner's."""
     free = np.array(network.line_capacity, dtype=np.float64)
-    partner = set(network.formation_nation.tolist())
+    partner = network.partner()
     lead = lead_in_days(network.line_production_days)
     for line in range(len(network.lines)):
         orders = np.flatnonzero(network.order_line == line)
@@ -165,7 +165,7 @@ def free_capacity(network: Network, *, priority: bool = False) -> FloatArray:
         first = int(min(network.order_day[orders].min(), -lead))
         cal = calendar(network, line, first, network.n_days - 1)
         _, daily = _serve(network, orders, cal, priority)
-        others = np.array([network.order_customer[o] not in partner for o in orders])
+        others = ~partner[network.order_customer[orders]]
         taken = daily[others].sum(axis=0)[:, None]
         production = network.line_production_days[[line]]
         free[:, line] -= network.per_period(finished(taken, first, production, network.n_days))[

@@ -167,6 +167,18 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
         unit = item_unit.get(stock.item)
         for field in ("quantity", "floor", "target"):
             against("stocks", i, field, getattr(stock, field), unit, f'item "{stock.item}"')
+    for i, policy in enumerate(scenario.policies):
+        unit = item_unit.get(policy.item)
+        for field in ("level", "reorder_at"):
+            against("policies", i, field, getattr(policy, field), unit, f'item "{policy.item}"')
+        low, level = policy.reorder_at, policy.level
+        above = (
+            low is not None
+            and _convertible(low.unit, level.unit)
+            and low.value * units.amount_factor(low.unit, level.unit) > level.value
+        )
+        if above:
+            report("policies", i, "reorder_at", f'"{low}" is above the level "{level}"')
     line_item = {line.id: line.item for line in scenario.production_lines}
     for i, line in enumerate(scenario.production_lines):
         against(

@@ -106,6 +106,7 @@ SystemMass = Annotated[float, Figure("45 t", "positive", units.MASS)]
 Duration = Annotated[float, Figure("14 days", "nonnegative", units.DAYS)]
 CostPerMass = Annotated[float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS)]
 Money = Annotated[float, Figure("200 MEUR", "nonnegative", units.MONEY)]
+HoldingCost = Annotated[float, Figure("0.5 EUR/t/day", "nonnegative", units.HOLDING_COST)]
 DailyFraction = Annotated[float, Figure("0.5 %/day", "nonnegative", units.PER_DAY)]
 SystemsPerDay = Annotated[float, Figure("4 systems/day", "positive", "system/day")]
 Count = Annotated[Amount, Figure("5000 rounds", "nonnegative")]
@@ -342,6 +343,11 @@ class Site(Record):
     repairs: NameList = Field(
         (), description="Systems it repairs, separated by ';'; blank for every system."
     )
+    holding_cost: HoldingCost | None = Field(
+        None,
+        description="What holding stock here costs, per tonne a day (simulation costs); blank "
+        "for the simulation's default rate.",
+    )
 
 
 class Asset(Record):
@@ -384,6 +390,25 @@ class Stock(Record):
     quantity: Count = Field(description="Inventory on the start date.")
     floor: Count | None = Field(None, description="Level the owner keeps for its own defence.")
     target: Count | None = Field(None, description="Level the owner wants to rebuild to.")
+
+
+class Policy(Record):
+    """The replenishment level of an item at a site, for the simulator's policies; sites with
+    no row order up to the days-of-cover rule."""
+
+    key: ClassVar[tuple[str, ...]] = ("site", "item")
+    references: ClassVar[dict[str, str]] = {"site": "sites", "item": "items"}
+    site: Text = Field(description="Site that orders the item.")
+    item: Text = Field(description="Item.")
+    level: Count = Field(
+        description="Order-up-to level, on the position the run uses (installation: the "
+        "site's own; echelon: its and the sites' it supplies)."
+    )
+    reorder_at: Count | None = Field(
+        None,
+        description="Order when the position is at or below this ((s, S)); blank for "
+        "base-stock (order every day).",
+    )
 
 
 class ProductionLine(Record):
@@ -514,6 +539,7 @@ TABLES: dict[str, type[Record]] = {
     "assets": Asset,
     "lanes": Lane,
     "stocks": Stock,
+    "policies": Policy,
     "production_lines": ProductionLine,
     "capacity_changes": CapacityChange,
     "orders": Order,
@@ -558,6 +584,7 @@ class Scenario(BaseModel):
     assets: tuple[Asset, ...] = ()
     lanes: tuple[Lane, ...] = ()
     stocks: tuple[Stock, ...] = ()
+    policies: tuple[Policy, ...] = ()
     production_lines: tuple[ProductionLine, ...] = ()
     capacity_changes: tuple[CapacityChange, ...] = ()
     orders: tuple[Order, ...] = ()

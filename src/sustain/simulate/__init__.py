@@ -108,8 +108,9 @@ class Simulation:
         return frame
 
     def shortfall(self) -> pd.DataFrame:
-        """Per formation and family over the horizon: the chance of any shortfall, and the
-        mean and percentiles of the shortfall."""
+        """Per formation and family over the horizon: the chance of any shortfall, the mean and
+        percentiles of the shortfall (a unit backordered counts once, on the day it was not
+        met) and of the backlog-days."""
         short = self._merged("shortfall")  # (R, pairs)
         first = self._merged("first_short")
         formations, families = self._pairs()
@@ -128,6 +129,8 @@ class Simulation:
         )
         for p in PERCENTILES:
             frame[f"p{p}_shortfall"] = np.percentile(short, p, axis=0)
+        # Backordered units x the days they waited (a unit short is counted once above).
+        frame["mean_backlog_days"] = self._merged("backlog_days").mean(axis=0)
         return frame.sort_values("mean_shortfall", ascending=False, ignore_index=True)
 
     def daily(self) -> pd.DataFrame:

@@ -50,10 +50,11 @@ class Inputs(NamedTuple):
     n_sites: int
     plan_mode: bool
     backorders: bool
-    holding_cost: float
+    echelon: bool  # levels are on echelon positions, not installation ones
+    counts_holding: bool
     initial: FloatArray  # (cells,)
     floor: FloatArray  # (cells,)
-    cell_mass: FloatArray  # (cells,) t per unit
+    cell_holding: FloatArray  # (cells,) EUR per unit a day held
     # Flows: the (lane, item) pairs that can ever carry something. The lanes they use and the
     # sites and cells they leave from are numbered apart, so that a wave keeps figures for
     # those only (on the benchmark networks 3 of 100 lanes and 146 of 1,000 carry anything).
@@ -82,9 +83,13 @@ class Inputs(NamedTuple):
     pledge_cell: IntArray
     pledge_item: IntArray
     pledge_quantity: FloatArray
-    # Policy: each ordering pair's cell, flow, levels and the demand pairs backordered there.
+    # Policy: each ordering pair's cell, flow, levels and the demand pairs backordered there,
+    # farthest from a source first.
     order_cell: IntArray  # (J,)
     order_flow: IntArray
+    order_out_start: IntArray  # (J + 1,) CSR of the flows leaving the pair's cell
+    order_out_flow: IntArray
+    order_parent: IntArray  # (J,) the ordering pair that supplies it, -1 where a source does
     order_level: FloatArray  # reorder at or below
     order_target: FloatArray  # order up to
     order_per_item: FloatArray  # share of the family's backorder counted against the pair
@@ -132,8 +137,10 @@ class Random(NamedTuple):
 
 class Outputs(NamedTuple):
     first_short: IntArray  # (R, P)
-    shortfall: FloatArray  # (R, P)
-    daily_shortfall: npt.NDArray[np.float32]  # (R, days, P)
+    shortfall: FloatArray  # (R, P) units short, each counted once
+    backlog_days: FloatArray  # (R, P) units backordered x days they wait (0 under lost sales)
+    daily_shortfall: npt.NDArray[np.float32]  # (R, days, P) short, or backordered at day's end
+    daily_holding: npt.NDArray[np.float32]  # (R, days) EUR
     days_of_supply: npt.NDArray[np.float32]  # (R, days, P)
     weighted_shortfall: FloatArray  # (R,)
     units_short: FloatArray
@@ -307,12 +314,14 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     active = np.zeros(width)  # 1 while a replication's waves go on today, else 0
     handed_on = np.zeros(width)  # the most handed on over a lane of no transit, in a wave
     position = np.zeros(width)
+    below = np.zeros((x.order_cell.size, width))  # echelon positions of the sites supplied
     waiting_demand = np.zeros(width)  # backordered at an ordering pair's site, in its family
     backorder = np.zeros((n_pairs, width))
     need = np.zeros((n_pairs, width))  # today
     got = np.zeros((n_pairs, width))  # today
     arrears = np.zeros((n_slots, width))  # plan allotments not yet drawn
     short_total = np.zeros((n_pairs, width))
+    backlog_total = np.zeros((n_pairs, width))
     short_today = np.zeros((n_pairs, width))
     supply_today = np.zeros((n_pairs, width))  # days of supply
     at_site = np.zeros(width)
@@ -375,7 +384,9 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
 
         # 2. What each flow owes grows by the day's requests: the plan's departures, or each
         # ordering pair's order up to its level when its position is at or below its reorder
-        # level (position: on hand + in transit + owed - its share of the backordered demand).
+        # level (installation position: on hand + in transit + owed to it - owed by it to the
+        # sites it supplies - its share of the demand backordered at its site; echelon: that
+        # plus the echelon positions of the sites it supplies, after their orders of the day).
         if x.plan_mode:
             for k in range(n_flows):
                 departing = x.plan_ship[day, k]
@@ -387,6 +398,10 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 level, target = x.order_level[j] + EPSILON, x.order_target[j]
                 for b in range(width):
                     position[b] = on_hand[cell, b] + travelling[k, b] + owed[k, b]
+                for e in range(x.order_out_start[j], x.order_out_start[j + 1]):
+                    supplied = x.order_out_flow[e]
+                    for b in range(width):
+                        position[b] -= owed[supplied, b]
                 if x.backorders:
                     waiting_demand[:] = 0.0
                     for e in range(x.order_backorder_start[j], x.order_backorder_start[j + 1]):
@@ -395,10 +410,19 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                             waiting_demand[b] += backorder[pair, b]
                     for b in range(width):
                         position[b] -= waiting_demand[b] * x.order_per_item[j]
+                if x.echelon:
+                    for b in range(width):
+                        position[b] += below[j, b]
+                        below[j, b] = 0.0
+                parent = x.order_parent[j]
                 for b in range(width):
                     quantity = max(target - position[b], 0.0) if position[b] <= level else 0.0
                     owed[k, b] += quantity
                     orders_placed[b] += 1.0 if quantity > EPSILON else 0.0
+                    position[b] += quantity
+                if x.echelon and parent >= 0:
+                    for b in range(width):
+                        below[parent, b] += position[b]
 
         # 3. Flows ship what they owe, in waves: what arrives over a lane of no transit time
         # can go on the same day. In a wave, an origin's stock above its floor is shared pro
@@ -645,13 +669,16 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             weight, expected = x.pair_weight[p], x.expected[day, p]
             for b in range(width):
                 short = max(need[p, b] - got[p, b], 0.0)
-                short_total[p, b] += short
+                fresh = short  # short for the first time today: each unit is counted once
+                if x.backorders:  # served oldest first: what is left of today's demand
+                    fresh = min(short, need[p, b] - backorder[p, b])
+                    backlog_total[p, b] += short
+                    backorder[p, b] = short
+                short_total[p, b] += fresh
                 if short > SHORT and first_short[p, b] == n_days:
                     first_short[p, b] = day
-                weighted_shortfall[b] += short * weight
-                units_short[b] += short
-                if x.backorders:
-                    backorder[p, b] = short
+                weighted_shortfall[b] += fresh * weight
+                units_short[b] += fresh
                 short_today[p, b] = short
             # Days of supply: the family's stock at the site over the site's demand.
             if expected > 0.0:
@@ -670,20 +697,23 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             for p in range(n_pairs):
                 out.daily_shortfall[first + b, day, p] = short_today[p, b]
                 out.days_of_supply[first + b, day, p] = supply_today[p, b]
-        if x.holding_cost != 0.0:
+        if x.counts_holding:  # charged where the stock is at the day's end
             held[:] = 0.0
             for cell in range(n_cells):
-                mass = x.cell_mass[cell]
-                for b in range(width):
-                    held[b] += on_hand[cell, b] * mass
+                rate = x.cell_holding[cell]
+                if rate != 0.0:
+                    for b in range(width):
+                        held[b] += on_hand[cell, b] * rate
             for b in range(width):
-                holding[b] += held[b] * x.holding_cost
+                holding[b] += held[b]
+                out.daily_holding[first + b, day] = held[b]
 
     for b in range(width):
         r = first + b
         for p in range(n_pairs):
             out.first_short[r, p] = first_short[p, b]
             out.shortfall[r, p] = short_total[p, b]
+            out.backlog_days[r, p] = backlog_total[p, b]
         out.weighted_shortfall[r] = weighted_shortfall[b]
         out.units_short[r] = units_short[b]
         out.holding[r] = holding[b]

@@ -47,7 +47,8 @@ class BatchResult:
 
     replications: IntArray  # their numbers
     first_short: IntArray  # (R, pairs) first day short (days if never); pairs: Setup.pairs
-    shortfall: FloatArray  # (R, pairs) family units short over the horizon
+    shortfall: FloatArray  # (R, pairs) family units short over the horizon, each once
+    backlog_days: FloatArray  # (R, pairs) family units backordered x the days they waited
     weighted_shortfall: FloatArray  # (R,)
     holding_cost: FloatArray  # (R,)
     ordering_cost: FloatArray  # (R,)
@@ -110,7 +111,9 @@ def run_batch(
     out = Outputs(
         first_short=np.zeros((r_count, n_pairs), dtype=np.int64),
         shortfall=np.zeros((r_count, n_pairs)),
+        backlog_days=np.zeros((r_count, n_pairs)),
         daily_shortfall=series.daily_shortfall,
+        daily_holding=series.daily_holding,
         days_of_supply=series.days_of_supply,
         weighted_shortfall=np.zeros(r_count),
         units_short=np.zeros(r_count),
@@ -135,7 +138,10 @@ def run_batch(
         weighted_shortfall=out.weighted_shortfall,
         holding_cost=out.holding,
         ordering_cost=out.orders_placed * options.ordering_cost,
-        shortage_cost=out.units_short * options.shortage_cost,
+        # Per unit lost, or per unit and day a backorder waits (the textbook's backorder cost).
+        shortage_cost=(out.backlog_days.sum(axis=1) if options.backorders else out.units_short)
+        * options.shortage_cost,
+        backlog_days=out.backlog_days,
         initial=np.broadcast_to(setup.initial.sum(axis=0), (r_count, n_items)).copy(),
         produced=out.produced,
         pledged=out.pledged,

@@ -20,6 +20,7 @@ class Series:
     """Per replication (first axis) and day."""
 
     daily_shortfall: Float32Array  # (R, days, pairs) family units short, or backordered
+    daily_holding: Float32Array  # (R, days) EUR of holding cost
     days_of_supply: Float32Array  # (R, days, pairs) the family's stock at the site / its demand
     availability: Float32Array  # (R, days, types) share of each system type's fleet available
     failed: Float32Array  # (R, days) systems failing each day
@@ -29,6 +30,7 @@ class Series:
     def shapes(count: int, days: int, pairs: int, types: int) -> dict[str, tuple[int, ...]]:
         return {
             "daily_shortfall": (count, days, pairs),
+            "daily_holding": (count, days),
             "days_of_supply": (count, days, pairs),
             "availability": (count, days, types),
             "failed": (count, days),

@@ -3,8 +3,9 @@ the plan to execute, and the scripted disruptions; computed once per run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -13,12 +14,7 @@ from scipy.sparse import csr_array
 
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
-from sustain.plan.model import (
-    Closure,
-    closed_lanes,
-    item_sinks,
-    item_sources,
-)
+from sustain.plan.model import Closure, closed_lanes, item_sinks
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
@@ -27,6 +23,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 POLICIES = ("base-stock", "s-S", "plan")
+POSITIONS = ("installation", "echelon")
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,10 @@ class SimulationOptions:
     cover_days: float = 14.0  # order-up-to level: days of the demand a site serves, + lead time
     reorder_days: float = 7.0  # (s, S): reorder when the position falls to this many days
     backorders: bool = False
+    # What a level is compared with: the site's installation position (on hand + in transit +
+    # owed to it - owed by it), or its echelon position (that and the positions of every site
+    # it supplies: the stock of its whole echelon, less what is owed to its formations).
+    position: str = "installation"
     holding_cost: float = 0.0  # EUR per t per day held
     ordering_cost: float = 0.0  # EUR per order placed
     shortage_cost: float = 0.0  # EUR per family unit short
@@ -81,29 +82,68 @@ def _per_day(per_period: FloatArray, network: Network) -> FloatArray:
     return daily
 
 
+class Levels(NamedTuple):
+    """What each (site, item) does under a replenishment policy."""
+
+    supplier: IntArray  # (sites, items) the lane it orders on, -1 where it does not order
+    up_to: FloatArray  # (sites, items) order-up-to level, on its position
+    reorder: FloatArray  # (sites, items) reorder level, on its position
+    hops: FloatArray  # (sites, items) lanes from the nearest source, inf where none reaches
+
+
+def policy_sources(network: Network, hops_from: Callable[[BoolArray], FloatArray]) -> BoolArray:
+    """(items, sites): where a replenishment policy takes an item without ordering it: the
+    lines that make it, the pledges not cancelled, and the donors' stockpiles above their
+    floors (stock owned by a nation none of the formations belongs to). The partner's own
+    stock orders like any other site on the way to a formation, whether or not it starts with
+    stock; only where no other source of the item can reach it is it a source (it runs down
+    and nothing refills it)."""
+    n = network
+    sources = np.zeros((len(n.items), len(n.sites)), dtype=bool)
+    sources[n.line_item, n.line_site] = True
+    live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
+    sources[n.pledge_item[live], n.pledge_site[live]] = True
+    above_floor = n.stock_quantity > n.stock_floor
+    partners = n.partner()[n.stock_nation]
+    donor = above_floor & ~partners
+    sources[n.stock_item[donor], n.stock_site[donor]] = True
+    own = above_floor & partners
+    hops = hops_from(sources)
+    isolated = own & np.isinf(hops[n.stock_item, n.stock_site])
+    sources[n.stock_item[isolated], n.stock_site[isolated]] = True
+    return sources
+
+
 def _policy_levels(
-    network: Network, demand: FloatArray, options: SimulationOptions
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Each (site, item) on a path to a formation orders from the upstream site nearest a
-    source of the item (fewest lanes; the widest lane among equals). Its order-up-to level is
-    the daily demand it serves downstream times (cover days + the lane's transit)."""
+    network: Network, demand: FloatArray, repair: RepairSetup, options: SimulationOptions
+) -> Levels:
+    """Each (site, item) on a path to a formation (or to a repair hub, for its spare parts)
+    orders from the upstream site nearest a source of the item (fewest lanes; the widest lane
+    among equals). Its order-up-to level is the daily demand it serves downstream times (cover
+    days + the lane's transit); at a repair hub, the demand for a spare part is the repairs it
+    expects (the fleets it serves failing at their rates) times the parts per repair. Echelon
+    levels are the sums of the installation levels of the sites each site supplies, itself
+    included."""
     n = network
     n_sites, n_items = len(n.sites), len(n.items)
-    sources = item_sources(n)  # (items, sites)
-    sinks = item_sinks(n)
-    # Hops from the nearest source, per item, by breadth-first layers.
     adjacency = csr_array(
         (np.ones(len(n.lanes)), (n.lane_origin, n.lane_destination)), shape=(n_sites, n_sites)
     )
-    hops = np.full((n_items, n_sites), np.inf)
-    hops[sources] = 0
-    frontier = sources.astype(np.float64)
-    for level in range(1, n_sites + 1):
-        new = ((adjacency.T @ frontier.T).T > 0) & np.isinf(hops)
-        if not new.any():
-            break
-        hops[new] = level
-        frontier = new.astype(np.float64)
+
+    def hops_from(sources: BoolArray) -> FloatArray:  # (items, sites) by breadth-first layers
+        hops = np.full((n_items, n_sites), np.inf)
+        hops[sources] = 0
+        frontier = sources.astype(np.float64)
+        for level in range(1, n_sites + 1):
+            new = ((adjacency.T @ frontier.T).T > 0) & np.isinf(hops)
+            if not new.any():
+                break
+            hops[new] = level
+            frontier = new.astype(np.float64)
+        return hops
+
+    hops = hops_from(policy_sources(n, hops_from))
+    sinks = item_sinks(n)
     downstream_of_sink = reachable(n_sites, n.lane_destination, n.lane_origin, sinks)
     # Each (site, item)'s supplier: of the lanes into it from a site closer to a source, the
     # widest (the first listed among equals).
@@ -117,7 +157,8 @@ def _policy_levels(
     supplier = np.full((n_sites, n_items), -1, dtype=np.int64)
     supplier[best < unsupplied] = widest_first[best[best < unsupplied]]
     # Daily demand each (site, item) serves: the formations' family demand at their sites,
-    # shared evenly among the family's items that can get there, then up the supplier tree.
+    # shared evenly among the family's items that can get there, and the spare parts of the
+    # repairs each hub expects; then up the supplier tree.
     mean_demand = demand.mean(axis=0)  # (formations, families)
     served = np.zeros((n_sites, n_items))
     for f in range(len(n.formations)):
@@ -127,8 +168,14 @@ def _policy_levels(
             items = items[np.isfinite(hops[items, s])]
             if items.size:
                 served[s, items] += mean_demand[f, m] / items.size / n.item_family_factor[items]
+    with_part = (repair.part >= 0) & (repair.hub >= 0)
+    hub, part = repair.hub[with_part], repair.part[with_part]
+    parts_a_day = (repair.fleet * repair.rate * repair.parts_per_repair)[with_part]
+    reached = np.isfinite(hops[part, hub])
+    np.add.at(served, (hub[reached], part[reached]), parts_a_day[reached])
     hops_of = hops.T  # (sites, items)
-    for level in np.unique(hops_of[supplier >= 0])[::-1]:  # farthest first
+    farthest_first = np.unique(hops_of[supplier >= 0])[::-1]
+    for level in farthest_first:
         site, item = np.nonzero((hops_of == level) & (supplier >= 0))
         np.add.at(served, (n.lane_origin[supplier[site, item]], item), served[site, item])
     # A pair that serves no demand has nothing to order up to: it never orders, and its
@@ -141,7 +188,35 @@ def _policy_levels(
         reorder = up_to.copy()
     up_to[supplier < 0] = 0.0
     reorder[supplier < 0] = 0.0
-    return supplier, up_to, reorder
+    if options.position == "echelon":
+        below = np.zeros((n_sites, n_items))  # the installation levels of the sites supplied
+        for level in farthest_first:
+            site, item = np.nonzero((hops_of == level) & (supplier >= 0))
+            upstream = n.lane_origin[supplier[site, item]]
+            np.add.at(below, (upstream, item), up_to[site, item] + below[site, item])
+        up_to = np.where(supplier >= 0, up_to + below, 0.0)
+        reorder = np.where(supplier >= 0, reorder + below, 0.0)
+    _set_levels(n, supplier, up_to, reorder)
+    return Levels(supplier, up_to, reorder, hops_of)
+
+
+def _set_levels(
+    network: Network, supplier: IntArray, up_to: FloatArray, reorder: FloatArray
+) -> None:
+    """The levels the scenario's policies table sets, in place of the days-of-cover rule;
+    a row for a pair that cannot order (a source of the item, or a site no demand is served
+    from) is an error, not a level silently unused."""
+    n = network
+    site, item = n.policy_site, n.policy_item
+    wrong = [
+        f"policies row {k + 1}: {n.sites.names[site[k]]} does not order {n.items.names[item[k]]}"
+        " (it is a source of it, or no formation's demand is served through it)"
+        for k in np.flatnonzero(supplier[site, item] < 0)
+    ]
+    if wrong:
+        raise ValueError("; ".join(wrong))
+    up_to[site, item] = n.policy_level
+    reorder[site, item] = np.where(np.isnan(n.policy_reorder), n.policy_level, n.policy_reorder)
 
 
 def _plan_arrays(
@@ -192,6 +267,10 @@ def prepare(
         raise ValueError(f'unknown policy "{options.policy}": use one of {", ".join(POLICIES)}')
     if options.policy == "plan" and plan_tables is None:
         raise ValueError("the plan policy needs a plan")
+    if options.position not in POSITIONS:
+        raise ValueError(
+            f'unknown position "{options.position}": use one of {", ".join(POSITIONS)}'
+        )
     n = network
     days = n.n_days
     n_sites, n_items = len(n.sites), len(n.items)
@@ -208,14 +287,14 @@ def prepare(
         lanes = closed_lanes(n, closure)
         first, last = int(np.floor(closure.start_day)), int(np.ceil(closure.end_day))
         lane_closed[max(first, 0) : max(min(last, days), 0), lanes] = True
-    supplier, up_to, reorder = _policy_levels(n, demand, options)
+    repair = repair_setup(n)
+    levels = _policy_levels(n, demand, repair, options)
     pair_formation, pair_family = np.nonzero(n.demand.sum(axis=0) > 0)
     formation_order = np.argsort(-n.formation_priority, kind="stable").astype(np.int64)
     family_items = tuple(
         np.flatnonzero(n.item_family == m).astype(np.int64) for m in range(len(n.families))
     )
     pairs = Pairs(pair_formation.astype(np.int64), pair_family.astype(np.int64))
-    repair = repair_setup(n)
     inputs = _kernel_inputs(
         n,
         options,
@@ -225,7 +304,7 @@ def prepare(
         floor,
         pledges,
         lane_closed,
-        (supplier, up_to, reorder),
+        levels,
         pairs,
         formation_order,
         family_items,
@@ -243,9 +322,9 @@ def prepare(
         pair_family=pairs.family,
         formation_order=formation_order,
         family_items=family_items,
-        supplier_lane=supplier,
-        order_up_to=up_to,
-        reorder_at=reorder,
+        supplier_lane=levels.supplier,
+        order_up_to=levels.up_to,
+        reorder_at=levels.reorder,
         repair=repair,
         inputs=inputs,
     )
@@ -307,7 +386,7 @@ def _kernel_inputs(
     floor: FloatArray,
     pledges: Pledges,
     lane_closed: BoolArray,
-    policy: tuple[IntArray, FloatArray, FloatArray],
+    levels: Levels,
     pairs: Pairs,
     formation_order: IntArray,
     family_items: tuple[IntArray, ...],
@@ -320,7 +399,7 @@ def _kernel_inputs(
     pledges as a list per day, demand pairs with their items."""
     days = n.n_days
     n_sites, n_items = len(n.sites), len(n.items)
-    supplier, up_to, reorder = policy
+    supplier, up_to, reorder = levels.supplier, levels.up_to, levels.reorder
     plan_mode = options.policy == "plan"
     if plan_mode:
         assert plan is not None
@@ -329,6 +408,10 @@ def _kernel_inputs(
         order_site = order_item = order_flow = np.zeros(0, dtype=np.int64)
     else:
         order_site, order_item = np.nonzero(supplier >= 0)
+        # Farthest from a source first: a site's position then counts what the sites it
+        # supplies ordered today, so demand reaches the top of a chain the day it is seen.
+        farthest_first = np.lexsort((order_item, order_site, -levels.hops[order_site, order_item]))
+        order_site, order_item = order_site[farthest_first], order_item[farthest_first]
         flow_lane, flow_item = supplier[order_site, order_item], order_item
         order_flow = np.arange(order_site.size, dtype=np.int64)
         plan_production = np.zeros((0, len(n.lines)))
@@ -339,6 +422,25 @@ def _kernel_inputs(
     sending_sites, flow_sender = np.unique(flow_origin, return_inverse=True)
     source_cells, flow_source = np.unique(flow_from, return_inverse=True)
     flow_destination = n.lane_destination[flow_lane].astype(np.int64)
+
+    # What each ordering pair owes the sites it supplies (the flows leaving its cell), and the
+    # ordering pair that supplies it (-1 where a source does), for echelon positions.
+    order_cells = order_site * n_items + order_item
+    leaving = np.argsort(flow_from, kind="stable")
+    out_first = np.searchsorted(flow_from[leaving], order_cells, side="left")
+    out_last = np.searchsorted(flow_from[leaving], order_cells, side="right")
+    order_out_start = np.concatenate([[0], np.cumsum(out_last - out_first)]).astype(np.int64)
+    order_out_flow = np.concatenate(
+        [leaving[a:b] for a, b in zip(out_first, out_last, strict=True)]
+        or [np.zeros(0, dtype=np.int64)]
+    ).astype(np.int64)
+    pair_of_cell = np.full(n_sites * n_items, -1, dtype=np.int64)
+    pair_of_cell[order_cells] = np.arange(order_cells.size)
+    order_parent = pair_of_cell[flow_from[order_flow]] if order_flow.size else order_flow
+    # Holding cost per unit a day in each cell: the site's rate, or the run's where it names
+    # none, by the item's mass.
+    site_rate = np.where(np.isnan(n.site_holding_cost), options.holding_cost, n.site_holding_cost)
+    cell_holding = (site_rate[:, None] * n.item_mass[None, :]).ravel()
 
     # Backordered family demand counts against each ordering pair's position, shared evenly
     # among the family's items: the demand pairs of formations at the pair's site.
@@ -378,10 +480,11 @@ def _kernel_inputs(
         n_sites=n_sites,
         plan_mode=plan_mode,
         backorders=options.backorders,
-        holding_cost=float(options.holding_cost),
+        echelon=options.position == "echelon",
+        counts_holding=bool((cell_holding != 0.0).any()),
         initial=initial.ravel().copy(),
         floor=floor.ravel().copy(),
-        cell_mass=np.tile(n.item_mass, n_sites).astype(np.float64),
+        cell_holding=cell_holding.astype(np.float64),
         flow_lane=flow_lane,
         flow_item=flow_item,
         flow_from=flow_from,
@@ -406,8 +509,11 @@ def _kernel_inputs(
         pledge_cell=pledges.cell,
         pledge_item=pledges.cell % n_items,
         pledge_quantity=pledges.quantity,
-        order_cell=(order_site * n_items + order_item).astype(np.int64),
+        order_cell=order_cells.astype(np.int64),
         order_flow=order_flow,
+        order_out_start=order_out_start,
+        order_out_flow=order_out_flow,
+        order_parent=order_parent.astype(np.int64),
         order_level=reorder[order_site, order_item],
         order_target=up_to[order_site, order_item],
         order_per_item=1.0 / (family_size * factor[order_item]),
