@@ -3,7 +3,9 @@
 
 It runs one replication, without the repair loop, of a base-stock or (s, S) policy on a network
 whose lanes all take at least a day, with the rules of sustain.simulate.kernel: arrivals,
-production, pledges; orders on each pair's supplier lane up to its level; shipping from stock
+production, pledges; orders on each pair's supplier lane up to its level when its installation
+position (on hand + in transit + owed to it - owed by it to the sites it supplies) is at or
+below its reorder level, farthest from a source first; shipping from stock
 above the floor shared pro rata among the lanes asking, then within lane capacity and origin
 handling shared pro rata by mass; consumption by priority, a family's items in order; demand
 may be scaled by a replication's daily factors (the simulator's draws, so that both models run
@@ -42,10 +44,16 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
     }
     owed: dict[tuple[int, int], float] = defaultdict(float)
     travelling: dict[tuple[int, int], float] = defaultdict(float)
-    ordering = [
-        (int(s), int(i), int(setup.supplier_lane[s, i]))
-        for s, i in zip(*np.nonzero(setup.supplier_lane >= 0), strict=True)
-    ]
+    # The ordering pairs in the kernel's order (farthest from a source first, so that a
+    # site's position counts what the sites it supplies ordered today).
+    ordering = []
+    for cell in setup.inputs.order_cell:
+        s, i = divmod(int(cell), len(n.items))
+        ordering.append((s, i, int(setup.supplier_lane[s, i])))
+    # What each pair owes downstream: the ordering lanes leaving its site with its item.
+    supplying: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for _, i, lane in ordering:
+        supplying[int(n.lane_origin[lane]), i].append(lane)
     # What each origin's lanes carry: the (lane, item) pairs that order, by lane.
     carried: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for _, i, lane in ordering:
@@ -69,7 +77,9 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
                 site, item = divmod(int(x.pledge_cell[e]), len(n.items))
                 on_hand[site, item] += float(x.pledge_quantity[e])
             for s, i, lane in ordering:
+                # Installation position: on hand + in transit + owed to it - owed by it.
                 position = on_hand[s, i] + travelling[lane, i] + owed[lane, i]
+                position -= sum(owed[out, i] for out in supplying[s, i])
                 if position <= setup.reorder_at[s, i] + EPSILON:
                     owed[lane, i] += max(setup.order_up_to[s, i] - position, 0.0)
             for origin, lanes in carried.items():
@@ -91,7 +101,7 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
         for lane, items in lanes.items():
             moving = {i: owed[lane, i] * share.get(i, 0.0) for i in items}
             tonnes = sum(q * float(n.item_mass[i]) for i, q in moving.items())
-            period = day // n.period_days  # the lane's capacity that period, spread over its days
+            period = int(n.day_period[day])  # the lane's capacity that period, spread over its days
             room = float(n.lane_capacity[period, lane] / n.period_length[period])
             scale = room / tonnes if tonnes > room else 1.0
             for i, q in moving.items():
