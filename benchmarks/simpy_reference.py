@@ -44,21 +44,60 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
     }
     owed: dict[tuple[int, int], float] = defaultdict(float)
     travelling: dict[tuple[int, int], float] = defaultdict(float)
+    x = setup.inputs
     # The ordering pairs in the kernel's order (farthest from a source first, so that a
-    # site's position counts what the sites it supplies ordered today).
-    ordering = []
-    for cell in setup.inputs.order_cell:
+    # site's position counts what the sites it supplies ordered today), each with its
+    # supplier lanes (the first on the shortest path first) and their shares of what no
+    # supplier can spare.
+    ordering: list[tuple[int, int, list[tuple[int, float]]]] = []
+    for j, cell in enumerate(x.order_cell):
         s, i = divmod(int(cell), len(n.items))
-        ordering.append((s, i, int(setup.supplier_lane[s, i])))
-    # What each pair owes downstream: the ordering lanes leaving its site with its item.
+        flows = range(x.order_in_start[j], x.order_in_start[j + 1])
+        ordering.append((s, i, [(int(x.flow_lane[k]), float(x.flow_rest_share[k])) for k in flows]))
+    ordering_cells = {(s, i) for s, i, _ in ordering}
+    # What leaves each (site, item): the supplier lanes of the pairs it supplies.
     supplying: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for _, i, lane in ordering:
-        supplying[int(n.lane_origin[lane]), i].append(lane)
+    for _, i, lanes_in in ordering:
+        for lane, _ in lanes_in:
+            supplying[int(n.lane_origin[lane]), i].append(lane)
     # What each origin's lanes carry: the (lane, item) pairs that order, by lane.
     carried: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for _, i, lane in ordering:
-        carried[int(n.lane_origin[lane])][lane].append(i)
-    x = setup.inputs
+    for _, i, lanes_in in ordering:
+        for lane, _ in lanes_in:
+            carried[int(n.lane_origin[lane])][lane].append(i)
+
+    def owed_by(site: int, item: int) -> float:
+        return sum(owed[out, item] for out in supplying[site, item])
+
+    def spare(site: int, item: int) -> float:
+        return on_hand[site, item] - floor.get((site, item), 0.0)
+
+    def order(day: int) -> None:
+        # A source (no ordering pair) is never owed more than it can spare: the rest is
+        # taken back from its lanes pro rata.
+        for (site, item), lanes_out in supplying.items():
+            if (site, item) in ordering_cells:
+                continue
+            asked, can = owed_by(site, item), max(spare(site, item), 0.0)
+            if asked > EPSILON and asked > can:
+                for out in lanes_out:
+                    owed[out, item] *= can / asked
+        for s, i, lanes_in in ordering:
+            # Installation position: on hand + in transit + owed to it - owed by it.
+            position = on_hand[s, i] - owed_by(s, i)
+            position += sum(travelling[lane, i] + owed[lane, i] for lane, _ in lanes_in)
+            if position > setup.reorder_at[s, i] + EPSILON:
+                continue
+            wanted = max(setup.order_up_to[s, i] - position, 0.0)
+            if len(lanes_in) > 1:  # from each supplier in turn, up to what it can spare
+                for lane, _ in lanes_in:
+                    origin = int(n.lane_origin[lane])
+                    part = min(wanted, max(spare(origin, i) - owed_by(origin, i), 0.0))
+                    owed[lane, i] += part
+                    wanted -= part
+            for lane, rest_share in lanes_in:  # the rest from the depots, by their shares
+                owed[lane, i] += wanted * rest_share
+
     totals = {"shortfall": 0.0, "consumed": 0.0}
 
     def shipment(lane: int, item: int, quantity: float) -> Generator[Any, Any, None]:
@@ -76,12 +115,7 @@ def run(setup: Setup, demand_factor: npt.NDArray[np.float64] | None = None) -> d
             for e in range(x.pledge_start[day], x.pledge_start[day + 1]):
                 site, item = divmod(int(x.pledge_cell[e]), len(n.items))
                 on_hand[site, item] += float(x.pledge_quantity[e])
-            for s, i, lane in ordering:
-                # Installation position: on hand + in transit + owed to it - owed by it.
-                position = on_hand[s, i] + travelling[lane, i] + owed[lane, i]
-                position -= sum(owed[out, i] for out in supplying[s, i])
-                if position <= setup.reorder_at[s, i] + EPSILON:
-                    owed[lane, i] += max(setup.order_up_to[s, i] - position, 0.0)
+            order(day)
             for origin, lanes in carried.items():
                 ship_from(origin, lanes, day)
             consume(day)

@@ -238,4 +238,7 @@ def test_pairs_that_serve_no_demand_do_not_order() -> None:
     ordering = setup.supplier_lane >= 0
     assert ordering.any()
     assert (setup.order_up_to[ordering] > 0).all()
-    assert setup.inputs.flow_lane.size == ordering.sum()  # a flow per pair that orders
+    x = setup.inputs
+    assert x.order_cell.size == ordering.sum()  # every pair that orders, and only those
+    assert (np.diff(x.order_in_start) >= 1).all()  # each on one supplier lane or more
+    assert x.flow_lane.size == x.order_in_start[-1]  # and flows only for those

@@ -69,6 +69,7 @@ class Inputs(NamedTuple):
     used_lanes: IntArray  # (L,) the lanes flows use
     sending_sites: IntArray  # (O,) the sites flows leave
     source_cells: IntArray  # (C,) the cells flows leave
+    source_cancellable: BoolArray  # (C,) a source's: owed beyond its spare stock is taken back
     lane_rate: FloatArray  # (days, used lanes) t a day
     lane_closed: BoolArray  # (days, used lanes)
     lane_asset_start: IntArray  # (used lanes + 1,) CSR of each used lane's assets
@@ -86,7 +87,8 @@ class Inputs(NamedTuple):
     # Policy: each ordering pair's cell, flow, levels and the demand pairs backordered there,
     # farthest from a source first.
     order_cell: IntArray  # (J,)
-    order_flow: IntArray
+    order_in_start: IntArray  # (J + 1,) the pair's supplier flows, its first supplier first
+    flow_rest_share: FloatArray  # (K,) share of what no supplier can spare today
     order_out_start: IntArray  # (J + 1,) CSR of the flows leaving the pair's cell
     order_out_flow: IntArray
     order_parent: IntArray  # (J,) the ordering pair that supplies it, -1 where a source does
@@ -316,6 +318,8 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     position = np.zeros(width)
     below = np.zeros((x.order_cell.size, width))  # echelon positions of the sites supplied
     waiting_demand = np.zeros(width)  # backordered at an ordering pair's site, in its family
+    committed = np.zeros((n_sources, width))  # owed by each cell flows leave, while ordering
+    ordered = np.zeros(width)
     backorder = np.zeros((n_pairs, width))
     need = np.zeros((n_pairs, width))  # today
     got = np.zeros((n_pairs, width))  # today
@@ -393,11 +397,39 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 for b in range(width):
                     owed[k, b] += departing
         else:
+            # A source (stock no one orders for, a line's output, pledges) is never owed more
+            # than it can spare today: the rest is taken back from its flows, pro rata, and
+            # ordered again below from the suppliers that can spare it. What every cell that
+            # flows leave owes is summed for the split.
+            for c in range(n_sources):
+                committed[c, :] = 0.0
+            for k in range(n_flows):
+                source = x.flow_source[k]
+                for b in range(width):
+                    committed[source, b] += owed[k, b]
+            for c in range(n_sources):
+                if x.source_cancellable[c]:
+                    cell = x.source_cells[c]
+                    floor = x.floor[cell]
+                    for b in range(width):
+                        spare = max(on_hand[cell, b] - floor, 0.0)
+                        asked_of = committed[c, b]
+                        share[c, b] = min(spare / asked_of, 1.0) if asked_of > EPSILON else 1.0
+                        committed[c, b] = min(asked_of, spare)
+            for k in range(n_flows):
+                source = x.flow_source[k]
+                if x.source_cancellable[source]:
+                    for b in range(width):
+                        owed[k, b] *= share[source, b]
             for j in range(x.order_cell.size):
-                k, cell = x.order_flow[j], x.order_cell[j]
+                cell = x.order_cell[j]
+                first_in, end_in = x.order_in_start[j], x.order_in_start[j + 1]
                 level, target = x.order_level[j] + EPSILON, x.order_target[j]
                 for b in range(width):
-                    position[b] = on_hand[cell, b] + travelling[k, b] + owed[k, b]
+                    position[b] = on_hand[cell, b]
+                for k in range(first_in, end_in):
+                    for b in range(width):
+                        position[b] += travelling[k, b] + owed[k, b]
                 for e in range(x.order_out_start[j], x.order_out_start[j + 1]):
                     supplied = x.order_out_flow[e]
                     for b in range(width):
@@ -417,9 +449,29 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                 parent = x.order_parent[j]
                 for b in range(width):
                     quantity = max(target - position[b], 0.0) if position[b] <= level else 0.0
-                    owed[k, b] += quantity
+                    ordered[b] = quantity
                     orders_placed[b] += 1.0 if quantity > EPSILON else 0.0
                     position[b] += quantity
+                # From the suppliers in turn (the first on the shortest path), each up to what
+                # it can spare today; the rest from the depots among them (they order for
+                # themselves, so they will have it) by their lanes' shares, else from the first.
+                if end_in - first_in > 1:
+                    for k in range(first_in, end_in):
+                        source, origin = x.flow_source[k], x.flow_from[k]
+                        floor = x.floor[origin]
+                        for b in range(width):
+                            spare = max(on_hand[origin, b] - floor - committed[source, b], 0.0)
+                            part = min(ordered[b], spare)
+                            owed[k, b] += part
+                            committed[source, b] += part
+                            ordered[b] -= part
+                for k in range(first_in, end_in):
+                    rest_share = x.flow_rest_share[k]
+                    if rest_share > 0.0:
+                        source = x.flow_source[k]
+                        for b in range(width):
+                            owed[k, b] += ordered[b] * rest_share
+                            committed[source, b] += ordered[b] * rest_share
                 if x.echelon and parent >= 0:
                     for b in range(width):
                         below[parent, b] += position[b]

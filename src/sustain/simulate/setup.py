@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
@@ -24,6 +25,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 POLICIES = ("base-stock", "s-S", "plan")
 POSITIONS = ("installation", "echelon")
+# What a lane of no transit time counts in the distance from a source: a chain of such lanes
+# still has a direction, so that no two sites supply each other.
+HOP_DAYS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -85,10 +89,15 @@ def _per_day(per_period: FloatArray, network: Network) -> FloatArray:
 class Levels(NamedTuple):
     """What each (site, item) does under a replenishment policy."""
 
-    supplier: IntArray  # (sites, items) the lane it orders on, -1 where it does not order
+    supplier: IntArray  # (sites, items) its first supplier lane, -1 where it does not order
     up_to: FloatArray  # (sites, items) order-up-to level, on its position
     reorder: FloatArray  # (sites, items) reorder level, on its position
-    hops: FloatArray  # (sites, items) lanes from the nearest source, inf where none reaches
+    distance: FloatArray  # (sites, items) days from the nearest source, inf where none reaches
+    # Every supplier lane of every pair that orders, a pair's first supplier first.
+    supply_site: IntArray
+    supply_item: IntArray
+    supply_lane: IntArray
+    supply_share: FloatArray  # of the pair's demand passed up the lane (by capacity)
 
 
 def policy_sources(network: Network, hops_from: Callable[[BoolArray], FloatArray]) -> BoolArray:
@@ -109,8 +118,20 @@ def policy_sources(network: Network, hops_from: Callable[[BoolArray], FloatArray
     sources[n.stock_item[donor], n.stock_site[donor]] = True
     own = above_floor & partners
     hops = hops_from(sources)
-    isolated = own & np.isinf(hops[n.stock_item, n.stock_site])
-    sources[n.stock_item[isolated], n.stock_site[isolated]] = True
+    # The partner's stock no line, pledge or donor can reach: a source only where no other
+    # such stock of the item reaches it (it is then the top of its part of the network),
+    # unless that one can also be reached from it (both are sources then).
+    unreached = np.flatnonzero(own & np.isinf(hops[n.stock_item, n.stock_site]))
+    if unreached.size:
+        site, item = n.stock_site[unreached], n.stock_item[unreached]
+        seeds = np.zeros((unreached.size, len(n.sites)), dtype=bool)
+        seeds[np.arange(unreached.size), site] = True
+        reach = reachable(len(n.sites), n.lane_origin, n.lane_destination, seeds)
+        for a in range(unreached.size):
+            others = (item == item[a]) & (site != site[a])
+            above = others & reach[:, site[a]] & ~reach[a, site]
+            if not above.any():
+                sources[item[a], site[a]] = True
     return sources
 
 
@@ -118,12 +139,15 @@ def _policy_levels(
     network: Network, demand: FloatArray, repair: RepairSetup, options: SimulationOptions
 ) -> Levels:
     """Each (site, item) on a path to a formation (or to a repair hub, for its spare parts)
-    orders from the upstream site nearest a source of the item (fewest lanes; the widest lane
-    among equals). Its order-up-to level is the daily demand it serves downstream times (cover
-    days + the lane's transit); at a repair hub, the demand for a spare part is the repairs it
-    expects (the fleets it serves failing at their rates) times the parts per repair. Echelon
-    levels are the sums of the installation levels of the sites each site supplies, itself
-    included."""
+    orders from every upstream neighbour nearer a source of the item (in transit days, a
+    lane of no transit counting a thousandth of a day), the neighbour on its shortest path
+    first: the kernel splits each order among them by the stock they can spare that day.
+    Its order-up-to level is the daily demand it serves downstream times (cover days + the
+    transit of its lanes, weighted by their shares); at a repair hub, the demand for a spare
+    part is the repairs it expects (the fleets it serves failing at their rates) times the
+    parts per repair. The demand a site serves is passed up to its suppliers in proportion
+    to their lanes' capacities. Echelon levels are the sums of the installation levels of the
+    sites each site supplies through its first supplier, itself included."""
     n = network
     n_sites, n_items = len(n.sites), len(n.items)
     adjacency = csr_array(
@@ -142,46 +166,81 @@ def _policy_levels(
             frontier = new.astype(np.float64)
         return hops
 
-    hops = hops_from(policy_sources(n, hops_from))
+    sources = policy_sources(n, hops_from)
+    lane_days = np.maximum(n.lane_transit_days, 0.0) + HOP_DAYS
+    distance = source_distance(
+        n_sites,
+        n.lane_origin.astype(np.int64),
+        n.lane_destination.astype(np.int64),
+        lane_days,
+        sources,
+    )
     sinks = item_sinks(n)
     downstream_of_sink = reachable(n_sites, n.lane_destination, n.lane_origin, sinks)
-    # Each (site, item)'s supplier: of the lanes into it from a site closer to a source, the
-    # widest (the first listed among equals).
-    widest_first = np.argsort(-n.lane_capacity.mean(axis=0), kind="stable")
-    o, d = n.lane_origin[widest_first], n.lane_destination[widest_first]
-    closer = (hops[:, o] < hops[:, d]) & downstream_of_sink[:, d] & (hops[:, d] > 0)
-    item, rank = np.nonzero(closer)  # (items, lanes widest first)
-    unsupplied = widest_first.size
-    best = np.full((n_sites, n_items), unsupplied)  # rank of the widest such lane
-    np.minimum.at(best, (d[rank], item), rank)
+    # Supplier lanes of each (item, destination): from a site strictly nearer a source (so
+    # that they make no cycle), into a site that serves a formation and is no source.
+    o, d = n.lane_origin, n.lane_destination
+    supplying = (
+        (distance[:, o] < distance[:, d])
+        & downstream_of_sink[:, d]
+        & (distance[:, d] > 0)
+        & np.isfinite(distance[:, d])
+    )
+    s_item, s_lane = np.nonzero(supplying)
+    s_site = d[s_lane]
+    # The first supplier: on the shortest path (nearest origin + transit), the widest lane
+    # among equals; then the others, widest first.
+    width = n.lane_capacity.mean(axis=0) if n.n_periods else np.zeros(len(n.lanes))
+    via = distance[s_item, o[s_lane]] + lane_days[s_lane]
+    best_via = np.full((n_sites, n_items), np.inf)
+    np.minimum.at(best_via, (s_site, s_item), via)
+    on_path = via <= best_via[s_site, s_item] + 1e-12
+    order = np.lexsort((s_lane, -width[s_lane], ~on_path, s_item, s_site))
+    s_site, s_item, s_lane = s_site[order], s_item[order], s_lane[order]
+    pair_key = s_site * n_items + s_item
+    first = np.ones(pair_key.size, dtype=bool)
+    first[1:] = pair_key[1:] != pair_key[:-1]
     supplier = np.full((n_sites, n_items), -1, dtype=np.int64)
-    supplier[best < unsupplied] = widest_first[best[best < unsupplied]]
+    supplier[s_site[first], s_item[first]] = s_lane[first]
+    # Each lane's share of its pair's demand: by capacity (equal where none has any).
+    pair_of_lane = np.cumsum(first) - 1
+    weight = np.maximum(width[s_lane], 0.0)
+    pair_weight = np.bincount(pair_of_lane, weights=weight)
+    count = np.bincount(pair_of_lane).astype(np.float64)
+    share = np.where(
+        pair_weight[pair_of_lane] > 0,
+        weight / np.maximum(pair_weight[pair_of_lane], 1e-300),
+        1.0 / count[pair_of_lane],
+    )
     # Daily demand each (site, item) serves: the formations' family demand at their sites,
     # shared evenly among the family's items that can get there, and the spare parts of the
-    # repairs each hub expects; then up the supplier tree.
+    # repairs each hub expects; then up to the suppliers, farthest from a source first.
+    reach = np.isfinite(distance)
     mean_demand = demand.mean(axis=0)  # (formations, families)
     served = np.zeros((n_sites, n_items))
     for f in range(len(n.formations)):
-        s = int(n.formation_site[f])
+        site = int(n.formation_site[f])
         for m in np.flatnonzero(mean_demand[f] > 0):
             items = np.flatnonzero(n.item_family == m)
-            items = items[np.isfinite(hops[items, s])]
+            items = items[reach[items, site]]
             if items.size:
-                served[s, items] += mean_demand[f, m] / items.size / n.item_family_factor[items]
+                served[site, items] += mean_demand[f, m] / items.size / n.item_family_factor[items]
     with_part = (repair.part >= 0) & (repair.hub >= 0)
     hub, part = repair.hub[with_part], repair.part[with_part]
     parts_a_day = (repair.fleet * repair.rate * repair.parts_per_repair)[with_part]
-    reached = np.isfinite(hops[part, hub])
+    reached = reach[part, hub]
     np.add.at(served, (hub[reached], part[reached]), parts_a_day[reached])
-    hops_of = hops.T  # (sites, items)
-    farthest_first = np.unique(hops_of[supplier >= 0])[::-1]
-    for level in farthest_first:
-        site, item = np.nonzero((hops_of == level) & (supplier >= 0))
-        np.add.at(served, (n.lane_origin[supplier[site, item]], item), served[site, item])
+    distance_of = distance.T  # (sites, items)
+    farthest = np.argsort(-distance_of[s_site, s_item], kind="stable")
+    for e in farthest:  # a pair's own demand is complete before it is passed up
+        served[o[s_lane[e]], s_item[e]] += served[s_site[e], s_item[e]] * share[e]
     # A pair that serves no demand has nothing to order up to: it never orders, and its
-    # lane carries nothing of the item (only rounding could make a position fall below 0).
+    # lanes carry nothing of the item (only rounding could make a position fall below 0).
+    keep = served[s_site, s_item] > 0.0
+    s_site, s_item, s_lane, share = s_site[keep], s_item[keep], s_lane[keep], share[keep]
     supplier[served <= 0.0] = -1
-    transit = np.where(supplier >= 0, n.lane_transit_days[np.maximum(supplier, 0)], 0.0)
+    transit = np.zeros((n_sites, n_items))
+    np.add.at(transit, (s_site, s_item), share * np.maximum(n.lane_transit_days[s_lane], 0.0))
     up_to = served * (options.cover_days + transit)
     reorder = served * (options.reorder_days + transit)
     if options.policy == "base-stock":
@@ -190,14 +249,45 @@ def _policy_levels(
     reorder[supplier < 0] = 0.0
     if options.position == "echelon":
         below = np.zeros((n_sites, n_items))  # the installation levels of the sites supplied
-        for level in farthest_first:
-            site, item = np.nonzero((hops_of == level) & (supplier >= 0))
-            upstream = n.lane_origin[supplier[site, item]]
-            np.add.at(below, (upstream, item), up_to[site, item] + below[site, item])
+        e_site, e_item = np.nonzero(supplier >= 0)
+        for e in np.argsort(-distance_of[e_site, e_item], kind="stable"):
+            upstream = n.lane_origin[supplier[e_site[e], e_item[e]]]
+            below[upstream, e_item[e]] += up_to[e_site[e], e_item[e]] + below[e_site[e], e_item[e]]
         up_to = np.where(supplier >= 0, up_to + below, 0.0)
         reorder = np.where(supplier >= 0, reorder + below, 0.0)
     _set_levels(n, supplier, up_to, reorder)
-    return Levels(supplier, up_to, reorder, hops_of)
+    return Levels(
+        supplier,
+        up_to,
+        reorder,
+        distance_of,
+        s_site.astype(np.int64),
+        s_item.astype(np.int64),
+        s_lane.astype(np.int64),
+        share,
+    )
+
+
+def source_distance(
+    n_sites: int,
+    origin: IntArray,
+    destination: IntArray,
+    days: FloatArray,
+    sources: BoolArray,
+) -> FloatArray:
+    """(items, sites): the shortest time from a source of each item along the lanes (inf where
+    none reaches, 0 at the sources); parallel lanes count their quickest."""
+    key = origin.astype(np.int64) * n_sites + destination
+    pairs, where = np.unique(key, return_inverse=True)
+    quickest = np.full(pairs.size, np.inf)
+    np.minimum.at(quickest, where, days)
+    graph = csr_array((quickest, (pairs // n_sites, pairs % n_sites)), shape=(n_sites, n_sites))
+    distance = np.full(sources.shape, np.inf)
+    for item in np.flatnonzero(sources.any(axis=1)):
+        distance[item] = dijkstra(
+            graph, directed=True, indices=np.flatnonzero(sources[item]), min_only=True
+        )
+    return distance
 
 
 def _set_levels(
@@ -405,15 +495,29 @@ def _kernel_inputs(
         assert plan is not None
         plan_ship_dense, plan_use_dense, plan_production = plan
         flow_lane, flow_item = np.nonzero(plan_ship_dense.sum(axis=0) > 0)
-        order_site = order_item = order_flow = np.zeros(0, dtype=np.int64)
+        order_site = order_item = np.zeros(0, dtype=np.int64)
+        order_in_start = np.zeros(1, dtype=np.int64)
+        flow_share = np.zeros(flow_lane.size)
     else:
         order_site, order_item = np.nonzero(supplier >= 0)
         # Farthest from a source first: a site's position then counts what the sites it
         # supplies ordered today, so demand reaches the top of a chain the day it is seen.
-        farthest_first = np.lexsort((order_item, order_site, -levels.hops[order_site, order_item]))
+        farthest_first = np.lexsort(
+            (order_item, order_site, -levels.distance[order_site, order_item])
+        )
         order_site, order_item = order_site[farthest_first], order_item[farthest_first]
-        flow_lane, flow_item = supplier[order_site, order_item], order_item
-        order_flow = np.arange(order_site.size, dtype=np.int64)
+        # Each pair's supplier lanes, its first supplier first, pair after pair: the flows.
+        supply_key = levels.supply_site * n_items + levels.supply_item  # sorted, runs by pair
+        order_key = order_site * n_items + order_item
+        run_first = np.searchsorted(supply_key, order_key, side="left")
+        run_last = np.searchsorted(supply_key, order_key, side="right")
+        order_in_start = np.concatenate([[0], np.cumsum(run_last - run_first)]).astype(np.int64)
+        runs = np.concatenate(
+            [np.arange(a, b) for a, b in zip(run_first, run_last, strict=True)]
+            or [np.zeros(0, dtype=np.int64)]
+        ).astype(np.int64)
+        flow_lane, flow_item = levels.supply_lane[runs], levels.supply_item[runs]
+        flow_share = levels.supply_share[runs]
         plan_production = np.zeros((0, len(n.lines)))
     flow_lane, flow_item = flow_lane.astype(np.int64), flow_item.astype(np.int64)
     flow_origin = n.lane_origin[flow_lane].astype(np.int64)
@@ -436,7 +540,24 @@ def _kernel_inputs(
     ).astype(np.int64)
     pair_of_cell = np.full(n_sites * n_items, -1, dtype=np.int64)
     pair_of_cell[order_cells] = np.arange(order_cells.size)
-    order_parent = pair_of_cell[flow_from[order_flow]] if order_flow.size else order_flow
+    primary = order_in_start[:-1]
+    order_parent = pair_of_cell[flow_from[primary]] if primary.size else primary
+    # What a source cannot spare today is taken back, to be ordered from the suppliers that
+    # can: it orders nothing itself (only lines and pledges refill it).
+    source_cancellable = pair_of_cell[source_cells] < 0
+    # What no supplier can spare today is ordered from the depots among them (sites that
+    # order for themselves) by their lanes' shares, else from the first supplier.
+    flow_rest_share = np.zeros(flow_lane.size)
+    if not plan_mode:
+        from_depot = pair_of_cell[flow_from] >= 0
+        weight = np.where(from_depot, flow_share, 0.0)
+        for j in range(primary.size):
+            run = slice(order_in_start[j], order_in_start[j + 1])
+            total = weight[run].sum()
+            if total > 0:
+                flow_rest_share[run] = weight[run] / total
+            else:
+                flow_rest_share[order_in_start[j]] = 1.0
     # Holding cost per unit a day in each cell: the site's rate, or the run's where it names
     # none, by the item's mass.
     site_rate = np.where(np.isnan(n.site_holding_cost), options.holding_cost, n.site_holding_cost)
@@ -496,6 +617,7 @@ def _kernel_inputs(
         used_lanes=used_lanes.astype(np.int64),
         sending_sites=sending_sites.astype(np.int64),
         source_cells=source_cells.astype(np.int64),
+        source_cancellable=source_cancellable,
         lane_rate=np.ascontiguousarray(_per_day(n.lane_capacity[:, used_lanes], n)),
         lane_closed=np.ascontiguousarray(lane_closed[:, used_lanes]),
         lane_asset_start=lane_asset_start,
@@ -510,7 +632,8 @@ def _kernel_inputs(
         pledge_item=pledges.cell % n_items,
         pledge_quantity=pledges.quantity,
         order_cell=order_cells.astype(np.int64),
-        order_flow=order_flow,
+        order_in_start=order_in_start,
+        flow_rest_share=flow_rest_share,
         order_out_start=order_out_start,
         order_out_flow=order_out_flow,
         order_parent=order_parent.astype(np.int64),
