@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -254,3 +255,36 @@ def test_plan_simulate_and_resilience_print_one_weighted_shortfall(tmp_path: Pat
     assert replayed["p50"] == pytest.approx(made["weighted_shortfall"], rel=1e-9)
     swept = json.loads(runner.invoke(app, ["resilience", str(TINY), "--json"]).output)
     assert swept["base_weighted_shortfall"] == pytest.approx(made["weighted_shortfall"])
+
+
+def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here() -> None:
+    """`sustain simulate` and `simulate()` answer the same question by default (the
+    "theatre" preset); costs and the demand distribution pass through to the replications
+    table; bad vocabularies exit 2 with a message. Run as a real process."""
+    shell = run("simulate", str(TINY), "--replications", "16", "--seed", "5", "--json")
+    assert shell.returncode == 0, shell.stderr
+    from_shell = json.loads(shell.stdout)["weighted_shortfall"]
+    network = sustain.compile_network(sustain.load(TINY))
+    library = sustain.simulate.simulate(network, 16, seed=5).weighted_shortfall
+    for p in (5, 50, 95):
+        assert from_shell[f"p{p}"] == pytest.approx(float(np.percentile(library, p)))
+
+    priced = run(
+        "simulate", str(TINY), "--replications", "16", "--uncertainty", "expected-value",
+        "--demand", "poisson", "--shortage-cost", "2", "--json",
+    )  # fmt: skip
+    assert priced.returncode == 0, priced.stderr
+    document = json.loads(priced.stdout)
+    units_short = sum(row["mean_shortfall"] for row in document["shortfall"])
+    assert units_short > 0
+    assert document["costs_eur"]["shortage"] == pytest.approx(2 * units_short)
+    for bad, message in (
+        (["--demand", "gamma"], 'unknown demand "gamma"'),
+        (["--uncertainty", "calm"], 'unknown uncertainty preset "calm"'),
+        (["--family-shortage-cost", "nope=3"], 'no family "nope"'),
+        (["--family-shortage-cost", "155mm"], "write FAMILY=EUR"),
+        (["--position", "sideways"], 'unknown position "sideways"'),
+    ):
+        refused = run("simulate", str(TINY), "--replications", "2", *bad)
+        assert refused.returncode == 2, bad
+        assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr

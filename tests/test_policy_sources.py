@@ -60,7 +60,7 @@ def test_the_example_keeps_every_brigade_in_diesel_under_the_default_policy(
         assert diesel["probability_short"].mean() <= 0.03
         short = result.shortfall()
         by_brigade = short[short["family"] == "diesel"]
-        assert (by_brigade["mean_shortfall"] <= 0.03 * by_brigade["demand"]).all()
+        assert (by_brigade["mean_shortfall"] <= 0.03 * by_brigade["nominal_demand"]).all()
 
 
 def test_deleting_the_forward_diesel_of_the_example_makes_diesel_no_better(

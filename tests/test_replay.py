@@ -16,7 +16,7 @@ import pytest
 import sustain
 from sustain.plan import Plan, PlanOptions, plan
 from sustain.resilience import ResilienceOptions, resilience
-from sustain.simulate import Simulation, SimulationOptions, simulate
+from sustain.simulate import Simulation, SimulationOptions, Uncertainty, simulate
 from tests.conftest import EXAMPLES
 from tests.scenarios import load_document, random_network
 
@@ -30,6 +30,7 @@ def replay(network: sustain.Network, made: Plan) -> Simulation:
         network,
         1,
         seed=0,
+        uncertainty=Uncertainty(),
         options=SimulationOptions(policy="plan"),
         plan_tables=made.tables,
         executor="serial",

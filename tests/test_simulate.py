@@ -83,6 +83,7 @@ def test_deterministic_run_replays_the_plan_exactly() -> None:
             network,
             2,
             seed=seed,
+            uncertainty=Uncertainty(),
             options=SimulationOptions(policy="plan"),
             plan_tables=made.tables,
             executor="serial",
@@ -138,7 +139,7 @@ def test_a_scripted_closure_causes_the_shortfall_it_should() -> None:
         cover_days=1.0,  # order up to one day of demand
         closures=(sustain.plan.Closure(start_day=5, end_day=9, lane="road"),),
     )
-    result = simulate(network, 1, options=closed, executor="serial")
+    result = simulate(network, 1, uncertainty=Uncertainty(), options=closed, executor="serial")
     daily = result.daily().set_index("day")["mean_shortfall"]
     # With one day of stock ordered daily, the front is short of a whole day's 10 rounds on
     # each closed day, and whole again once the lane reopens.
@@ -175,7 +176,7 @@ def test_littles_law_on_the_repair_loop() -> None:
 def test_fleet_availability_follows_the_loop_recursion() -> None:
     days = 60
     network = load_document(repair_theatre(days, "0.5 systems/day"))
-    result = simulate(network, 1, executor="serial")
+    result = simulate(network, 1, uncertainty=Uncertainty(), executor="serial")
     simulated = result.fleet().set_index("day")["mean"].to_numpy()
     # The same loop written out day by day: failures 2 % of those available, at the hub a day
     # later, at most half a repair a day started (FIFO makes no difference to the counts),

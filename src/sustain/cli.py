@@ -31,7 +31,7 @@ from sustain.resilience import resilience as run_resilience
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
-from sustain.simulate import SimulationOptions, Uncertainty
+from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, preset
 from sustain.simulate import simulate as run_simulation
 from sustain.timegrid import LAGS
 
@@ -403,16 +403,54 @@ def simulate(
         float, typer.Option(help="(s, S): reorder at this many days of demand beyond lead time.")
     ] = SimulationOptions.reorder_days,
     backorders: Annotated[bool, typer.Option(help="Carry unmet demand over.")] = False,
-    demand_noise: Annotated[float, typer.Option(help="Sd of log daily demand.")] = 0.2,
-    surge_probability: Annotated[float, typer.Option(help="Daily chance of a surge.")] = 0.01,
+    position: Annotated[
+        str, typer.Option(help="Levels on each site's installation or echelon position.")
+    ] = SimulationOptions.position,
+    uncertainty_preset: Annotated[
+        str,
+        typer.Option(
+            "--uncertainty",
+            help=f"Preset of the sources of noise ({', '.join(PRESETS)}); the options below "
+            "change one figure of it.",
+        ),
+    ] = DEFAULT_PRESET,
+    demand: Annotated[
+        str | None,
+        typer.Option(
+            help="Daily demand: lognormal or normal noise around the schedule, or poisson "
+            "(whole units around the noisy mean)."
+        ),
+    ] = None,
+    demand_noise: Annotated[float | None, typer.Option(help="Sd of daily demand noise.")] = None,
+    surge_probability: Annotated[
+        float | None, typer.Option(help="Daily chance of a surge.")
+    ] = None,
     outage_probability: Annotated[
-        float, typer.Option(help="Daily chance each asset fails (out for its recovery time).")
-    ] = 0.002,
-    transit_cv: Annotated[float, typer.Option(help="Variation of transit times.")] = 0.2,
-    yield_cv: Annotated[float, typer.Option(help="Variation of daily production yield.")] = 0.1,
+        float | None,
+        typer.Option(help="Daily chance each asset fails (out for its recovery time)."),
+    ] = None,
+    transit_cv: Annotated[float | None, typer.Option(help="Variation of transit times.")] = None,
+    yield_cv: Annotated[
+        float | None, typer.Option(help="Variation of daily production yield.")
+    ] = None,
     slip_probability: Annotated[
-        float, typer.Option(help="Daily chance a line stops for 30 days.")
-    ] = 0.0005,
+        float | None, typer.Option(help="Daily chance a line stops for 30 days.")
+    ] = None,
+    holding_cost: Annotated[
+        float,
+        typer.Option(help="EUR per tonne a day held, where a site names no holding_cost."),
+    ] = 0.0,
+    ordering_cost: Annotated[float, typer.Option(help="EUR per order placed.")] = 0.0,
+    shortage_cost: Annotated[
+        float,
+        typer.Option(
+            help="EUR per family unit short (lost sales) or per unit-day waited (backorders)."
+        ),
+    ] = 0.0,
+    family_shortage_cost: Annotated[
+        list[str] | None,
+        typer.Option(help="FAMILY=EUR: a family's own shortage cost (repeatable)."),
+    ] = None,
     executor: Executor = "local",
     address: RayAddress = None,
     workers: Workers = None,
@@ -428,22 +466,42 @@ def simulate(
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     plan_tables = _read_plan(plan_dir, as_json) if plan_dir is not None else None
-    uncertainty = Uncertainty(
-        demand_noise=demand_noise,
-        surge_probability=surge_probability,
-        asset_failure_probability=outage_probability,
-        transit_cv=transit_cv,
-        yield_mean=1.0 - yield_cv if yield_cv > 0 else 1.0,
-        yield_cv=yield_cv,
-        slip_probability=slip_probability,
-        random_failures=True,
-    )
-    options = SimulationOptions(
-        policy="plan" if plan_tables is not None else policy,
-        cover_days=cover_days,
-        reorder_days=reorder_days,
-        backorders=backorders,
-    )
+    try:
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("demand_noise", demand_noise),
+                ("surge_probability", surge_probability),
+                ("asset_failure_probability", outage_probability),
+                ("transit_cv", transit_cv),
+                ("yield_cv", yield_cv),
+                ("slip_probability", slip_probability),
+            )
+            if value is not None
+        }
+        if yield_cv is not None:  # the mean yield falls as its variation grows
+            changes["yield_mean"] = 1.0 - yield_cv if yield_cv > 0 else 1.0
+        if demand is not None:
+            if demand not in DEMANDS:
+                raise ValueError(f'unknown demand "{demand}": use one of {", ".join(DEMANDS)}')
+            changes["poisson_demand"] = demand == "poisson"
+            if demand != "poisson":
+                changes["demand_distribution"] = demand
+        uncertainty = preset(uncertainty_preset, **changes)
+        options = SimulationOptions(
+            policy="plan" if plan_tables is not None else policy,
+            cover_days=cover_days,
+            reorder_days=reorder_days,
+            backorders=backorders,
+            position=position,
+            holding_cost=holding_cost,
+            ordering_cost=ordering_cost,
+            shortage_cost=shortage_cost,
+            family_shortage_costs=_family_costs(family_shortage_cost or []),
+        )
+    except ValueError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
     start = time.perf_counter()
     try:
         run = functools.partial(
@@ -465,7 +523,8 @@ def simulate(
                 task = bar.add_task("simulating", total=replications)
                 result = run(progress=lambda done, _: bar.update(task, completed=done))
     except (KeyError, ValueError) as exc:
-        _fail(f"cannot execute the plan: {exc}", as_json=as_json)
+        what = "the plan" if plan_tables is not None else "the policy"
+        _fail(f"cannot simulate {what}: {exc}", as_json=as_json)
         raise AssertionError("unreachable") from exc
     seconds = time.perf_counter() - start
     tables = result.tables
@@ -473,6 +532,11 @@ def simulate(
         write_tables(tables, out_dir, force=force)
     summary = tables["shortfall"]
     totals = result.weighted_shortfall
+    per_replication = tables["replications"]
+    costs = {  # means over the replications
+        kind: float(per_replication[f"{kind}_cost_eur"].mean())
+        for kind in ("holding", "ordering", "shortage")
+    }
     if as_json:
         print(
             json.dumps(
@@ -484,6 +548,7 @@ def simulate(
                     "weighted_shortfall": {
                         f"p{p}": float(np.percentile(totals, p)) for p in (5, 50, 95)
                     },
+                    "costs_eur": costs,
                     "shortfall": _records(summary),
                     "written": str(out_dir) if out_dir else None,
                 },
@@ -500,7 +565,20 @@ def simulate(
         f"p95 {np.percentile(totals, 95):,.0f}",
         highlight=False,
     )
-    _show("chance and size of shortfall over the horizon", summary.head(top))
+    if any(costs.values()):
+        out.print(
+            "mean cost a replication: "
+            + ", ".join(f"{kind} {value:,.0f} EUR" for kind, value in costs.items()),
+            highlight=False,
+        )
+    shown = [
+        "formation", "family", "unit", "nominal_demand", "fill_rate", "probability_short",
+        "median_first_short", "mean_shortfall", "p95_shortfall", "mean_backlog_days",
+    ]  # fmt: skip
+    _show(
+        "chance and size of shortfall over the horizon (largest share of demand first)",
+        summary[shown].head(top),
+    )
     fleet = tables["fleet"]
     if not fleet.empty:
         last = fleet[fleet["day"] == fleet["day"].max()].sort_values("mean")
@@ -508,6 +586,24 @@ def simulate(
             "share of each fleet available on the last day (repair loop)",
             last[["system", "mean", "p5", "p50", "p95"]].head(top),
         )
+
+
+DEMANDS = ("lognormal", "normal", "poisson")
+
+
+def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:
+    """FAMILY=EUR options as (family, EUR) pairs."""
+    costs = []
+    for pair in pairs:
+        family, _, figure = pair.partition("=")
+        try:
+            cost = float(figure)
+        except ValueError:
+            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR') from None
+        if not family or cost < 0 or not np.isfinite(cost):
+            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR, EUR >= 0')
+        costs.append((family, cost))
+    return tuple(costs)
 
 
 @app.command()

@@ -22,9 +22,18 @@ from sustain.network import Network
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.series import Series
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
-from sustain.simulate.uncertainty import Uncertainty, draw
+from sustain.simulate.uncertainty import DEFAULT_PRESET, PRESETS, Uncertainty, draw, preset
 
-__all__ = ["POLICIES", "Simulation", "SimulationOptions", "Uncertainty", "simulate"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "POLICIES",
+    "PRESETS",
+    "Simulation",
+    "SimulationOptions",
+    "Uncertainty",
+    "preset",
+    "simulate",
+]
 
 PERCENTILES = (5, 50, 95)
 # Batches hold a multiple of 16 replications: the kernel's loops over a block of replications
@@ -108,10 +117,16 @@ class Simulation:
         return frame
 
     def shortfall(self) -> pd.DataFrame:
-        """Per formation and family over the horizon: the chance of any shortfall, the mean and
-        percentiles of the shortfall (a unit backordered counts once, on the day it was not
-        met) and of the backlog-days."""
+        """Per formation and family over the horizon: the demand (nominal: the schedule's; and
+        the mean realised), the fill rate (the share of realised demand met from stock the day
+        it was asked), the chance of any shortfall, the mean and percentiles of the shortfall
+        (a unit backordered counts once, on the day it was not met) and the backlog-days.
+        Sorted by the shortfall's share of the demand, so that families counted in small
+        units (m3 of diesel) are not hidden under those counted in rounds."""
         short = self._merged("shortfall")  # (R, pairs)
+        demanded = self._merged("demanded")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fill = np.where(demanded > 0, 1.0 - short / demanded, 1.0)
         first = self._merged("first_short")
         formations, families = self._pairs()
         n = self.network
@@ -120,7 +135,11 @@ class Simulation:
                 "formation": formations,
                 "family": families,
                 "unit": [n.family_unit[m] for m in self.setup.pair_family],
-                "demand": n.demand.sum(axis=0)[self.setup.pair_formation, self.setup.pair_family],
+                "nominal_demand": n.demand.sum(axis=0)[
+                    self.setup.pair_formation, self.setup.pair_family
+                ],
+                "mean_demand": demanded.mean(axis=0),
+                "fill_rate": fill.mean(axis=0),
                 "probability_short": (first < self.setup.n_days).mean(axis=0),
                 "median_first_short": self.network.start
                 + np.median(first, axis=0).astype("timedelta64[D]"),
@@ -131,7 +150,15 @@ class Simulation:
             frame[f"p{p}_shortfall"] = np.percentile(short, p, axis=0)
         # Backordered units x the days they waited (a unit short is counted once above).
         frame["mean_backlog_days"] = self._merged("backlog_days").mean(axis=0)
-        return frame.sort_values("mean_shortfall", ascending=False, ignore_index=True)
+        frame["share_short"] = frame["mean_shortfall"] / frame["mean_demand"].where(
+            frame["mean_demand"] > 0
+        )
+        return frame.sort_values(
+            ["share_short", "mean_shortfall"],
+            ascending=False,
+            ignore_index=True,
+            na_position="last",
+        )
 
     def daily(self) -> pd.DataFrame:
         """Per formation, family and day: the probability of being short that day, and the
@@ -223,10 +250,12 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
 ) -> Simulation:
     """Run `replications` replications; `progress(done, total)` after each batch. A Ctrl-C
-    stops the run and returns the replications finished (`interrupted` is then True)."""
+    stops the run and returns the replications finished (`interrupted` is then True). Without
+    `uncertainty`, the DEFAULT_PRESET ("theatre"), as `sustain simulate` runs;
+    `Uncertainty()` (or the "expected-value" preset) switches every source off."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    uncertainty = uncertainty or Uncertainty()
+    uncertainty = preset(DEFAULT_PRESET) if uncertainty is None else uncertainty
     options = options or SimulationOptions()
     capacity = None
     if len(network.orders):

@@ -141,6 +141,7 @@ class Outputs(NamedTuple):
     first_short: IntArray  # (R, P)
     shortfall: FloatArray  # (R, P) units short, each counted once
     backlog_days: FloatArray  # (R, P) units backordered x days they wait (0 under lost sales)
+    demanded: FloatArray  # (R, P) realised demand, family units
     daily_shortfall: npt.NDArray[np.float32]  # (R, days, P) short, or backordered at day's end
     daily_holding: npt.NDArray[np.float32]  # (R, days) EUR
     days_of_supply: npt.NDArray[np.float32]  # (R, days, P)
@@ -326,6 +327,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     arrears = np.zeros((n_slots, width))  # plan allotments not yet drawn
     short_total = np.zeros((n_pairs, width))
     backlog_total = np.zeros((n_pairs, width))
+    demanded = np.zeros((n_pairs, width))
     short_today = np.zeros((n_pairs, width))
     supply_today = np.zeros((n_pairs, width))  # days of supply
     at_site = np.zeros(width)
@@ -695,6 +697,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                         uniform = rnd.demand_uniform[uniform_rows[b], uniform_day, p]
                         mean = poisson_quantile(uniform, mean)
                     need[p, b] += mean
+                    demanded[p, b] += mean
         for n in range(n_pairs):
             p = x.serve_order[n]
             if x.expected[day, p] <= 0.0:
@@ -766,6 +769,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             out.first_short[r, p] = first_short[p, b]
             out.shortfall[r, p] = short_total[p, b]
             out.backlog_days[r, p] = backlog_total[p, b]
+            out.demanded[r, p] = demanded[p, b]
         out.weighted_shortfall[r] = weighted_shortfall[b]
         out.units_short[r] = units_short[b]
         out.holding[r] = holding[b]

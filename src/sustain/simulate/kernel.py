@@ -49,6 +49,7 @@ class BatchResult:
     first_short: IntArray  # (R, pairs) first day short (days if never); pairs: Setup.pairs
     shortfall: FloatArray  # (R, pairs) family units short over the horizon, each once
     backlog_days: FloatArray  # (R, pairs) family units backordered x the days they waited
+    demanded: FloatArray  # (R, pairs) realised demand, family units
     weighted_shortfall: FloatArray  # (R,)
     holding_cost: FloatArray  # (R,)
     ordering_cost: FloatArray  # (R,)
@@ -72,6 +73,15 @@ def _table(draws: Draws, name: str, constant: npt.NDArray[Any]) -> npt.NDArray[A
     if table is None:
         return np.ascontiguousarray(constant.reshape(1, 1, -1))
     return np.ascontiguousarray(table)
+
+
+def pair_shortage_cost(setup: Setup) -> FloatArray:
+    """(P,) EUR per unit short (or per unit-day backordered) of each demand pair's family."""
+    options, families = setup.options, setup.network.families.names
+    by_family = np.full(len(families), options.shortage_cost)
+    for family, cost in options.family_shortage_costs:
+        by_family[families.index(family)] = cost
+    return by_family[setup.pair_family]
 
 
 def run_batch(
@@ -112,6 +122,7 @@ def run_batch(
         first_short=np.zeros((r_count, n_pairs), dtype=np.int64),
         shortfall=np.zeros((r_count, n_pairs)),
         backlog_days=np.zeros((r_count, n_pairs)),
+        demanded=np.zeros((r_count, n_pairs)),
         daily_shortfall=series.daily_shortfall,
         daily_holding=series.daily_holding,
         days_of_supply=series.days_of_supply,
@@ -139,9 +150,10 @@ def run_batch(
         holding_cost=out.holding,
         ordering_cost=out.orders_placed * options.ordering_cost,
         # Per unit lost, or per unit and day a backorder waits (the textbook's backorder cost).
-        shortage_cost=(out.backlog_days.sum(axis=1) if options.backorders else out.units_short)
-        * options.shortage_cost,
+        shortage_cost=(out.backlog_days if options.backorders else out.shortfall)
+        @ pair_shortage_cost(setup),
         backlog_days=out.backlog_days,
+        demanded=out.demanded,
         initial=np.broadcast_to(setup.initial.sum(axis=0), (r_count, n_items)).copy(),
         produced=out.produced,
         pledged=out.pledged,

@@ -46,7 +46,10 @@ class SimulationOptions:
     position: str = "installation"
     holding_cost: float = 0.0  # EUR per t per day held
     ordering_cost: float = 0.0  # EUR per order placed
-    shortage_cost: float = 0.0  # EUR per family unit short
+    # EUR per family unit lost (lost sales) or per unit and day waited (backorders): the
+    # run's rate, or a family's own in `family_shortage_costs` ((family, EUR), ...).
+    shortage_cost: float = 0.0
+    family_shortage_costs: tuple[tuple[str, float], ...] = ()
     closures: tuple[Closure, ...] = ()  # scripted disruptions, on top of random outages
 
 
@@ -362,6 +365,12 @@ def prepare(
             f'unknown position "{options.position}": use one of {", ".join(POSITIONS)}'
         )
     n = network
+    unknown = [f for f, _ in options.family_shortage_costs if f not in n.families.names]
+    if unknown:
+        raise ValueError(
+            f'no family "{unknown[0]}" for a shortage cost: the families are '
+            f"{', '.join(n.families.names)}"
+        )
     days = n.n_days
     n_sites, n_items = len(n.sites), len(n.items)
     demand = _per_day(n.demand, n)

@@ -12,7 +12,7 @@ draws nothing and leaves the other sources' figures as they were.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,13 +25,18 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+NOISE_SHAPES = ("lognormal", "normal")  # of the daily demand factor
+
+
 @dataclass(frozen=True)
 class Uncertainty:
     """Each source of uncertainty, switchable. All off gives the expected-value war."""
 
-    # Demand: a daily lognormal factor around each formation's intensity schedule, and surges
-    # (a formation's demand multiplied by `surge_factor` for `surge_days`) starting at random.
-    demand_noise: float = 0.0  # standard deviation of log daily demand
+    # Demand: a daily factor of mean 1 around each formation's intensity schedule (lognormal,
+    # or normal cut at 0), surges (a formation's demand multiplied by `surge_factor` for
+    # `surge_days`) starting at random, and Poisson counts around the result.
+    demand_noise: float = 0.0  # standard deviation of the factor (of its log if lognormal)
+    demand_distribution: str = "lognormal"  # of the factor: lognormal or normal
     surge_probability: float = 0.0  # per formation per day
     surge_factor: float = 2.0
     surge_days: int = 7
@@ -50,6 +55,40 @@ class Uncertainty:
     slip_days: int = 30
     # Failures of systems: Poisson counts around the expected breakdowns and combat damage.
     random_failures: bool = False
+
+    def __post_init__(self) -> None:
+        if self.demand_distribution not in NOISE_SHAPES:
+            raise ValueError(
+                f'unknown demand distribution "{self.demand_distribution}": use one of '
+                f"{', '.join(NOISE_SHAPES)}"
+            )
+
+
+# What `sustain simulate` and `simulate()` run when not told otherwise: the theatre's usual
+# frictions (a fifth of demand as daily noise, surges, outages of assets, variable transit
+# and yield, slips of lines, random failures of systems). "expected-value" switches every
+# source off: the war of the expected figures, the plan's question.
+PRESETS: dict[str, Uncertainty] = {
+    "theatre": Uncertainty(
+        demand_noise=0.2,
+        surge_probability=0.01,
+        asset_failure_probability=0.002,
+        transit_cv=0.2,
+        yield_mean=0.9,
+        yield_cv=0.1,
+        slip_probability=0.0005,
+        random_failures=True,
+    ),
+    "expected-value": Uncertainty(),
+}
+DEFAULT_PRESET = "theatre"
+
+
+def preset(name: str, **changes: Any) -> Uncertainty:
+    """A named preset, with some of its figures changed."""
+    if name not in PRESETS:
+        raise ValueError(f'unknown uncertainty preset "{name}": use one of {", ".join(PRESETS)}')
+    return replace(PRESETS[name], **changes)
 
 
 # The sources, each drawn from its own stream (its number in this tuple), so that switching one
@@ -133,7 +172,10 @@ def draw(
     factor = None
     if u.demand_noise > 0 or surges:
         noise, *surge_draw = grouped("demand", demand)
-        factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2, out=noise)
+        if u.demand_distribution == "normal":
+            factor = np.maximum(1.0 + u.demand_noise * noise, 0.0, out=noise)
+        else:
+            factor = np.exp(u.demand_noise * noise - 0.5 * u.demand_noise**2, out=noise)
         if surges:
             factor[_runs(surge_draw[0] < u.surge_probability, u.surge_days)] *= u.surge_factor
     uniform = None
