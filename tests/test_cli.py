@@ -288,3 +288,18 @@ def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here
         refused = run("simulate", str(TINY), "--replications", "2", *bad)
         assert refused.returncode == 2, bad
         assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+
+
+def test_a_policies_row_for_a_pair_that_does_not_order_is_located(tmp_path: Path) -> None:
+    """A level for the factory's own output (a source: it never orders) is refused with the
+    file and line of the row, exit 2, no traceback."""
+    text = (
+        TINY.read_text() + "policies:\n  - {site: factory, item: shell-155, level: 5000 rounds}\n"
+    )
+    case = tmp_path / "case.yaml"
+    case.write_text(text)
+    line = text.splitlines().index("  - {site: factory, item: shell-155, level: 5000 rounds}") + 1
+    refused = run("simulate", str(case), "--replications", "2")
+    assert refused.returncode == 2
+    assert f"case.yaml:{line}" in refused.stderr and "does not order" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -219,6 +219,7 @@ class Network:
     policy_item: IntArray
     policy_level: FloatArray  # item units
     policy_reorder: FloatArray  # item units, nan for base-stock
+    policy_where: tuple[str, ...]  # where each row was read (file:line), for messages
 
     # Options to make the network harder to break, each with the network it makes.
     mitigations: tuple[MitigationOption, ...] = ()
@@ -622,6 +623,10 @@ def compile_network(scenario: Scenario) -> Network:
         policy_reorder=_floats(
             _in(p.reorder_at, item_unit[i], np.nan)
             for p, i in zip(s.policies, policy_item, strict=True)
+        ),
+        policy_where=tuple(
+            str(s.location("policies", k) or f"policies row {k + 1}")
+            for k in range(len(s.policies))
         ),
         mitigations=_mitigation_options(s),
     )

@@ -302,7 +302,8 @@ def _set_levels(
     n = network
     site, item = n.policy_site, n.policy_item
     wrong = [
-        f"policies row {k + 1}: {n.sites.names[site[k]]} does not order {n.items.names[item[k]]}"
+        f"{n.policy_where[k]} policies: {n.sites.names[site[k]]} does not order "
+        f"{n.items.names[item[k]]}"
         " (it is a source of it, or no formation's demand is served through it)"
         for k in np.flatnonzero(supplier[site, item] < 0)
     ]
