@@ -25,7 +25,8 @@ import numpy.typing as npt
 import pytest
 from scipy.stats import poisson
 
-from sustain.simulate import SimulationOptions, Uncertainty, simulate
+import sustain
+from sustain.simulate import Simulation, SimulationOptions, Uncertainty, simulate
 from tests.scenarios import base, formation, lane, load_document, site
 
 MASS_T = 0.05  # t per round in the scenario skeleton (50 kg)
@@ -241,6 +242,22 @@ def two_fronts_by_hand(case: TwoFronts, days: int, replications: int, warm: int)
     return cost / steady, backlog / steady, backlogged / steady
 
 
+def simulate_two_fronts(
+    case: TwoFronts, days: int, replications: int, seed: int
+) -> tuple[sustain.Network, Simulation]:
+    """The simulator on the case: Poisson demand, backorders, the levels of the case."""
+    network = load_document(two_fronts_scenario(case, days))
+    result = simulate(
+        network,
+        replications,
+        seed=seed,
+        uncertainty=Uncertainty(poisson_demand=True),
+        options=SimulationOptions(backorders=True),
+        executor="serial",
+    )
+    return network, result
+
+
 def test_a_two_front_distribution_system_matches_the_textbook_model_by_hand() -> None:
     """The depot holds less than its mean lead-time demand (14 < 6 x 3), so the fronts wait on
     it and the installation position of the depot must subtract what it owes both fronts.
@@ -249,15 +266,7 @@ def test_a_two_front_distribution_system_matches_the_textbook_model_by_hand() ->
     with an ample depot each front is a single stage, whose backlog has the closed form."""
     days, warm, replications = 600, 30, 160
     tight = TwoFronts((4.0, 2.0), (3, 1, 2), (14, 9, 7), (1.0, 2.0, 2.0), 20.0)
-    network = load_document(two_fronts_scenario(tight, days))
-    result = simulate(
-        network,
-        replications,
-        seed=5,
-        uncertainty=Uncertainty(poisson_demand=True),
-        options=SimulationOptions(backorders=True),
-        executor="serial",
-    )
+    network, result = simulate_two_fronts(tight, days, replications, seed=5)
     fronts = [
         int(np.flatnonzero(result.setup.pair_formation == network.formations.names.index(b))[0])
         for b in ("bde-1", "bde-2")
@@ -286,15 +295,7 @@ def test_a_two_front_distribution_system_matches_the_textbook_model_by_hand() ->
         assert abs(values.mean() - other.mean()) <= 3 * error, (name, values.mean(), other.mean())
 
     ample = TwoFronts((4.0, 2.0), (3, 1, 2), (400, 9, 7), (0.0, 2.0, 2.0), 20.0)
-    network = load_document(two_fronts_scenario(ample, days))
-    result = simulate(
-        network,
-        replications,
-        seed=6,
-        uncertainty=Uncertainty(poisson_demand=True),
-        options=SimulationOptions(backorders=True),
-        executor="serial",
-    )
+    network, result = simulate_two_fronts(ample, days, replications, seed=6)
     late = result.series.daily_shortfall[:, warm:, :][:, :, fronts].astype(np.float64)
     k = np.arange(200)
     for front, (rate, lead, level) in enumerate(((4.0, 1, 9), (2.0, 2, 7))):
