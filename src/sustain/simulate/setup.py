@@ -3,7 +3,6 @@ the plan to execute, and the scripted disruptions; computed once per run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -103,13 +102,13 @@ class Levels(NamedTuple):
     supply_share: FloatArray  # of the pair's demand passed up the lane (by capacity)
 
 
-def policy_sources(network: Network, hops_from: Callable[[BoolArray], FloatArray]) -> BoolArray:
+def policy_sources(network: Network) -> BoolArray:
     """(items, sites): where a replenishment policy takes an item without ordering it: the
     lines that make it, the pledges not cancelled, and the donors' stockpiles above their
     floors (stock owned by a nation none of the formations belongs to). The partner's own
     stock orders like any other site on the way to a formation, whether or not it starts with
-    stock; only where no other source of the item can reach it is it a source (it runs down
-    and nothing refills it)."""
+    stock; it is a source only where none of those reaches it and no other such stock of the
+    item lies upstream of it (it runs down and nothing refills it)."""
     n = network
     sources = np.zeros((len(n.items), len(n.sites)), dtype=bool)
     sources[n.line_item, n.line_site] = True
@@ -120,11 +119,11 @@ def policy_sources(network: Network, hops_from: Callable[[BoolArray], FloatArray
     donor = above_floor & ~partners
     sources[n.stock_item[donor], n.stock_site[donor]] = True
     own = above_floor & partners
-    hops = hops_from(sources)
+    reached = reachable(len(n.sites), n.lane_origin, n.lane_destination, sources)
     # The partner's stock no line, pledge or donor can reach: a source only where no other
     # such stock of the item reaches it (it is then the top of its part of the network),
     # unless that one can also be reached from it (both are sources then).
-    unreached = np.flatnonzero(own & np.isinf(hops[n.stock_item, n.stock_site]))
+    unreached = np.flatnonzero(own & ~reached[n.stock_item, n.stock_site])
     if unreached.size:
         site, item = n.stock_site[unreached], n.stock_item[unreached]
         seeds = np.zeros((unreached.size, len(n.sites)), dtype=bool)
@@ -153,23 +152,7 @@ def _policy_levels(
     sites each site supplies through its first supplier, itself included."""
     n = network
     n_sites, n_items = len(n.sites), len(n.items)
-    adjacency = csr_array(
-        (np.ones(len(n.lanes)), (n.lane_origin, n.lane_destination)), shape=(n_sites, n_sites)
-    )
-
-    def hops_from(sources: BoolArray) -> FloatArray:  # (items, sites) by breadth-first layers
-        hops = np.full((n_items, n_sites), np.inf)
-        hops[sources] = 0
-        frontier = sources.astype(np.float64)
-        for level in range(1, n_sites + 1):
-            new = ((adjacency.T @ frontier.T).T > 0) & np.isinf(hops)
-            if not new.any():
-                break
-            hops[new] = level
-            frontier = new.astype(np.float64)
-        return hops
-
-    sources = policy_sources(n, hops_from)
+    sources = policy_sources(n)
     lane_days = np.maximum(n.lane_transit_days, 0.0) + HOP_DAYS
     distance = source_distance(
         n_sites,
