@@ -421,30 +421,37 @@ def simulate(
             "(whole units around the noisy mean)."
         ),
     ] = None,
-    demand_noise: Annotated[float | None, typer.Option(help="Sd of daily demand noise.")] = None,
+    demand_noise: Annotated[
+        float | None, typer.Option(min=0.0, help="Sd of daily demand noise.")
+    ] = None,
     surge_probability: Annotated[
-        float | None, typer.Option(help="Daily chance of a surge.")
+        float | None, typer.Option(min=0.0, max=1.0, help="Daily chance of a surge.")
     ] = None,
     outage_probability: Annotated[
         float | None,
-        typer.Option(help="Daily chance each asset fails (out for its recovery time)."),
+        typer.Option(
+            min=0.0, max=1.0, help="Daily chance each asset fails (out for its recovery time)."
+        ),
     ] = None,
-    transit_cv: Annotated[float | None, typer.Option(help="Variation of transit times.")] = None,
+    transit_cv: Annotated[
+        float | None, typer.Option(min=0.0, help="Variation of transit times.")
+    ] = None,
     yield_cv: Annotated[
-        float | None, typer.Option(help="Variation of daily production yield.")
+        float | None, typer.Option(min=0.0, max=0.99, help="Variation of daily production yield.")
     ] = None,
     slip_probability: Annotated[
-        float | None, typer.Option(help="Daily chance a line stops for 30 days.")
+        float | None, typer.Option(min=0.0, max=1.0, help="Daily chance a line stops for 30 days.")
     ] = None,
     holding_cost: Annotated[
         float,
-        typer.Option(help="EUR per tonne a day held, where a site names no holding_cost."),
+        typer.Option(min=0.0, help="EUR per tonne a day held, where a site names none."),
     ] = 0.0,
-    ordering_cost: Annotated[float, typer.Option(help="EUR per order placed.")] = 0.0,
+    ordering_cost: Annotated[float, typer.Option(min=0.0, help="EUR per order placed.")] = 0.0,
     shortage_cost: Annotated[
         float,
         typer.Option(
-            help="EUR per family unit short (lost sales) or per unit-day waited (backorders)."
+            min=0.0,
+            help="EUR per family unit short (lost sales) or per unit-day waited (backorders).",
         ),
     ] = 0.0,
     family_shortage_cost: Annotated[
@@ -481,13 +488,7 @@ def simulate(
         }
         if yield_cv is not None:  # the mean yield falls as its variation grows
             changes["yield_mean"] = 1.0 - yield_cv if yield_cv > 0 else 1.0
-        if demand is not None:
-            if demand not in DEMANDS:
-                raise ValueError(f'unknown demand "{demand}": use one of {", ".join(DEMANDS)}')
-            changes["poisson_demand"] = demand == "poisson"
-            if demand != "poisson":
-                changes["demand_distribution"] = demand
-        uncertainty = preset(uncertainty_preset, **changes)
+        uncertainty = preset(uncertainty_preset, demand, **changes)
         options = SimulationOptions(
             policy="plan" if plan_tables is not None else policy,
             cover_days=cover_days,
@@ -586,9 +587,6 @@ def simulate(
             "share of each fleet available on the last day (repair loop)",
             last[["system", "mean", "p5", "p50", "p95"]].head(top),
         )
-
-
-DEMANDS = ("lognormal", "normal", "poisson")
 
 
 def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:

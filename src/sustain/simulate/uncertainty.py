@@ -84,10 +84,21 @@ PRESETS: dict[str, Uncertainty] = {
 DEFAULT_PRESET = "theatre"
 
 
-def preset(name: str, **changes: Any) -> Uncertainty:
-    """A named preset, with some of its figures changed."""
+# Demand as a user names it: the daily factor's shape, or Poisson counts (around the mean
+# the factor gives).
+DEMANDS = (*NOISE_SHAPES, "poisson")
+
+
+def preset(name: str, demand: str | None = None, **changes: Any) -> Uncertainty:
+    """A named preset, with some of its figures changed, and its demand named as in DEMANDS."""
     if name not in PRESETS:
         raise ValueError(f'unknown uncertainty preset "{name}": use one of {", ".join(PRESETS)}')
+    if demand is not None:
+        if demand not in DEMANDS:
+            raise ValueError(f'unknown demand "{demand}": use one of {", ".join(DEMANDS)}')
+        changes["poisson_demand"] = demand == "poisson"
+        if demand != "poisson":
+            changes["demand_distribution"] = demand
     return replace(PRESETS[name], **changes)
 
 
