@@ -113,6 +113,40 @@ def test_conservation_holds_in_every_replication(policy: str) -> None:
     assert (result.weighted_shortfall >= 0).all()
 
 
+def test_stock_on_hand_is_the_ledgers_and_thinned_runs_keep_the_same_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    network = sustain.compile_network(sustain.load(EXAMPLES[0]))
+    options = SimulationOptions(holding_cost=0.5)
+    result = simulate(network, 16, seed=3, uncertainty=NOISY, options=options)
+    assert result.stock_every == 1
+    # The cells recorded are every cell that can hold stock: on the last day their stock is
+    # the ledger's stock on hand, item by item, in every replication.
+    cells = result.setup.inputs.stock_cell
+    last = result._merged("stock")[:, -1, :].astype(np.float64)  # (R, cells)
+    by_item = np.zeros((last.shape[0], len(network.items)))
+    np.add.at(by_item.T, cells % len(network.items), last.T)
+    on_hand = result._merged("on_hand")
+    assert np.allclose(by_item, on_hand, rtol=1e-6, atol=1e-3 * np.abs(on_hand).max())
+    # Holding cost item by item adds up to the replication's.
+    holding = result._merged("item_holding_cost")
+    assert np.allclose(holding.sum(axis=1), result._merged("holding_cost"), rtol=1e-9)
+    table = result.stock()
+    assert (table["p5"] <= table["p50"] + 1e-9).all()
+    assert (table["p50"] <= table["p95"] + 1e-9).all()
+    # A run too large to record daily records every k-th day: the same figures on those days.
+    monkeypatch.setattr("sustain.simulate.series.STOCK_FIGURES", 16 * cells.size * 60)
+    thinned = simulate(network, 16, seed=3, uncertainty=NOISY, options=options)
+    every = thinned.stock_every
+    assert every == -(-network.n_days // 60)
+    kept = thinned.stock()
+    assert set(kept["day"]) == set(range(0, network.n_days, every))
+    daily = table.set_index(["site", "item", "day"]).loc[
+        kept.set_index(["site", "item", "day"]).index
+    ]
+    assert np.array_equal(daily["p50"].to_numpy(), kept["p50"].to_numpy())
+
+
 def test_same_seed_same_result_whatever_the_executor_and_batching() -> None:
     # 80 replications in one batch: a whole block of the kernel (64 on this small network,
     # whatever the transit times drawn) and part of another; then each replication alone,

@@ -20,7 +20,7 @@ import pandas as pd
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
 from sustain.simulate.kernel import BatchResult, run_batch
-from sustain.simulate.series import Series
+from sustain.simulate.series import Series, stock_days, stock_every
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import DEFAULT_PRESET, PRESETS, Uncertainty, draw, preset
 
@@ -53,6 +53,7 @@ class Simulation:
     batches: list[BatchResult] = field(repr=False)
     series: Series = field(repr=False)  # a row per replication asked for
     setup: Setup = field(repr=False)
+    stock_every: int = 1  # stock on hand recorded every this many days
     interrupted: bool = False
 
     def _merged(self, name: str) -> npt.NDArray[Any]:
@@ -197,6 +198,30 @@ class Simulation:
             frame[f"p{p}"] = levels[k].ravel()
         return frame
 
+    def stock(self) -> pd.DataFrame:
+        """Per site, item and day recorded (every day, or every `stock_every` days on runs
+        whose record would not fit in memory): the mean and percentiles of the stock on hand
+        at the day's end, in the item's unit, for every cell that can hold stock."""
+        on_hand = self._merged("stock").astype(np.float64)  # (R, recorded days, cells)
+        levels = np.percentile(on_hand, PERCENTILES, axis=0)
+        n, cells = self.network, self.setup.inputs.stock_cell
+        site, item = np.divmod(cells, len(n.items))
+        slot, k = np.divmod(np.arange(levels[0].size), cells.size)
+        day = slot * self.stock_every
+        frame = pd.DataFrame(
+            {
+                "site": np.asarray(n.sites.names, dtype=object)[site[k]],
+                "item": np.asarray(n.items.names, dtype=object)[item[k]],
+                "unit": np.asarray(n.item_unit, dtype=object)[item[k]],
+                "day": day,
+                "date": n.start + day.astype("timedelta64[D]"),
+                "mean": on_hand.mean(axis=0).ravel(),
+            }
+        )
+        for j, p in enumerate(PERCENTILES):
+            frame[f"p{p}"] = levels[j].ravel()
+        return frame
+
     def replication_table(self) -> pd.DataFrame:
         """Per replication: weighted shortfall and costs."""
         return pd.DataFrame(
@@ -217,22 +242,23 @@ class Simulation:
             "daily": self.daily(),
             "fleet": self.fleet(),
             "days_of_supply": self.days_of_supply(),
+            "stock": self.stock(),
             "replications": self.replication_table(),
         }
 
 
 def _batch(
-    shared: tuple[Setup, Uncertainty, int, Series | None], numbers: npt.NDArray[np.int64]
+    shared: tuple[Setup, Uncertainty, int, Series | None, int], numbers: npt.NDArray[np.int64]
 ) -> BatchResult:
     """Replications of a run (consecutive numbers), with the run's seed; their day-by-day
     outputs are written in place into the run's arrays when this process holds them, else
     sent back."""
-    setup, uncertainty, seed, series = shared
+    setup, uncertainty, seed, series, every = shared
     draws = draw(setup.network, uncertainty, seed, numbers)
     if series is None:
-        return run_batch(setup, uncertainty, draws, numbers)
+        return run_batch(setup, uncertainty, draws, numbers, stock_every=every)
     rows = series.rows(int(numbers[0]), numbers.size)
-    return replace(run_batch(setup, uncertainty, draws, numbers, rows), series=None)
+    return replace(run_batch(setup, uncertainty, draws, numbers, rows, every), series=None)
 
 
 def simulate(
@@ -272,9 +298,11 @@ def simulate(
     # that they do not each compile it at once.
     run_batch(setup, uncertainty, draw(network, uncertainty, seed, numbers[:0]), numbers[:0])
     shape = (replications, setup.n_days, setup.pair_formation.size, setup.repair_types.size)
+    stock_cells = setup.inputs.stock_cell.size
+    every = stock_every(replications, setup.n_days, stock_cells)
     # Local workers are threads of this process (the kernel runs outside the GIL) and write
     # their rows into the run's arrays; Ray's workers send them back.
-    series = Series.zeros(*shape)
+    series = Series.zeros(*shape, (stock_days(setup.n_days, every), stock_cells))
     in_place = series if executor != "ray" else None
     batches: list[BatchResult] = []
     finished = 0
@@ -282,7 +310,7 @@ def simulate(
     try:
         for _, result in run_tasks(
             _batch,
-            (setup, uncertainty, seed, in_place),
+            (setup, uncertainty, seed, in_place, every),
             tasks,
             executor=executor,
             workers=workers,
@@ -309,5 +337,6 @@ def simulate(
         batches=batches,
         series=series,
         setup=setup,
+        stock_every=every,
         interrupted=interrupted,
     )

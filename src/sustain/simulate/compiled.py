@@ -122,6 +122,7 @@ class Inputs(NamedTuple):
     repair_type: IntArray  # index into the repair types
     type_fleet: FloatArray  # (types,)
     hub_capacity: FloatArray  # (sites,) systems a day
+    stock_cell: IntArray  # (S,) the cells whose stock on hand is recorded: any that can hold it
 
 
 class Random(NamedTuple):
@@ -144,10 +145,13 @@ class Outputs(NamedTuple):
     demanded: FloatArray  # (R, P) realised demand, family units
     daily_shortfall: npt.NDArray[np.float32]  # (R, days, P) short, or backordered at day's end
     daily_holding: npt.NDArray[np.float32]  # (R, days) EUR
+    stock: npt.NDArray[np.float32]  # (R, ceil(days / stock_every), S) on hand at the day's end
+    stock_every: int  # stock is recorded on days 0, stock_every, 2 x stock_every, ...
     days_of_supply: npt.NDArray[np.float32]  # (R, days, P)
     weighted_shortfall: FloatArray  # (R,)
     units_short: FloatArray
     holding: FloatArray
+    item_holding: FloatArray  # (R, items) EUR of holding cost of each item
     orders_placed: FloatArray
     produced: FloatArray  # (R, items)
     pledged: FloatArray
@@ -346,6 +350,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     failed_today = np.zeros(width)
     out_of_action = np.zeros(width)
     held = np.zeros(width)
+    item_held = np.zeros((n_items, width))
     # What is reported per replication, summed in the order it alone would sum it.
     produced = np.zeros((n_items, width))
     pledged = np.zeros((n_items, width))
@@ -757,11 +762,18 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             for cell in range(n_cells):
                 rate = x.cell_holding[cell]
                 if rate != 0.0:
+                    item = cell % n_items
                     for b in range(width):
                         held[b] += on_hand[cell, b] * rate
+                        item_held[item, b] += on_hand[cell, b] * rate
             for b in range(width):
                 holding[b] += held[b]
                 out.daily_holding[first + b, day] = held[b]
+        if day % out.stock_every == 0:
+            slot = day // out.stock_every
+            for b in range(width):
+                for k in range(x.stock_cell.size):
+                    out.stock[first + b, slot, k] = on_hand[x.stock_cell[k], b]
 
     for b in range(width):
         r = first + b
@@ -775,6 +787,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         out.holding[r] = holding[b]
         out.orders_placed[r] = orders_placed[b]
         for item in range(n_items):
+            out.item_holding[r, item] = item_held[item, b]
             out.produced[r, item] = produced[item, b]
             out.pledged[r, item] = pledged[item, b]
             out.consumed[r, item] = consumed[item, b]

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sustain.simulate.compiled import Outputs, Random, block_width, simulate_replications
-from sustain.simulate.series import Series
+from sustain.simulate.series import Series, stock_days
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws, Uncertainty, transit_days
 
@@ -52,6 +52,7 @@ class BatchResult:
     demanded: FloatArray  # (R, pairs) realised demand, family units
     weighted_shortfall: FloatArray  # (R,)
     holding_cost: FloatArray  # (R,)
+    item_holding_cost: FloatArray  # (R, items)
     ordering_cost: FloatArray  # (R,)
     shortage_cost: FloatArray  # (R,)
     # Conservation ledger, per replication: what came in, went out, and is left.
@@ -90,9 +91,11 @@ def run_batch(
     draws: Draws,
     replications: IntArray,
     series: Series | None = None,
+    stock_every: int = 1,
 ) -> BatchResult:
     """Run the replications whose draws are given (none: only compile the kernel), writing
-    their day-by-day outputs into `series` (a row per replication) or new arrays."""
+    their day-by-day outputs into `series` (a row per replication) or new arrays; stock on
+    hand is recorded every `stock_every` days."""
     n = setup.network
     x = setup.inputs
     r_count, days = replications.size, setup.n_days
@@ -117,7 +120,8 @@ def run_batch(
         random_failures=uncertainty.random_failures,
     )
     if series is None:
-        series = Series.zeros(r_count, days, n_pairs, x.type_fleet.size)
+        stock = (stock_days(days, stock_every), x.stock_cell.size)
+        series = Series.zeros(r_count, days, n_pairs, x.type_fleet.size, stock)
     out = Outputs(
         first_short=np.zeros((r_count, n_pairs), dtype=np.int64),
         shortfall=np.zeros((r_count, n_pairs)),
@@ -125,10 +129,13 @@ def run_batch(
         demanded=np.zeros((r_count, n_pairs)),
         daily_shortfall=series.daily_shortfall,
         daily_holding=series.daily_holding,
+        stock=series.stock,
+        stock_every=stock_every,
         days_of_supply=series.days_of_supply,
         weighted_shortfall=np.zeros(r_count),
         units_short=np.zeros(r_count),
         holding=np.zeros(r_count),
+        item_holding=np.zeros((r_count, n_items)),
         orders_placed=np.zeros(r_count),
         produced=np.zeros((r_count, n_items)),
         pledged=np.zeros((r_count, n_items)),
@@ -148,6 +155,7 @@ def run_batch(
         shortfall=out.shortfall,
         weighted_shortfall=out.weighted_shortfall,
         holding_cost=out.holding,
+        item_holding_cost=out.item_holding,
         ordering_cost=out.orders_placed * options.ordering_cost,
         # Per unit lost, or per unit and day a backorder waits (the textbook's backorder cost).
         shortage_cost=(out.backlog_days if options.backorders else out.shortfall)

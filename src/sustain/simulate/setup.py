@@ -296,6 +296,32 @@ def _set_levels(
     reorder[site, item] = np.where(np.isnan(n.policy_reorder), n.policy_level, n.policy_reorder)
 
 
+def _stock_cells(
+    network: Network,
+    initial: FloatArray,
+    pledges: Pledges,
+    order_cells: IntArray,
+    flow_from: IntArray,
+    flow_destination: IntArray,
+) -> IntArray:
+    """The cells that can ever hold stock: where it starts, is made, pledged, ordered, or
+    leaves or reaches a flow (sorted)."""
+    n = network
+    n_items = len(n.items)
+    flow_to = flow_destination * n_items + flow_from % n_items
+    cells = np.concatenate(
+        [
+            np.flatnonzero(initial.ravel() > 0),
+            n.line_site.astype(np.int64) * n_items + n.line_item,
+            pledges.cell,
+            order_cells,
+            flow_from,
+            flow_to,
+        ]
+    )
+    return np.unique(cells.astype(np.int64))
+
+
 def _plan_arrays(
     network: Network, tables: dict[str, pd.DataFrame]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -670,4 +696,5 @@ def _kernel_inputs(
             np.float64
         ),
         hub_capacity=repair.hub_capacity.astype(np.float64),
+        stock_cell=_stock_cells(n, initial, pledges, order_cells, flow_from, flow_destination),
     )
