@@ -31,8 +31,9 @@ from sustain.resilience import resilience as run_resilience
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
-from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, preset
+from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, Uncertainty, preset
 from sustain.simulate import simulate as run_simulation
+from sustain.simulate.optimise import SearchOptions, choose_levels
 from sustain.timegrid import LAGS
 
 app = typer.Typer(
@@ -384,6 +385,88 @@ def _read_plan(folder: Path, as_json: bool) -> dict[str, pd.DataFrame]:
     return tables
 
 
+# What the simulator and the level choice share: the policy's options, the noise, the costs.
+CoverDays = Annotated[
+    float, typer.Option(help="Order-up-to level, in days of demand beyond the lead time.")
+]
+Backorders = Annotated[bool, typer.Option(help="Carry unmet demand over.")]
+Position = Annotated[
+    str, typer.Option(help="Levels on each site's installation or echelon position.")
+]
+UncertaintyPreset = Annotated[
+    str,
+    typer.Option(
+        "--uncertainty",
+        help=f"Preset of the sources of noise ({', '.join(PRESETS)}); the options below "
+        "change one figure of it.",
+    ),
+]
+DemandShape = Annotated[
+    str | None,
+    typer.Option(
+        "--demand",
+        help="Daily demand: lognormal or normal noise around the schedule, or poisson "
+        "(whole units around the noisy mean).",
+    ),
+]
+DemandNoise = Annotated[float | None, typer.Option(min=0.0, help="Sd of daily demand noise.")]
+SurgeProbability = Annotated[
+    float | None, typer.Option(min=0.0, max=1.0, help="Daily chance of a surge.")
+]
+OutageProbability = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0, max=1.0, help="Daily chance each asset fails (out for its recovery time)."
+    ),
+]
+TransitCv = Annotated[float | None, typer.Option(min=0.0, help="Variation of transit times.")]
+YieldCv = Annotated[
+    float | None, typer.Option(min=0.0, max=0.99, help="Variation of daily production yield.")
+]
+SlipProbability = Annotated[
+    float | None, typer.Option(min=0.0, max=1.0, help="Daily chance a line stops for 30 days.")
+]
+HoldingCost = Annotated[
+    float, typer.Option(min=0.0, help="EUR per tonne a day held, where a site names none.")
+]
+OrderingCost = Annotated[float, typer.Option(min=0.0, help="EUR per order placed.")]
+ShortageCost = Annotated[
+    float,
+    typer.Option(
+        min=0.0, help="EUR per family unit short (lost sales) or per unit-day waited (backorders)."
+    ),
+]
+FamilyShortageCost = Annotated[
+    list[str] | None, typer.Option(help="FAMILY=EUR: a family's own shortage cost (repeatable).")
+]
+
+
+def _noise_and_options(
+    *,
+    as_json: bool,
+    uncertainty_preset: str,
+    demand: str | None,
+    noise: dict[str, float | None],
+    family_shortage_cost: list[str] | None,
+    **options: Any,
+) -> tuple[Uncertainty, SimulationOptions]:
+    """The uncertainty preset with the figures changed on the command line, and the options;
+    a figure out of range fails with exit 2."""
+    try:
+        changes: dict[str, Any] = {k: v for k, v in noise.items() if v is not None}
+        yield_cv = noise.get("yield_cv")
+        if yield_cv is not None:  # the mean yield falls as its variation grows
+            changes["yield_mean"] = 1.0 - yield_cv if yield_cv > 0 else 1.0
+        uncertainty = preset(uncertainty_preset, demand, **changes)
+        settings = SimulationOptions(
+            family_shortage_costs=_family_costs(family_shortage_cost or []), **options
+        )
+    except ValueError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    return uncertainty, settings
+
+
 @app.command()
 def simulate(
     path: ScenarioPath,
@@ -396,68 +479,24 @@ def simulate(
     policy: Annotated[
         str, typer.Option(help="Without --plan: base-stock or s-S replenishment.")
     ] = "base-stock",
-    cover_days: Annotated[
-        float, typer.Option(help="Order-up-to level, in days of demand beyond the lead time.")
-    ] = SimulationOptions.cover_days,
+    cover_days: CoverDays = SimulationOptions.cover_days,
     reorder_days: Annotated[
         float, typer.Option(help="(s, S): reorder at this many days of demand beyond lead time.")
     ] = SimulationOptions.reorder_days,
-    backorders: Annotated[bool, typer.Option(help="Carry unmet demand over.")] = False,
-    position: Annotated[
-        str, typer.Option(help="Levels on each site's installation or echelon position.")
-    ] = SimulationOptions.position,
-    uncertainty_preset: Annotated[
-        str,
-        typer.Option(
-            "--uncertainty",
-            help=f"Preset of the sources of noise ({', '.join(PRESETS)}); the options below "
-            "change one figure of it.",
-        ),
-    ] = DEFAULT_PRESET,
-    demand: Annotated[
-        str | None,
-        typer.Option(
-            help="Daily demand: lognormal or normal noise around the schedule, or poisson "
-            "(whole units around the noisy mean)."
-        ),
-    ] = None,
-    demand_noise: Annotated[
-        float | None, typer.Option(min=0.0, help="Sd of daily demand noise.")
-    ] = None,
-    surge_probability: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Daily chance of a surge.")
-    ] = None,
-    outage_probability: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, max=1.0, help="Daily chance each asset fails (out for its recovery time)."
-        ),
-    ] = None,
-    transit_cv: Annotated[
-        float | None, typer.Option(min=0.0, help="Variation of transit times.")
-    ] = None,
-    yield_cv: Annotated[
-        float | None, typer.Option(min=0.0, max=0.99, help="Variation of daily production yield.")
-    ] = None,
-    slip_probability: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Daily chance a line stops for 30 days.")
-    ] = None,
-    holding_cost: Annotated[
-        float,
-        typer.Option(min=0.0, help="EUR per tonne a day held, where a site names none."),
-    ] = 0.0,
-    ordering_cost: Annotated[float, typer.Option(min=0.0, help="EUR per order placed.")] = 0.0,
-    shortage_cost: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            help="EUR per family unit short (lost sales) or per unit-day waited (backorders).",
-        ),
-    ] = 0.0,
-    family_shortage_cost: Annotated[
-        list[str] | None,
-        typer.Option(help="FAMILY=EUR: a family's own shortage cost (repeatable)."),
-    ] = None,
+    backorders: Backorders = False,
+    position: Position = SimulationOptions.position,
+    uncertainty_preset: UncertaintyPreset = DEFAULT_PRESET,
+    demand: DemandShape = None,
+    demand_noise: DemandNoise = None,
+    surge_probability: SurgeProbability = None,
+    outage_probability: OutageProbability = None,
+    transit_cv: TransitCv = None,
+    yield_cv: YieldCv = None,
+    slip_probability: SlipProbability = None,
+    holding_cost: HoldingCost = 0.0,
+    ordering_cost: OrderingCost = 0.0,
+    shortage_cost: ShortageCost = 0.0,
+    family_shortage_cost: FamilyShortageCost = None,
     executor: Executor = "local",
     address: RayAddress = None,
     workers: Workers = None,
@@ -473,36 +512,28 @@ def simulate(
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
     plan_tables = _read_plan(plan_dir, as_json) if plan_dir is not None else None
-    try:
-        changes: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("demand_noise", demand_noise),
-                ("surge_probability", surge_probability),
-                ("asset_failure_probability", outage_probability),
-                ("transit_cv", transit_cv),
-                ("yield_cv", yield_cv),
-                ("slip_probability", slip_probability),
-            )
-            if value is not None
-        }
-        if yield_cv is not None:  # the mean yield falls as its variation grows
-            changes["yield_mean"] = 1.0 - yield_cv if yield_cv > 0 else 1.0
-        uncertainty = preset(uncertainty_preset, demand, **changes)
-        options = SimulationOptions(
-            policy="plan" if plan_tables is not None else policy,
-            cover_days=cover_days,
-            reorder_days=reorder_days,
-            backorders=backorders,
-            position=position,
-            holding_cost=holding_cost,
-            ordering_cost=ordering_cost,
-            shortage_cost=shortage_cost,
-            family_shortage_costs=_family_costs(family_shortage_cost or []),
-        )
-    except ValueError as exc:
-        _fail(str(exc), as_json=as_json)
-        raise AssertionError("unreachable") from exc
+    uncertainty, options = _noise_and_options(
+        as_json=as_json,
+        uncertainty_preset=uncertainty_preset,
+        demand=demand,
+        noise={
+            "demand_noise": demand_noise,
+            "surge_probability": surge_probability,
+            "asset_failure_probability": outage_probability,
+            "transit_cv": transit_cv,
+            "yield_cv": yield_cv,
+            "slip_probability": slip_probability,
+        },
+        family_shortage_cost=family_shortage_cost,
+        policy="plan" if plan_tables is not None else policy,
+        cover_days=cover_days,
+        reorder_days=reorder_days,
+        backorders=backorders,
+        position=position,
+        holding_cost=holding_cost,
+        ordering_cost=ordering_cost,
+        shortage_cost=shortage_cost,
+    )
     start = time.perf_counter()
     try:
         run = functools.partial(
@@ -587,6 +618,152 @@ def simulate(
             "share of each fleet available on the last day (repair loop)",
             last[["system", "mean", "p5", "p50", "p95"]].head(top),
         )
+
+
+@app.command()
+def policy(
+    path: ScenarioPath,
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="cost: least expected holding + ordering + shortage cost; fill-rate: least "
+            "stock giving every formation the target fill rate."
+        ),
+    ] = "cost",
+    target_fill_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Under fill-rate: each formation's target.")
+    ] = SearchOptions.target_fill_rate,
+    confidence: Annotated[
+        float,
+        typer.Option(min=0.5, max=0.999, help="Under fill-rate: confidence the target is met."),
+    ] = SearchOptions.confidence,
+    method: Annotated[
+        str, typer.Option(help="auto (exact for a serial chain, else search), exact, search.")
+    ] = SearchOptions.method,
+    replications: Annotated[
+        int, typer.Option(min=2, help="Replications every candidate runs (same draws).")
+    ] = SearchOptions.replications,
+    evaluation_replications: Annotated[
+        int, typer.Option(min=2, help="Fresh replications the result is judged on.")
+    ] = SearchOptions.evaluation_replications,
+    seed: Annotated[int, typer.Option(help="Seed of the search (the judging uses seed + 1).")] = 0,
+    cover_days: CoverDays = SimulationOptions.cover_days,
+    backorders: Backorders = False,
+    position: Position = SimulationOptions.position,
+    uncertainty_preset: UncertaintyPreset = DEFAULT_PRESET,
+    demand: DemandShape = None,
+    demand_noise: DemandNoise = None,
+    surge_probability: SurgeProbability = None,
+    outage_probability: OutageProbability = None,
+    transit_cv: TransitCv = None,
+    yield_cv: YieldCv = None,
+    slip_probability: SlipProbability = None,
+    holding_cost: HoldingCost = 0.0,
+    ordering_cost: OrderingCost = 0.0,
+    shortage_cost: ShortageCost = 0.0,
+    family_shortage_cost: FamilyShortageCost = None,
+    workers: Workers = None,
+    out_dir: OutDir = None,
+    top: Annotated[int, typer.Option(help="Rows to show in the levels table.")] = 15,
+    force: ForceFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Choose base-stock levels per site and item, judged against the days-of-cover rule."""
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    network = compile_network(_load(path, as_json))
+    uncertainty, options = _noise_and_options(
+        as_json=as_json,
+        uncertainty_preset=uncertainty_preset,
+        demand=demand,
+        noise={
+            "demand_noise": demand_noise,
+            "surge_probability": surge_probability,
+            "asset_failure_probability": outage_probability,
+            "transit_cv": transit_cv,
+            "yield_cv": yield_cv,
+            "slip_probability": slip_probability,
+        },
+        family_shortage_cost=family_shortage_cost,
+        cover_days=cover_days,
+        backorders=backorders,
+        position=position,
+        holding_cost=holding_cost,
+        ordering_cost=ordering_cost,
+        shortage_cost=shortage_cost,
+    )
+    search = SearchOptions(
+        objective=objective,
+        method=method,
+        target_fill_rate=target_fill_rate,
+        confidence=confidence,
+        replications=replications,
+        evaluation_replications=evaluation_replications,
+        seed=seed,
+    )
+    try:
+        if as_json:
+            choice = choose_levels(network, options, uncertainty, search, workers=workers)
+        else:
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task("searching (candidates run)", total=search.max_evaluations)
+                choice = choose_levels(
+                    network,
+                    options,
+                    uncertainty,
+                    search,
+                    workers=workers,
+                    progress=lambda done, _: bar.update(task, completed=done),
+                )
+    except ValueError as exc:
+        _fail(f"cannot choose levels: {exc}", as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if out_dir is not None:
+        write_tables(choice.tables, out_dir, force=force)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "method": choice.method,
+                    "note": choice.note,
+                    "exact_cost_per_day_eur": choice.exact_cost_per_day,
+                    "cover_days_same_stock": choice.cover_days_same_stock,
+                    "evaluations": choice.evaluations,
+                    "seconds": choice.seconds,
+                    "comparison": _records(choice.comparison),
+                    "levels": _records(choice.levels),
+                    "fill_rates": _records(choice.fill_rates),
+                    "written": str(out_dir) if out_dir else None,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    why = f" ({choice.note})" if choice.note else ""
+    out.print(
+        f"{choice.method}{why}: {choice.evaluations:,} candidates of {search.replications} "
+        f"replications each in {choice.seconds:.1f} s; judged on "
+        f"{search.evaluation_replications} fresh replications (seed {seed + 1})",
+        highlight=False,
+    )
+    shown = [
+        "policy", "levels_t", "mean_stock_t", "cost_eur", "cost_low_eur", "cost_high_eur",
+        "shortage_eur", "lowest_fill_rate",
+    ]  # fmt: skip
+    _show(
+        "the chosen levels against the days-of-cover rule (cost: mean and 95% interval)",
+        choice.comparison[shown],
+    )
+    levels = choice.levels
+    mass = network.item_mass[[network.items.names.index(i) for i in levels["item"]]]
+    moved = levels.assign(change_t=(levels["level"] - levels["cover_level"]).abs() * mass)
+    moved = moved[moved["change_t"] > 0].sort_values("change_t", ascending=False)
+    _show(
+        f"{len(moved)} of {len(levels)} levels moved from the days-of-cover rule "
+        "(most tonnes first)",
+        moved[["site", "item", "unit", "cover_level", "level", "level_days"]].head(top),
+    )
 
 
 def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:

@@ -37,6 +37,9 @@ class SimulationOptions:
 
     policy: str = "base-stock"  # base-stock, s-S, or plan (needs a plan)
     cover_days: float = 14.0  # order-up-to level: days of the demand a site serves, + lead time
+    # The scenario's policies table sets the levels of the pairs it names (else days of cover
+    # everywhere, as when comparing a choice of levels with the rule).
+    scenario_levels: bool = True
     reorder_days: float = 7.0  # (s, S): reorder when the position falls to this many days
     backorders: bool = False
     # What a level is compared with: the site's installation position (on hand + in transit +
@@ -70,6 +73,7 @@ class Setup:
     supplier_lane: IntArray  # (sites, items), -1 where the pair does not order
     order_up_to: FloatArray  # (sites, items)
     reorder_at: FloatArray  # (sites, items)
+    served: FloatArray  # (sites, items) daily demand each pair serves downstream, item units
     repair: RepairSetup
     inputs: Inputs  # all of the above as the compiled kernel reads it
 
@@ -100,6 +104,7 @@ class Levels(NamedTuple):
     supply_item: IntArray
     supply_lane: IntArray
     supply_share: FloatArray  # of the pair's demand passed up the lane (by capacity)
+    served: FloatArray  # (sites, items) daily demand the pair serves downstream, item units
 
 
 def policy_sources(network: Network) -> BoolArray:
@@ -241,7 +246,8 @@ def _policy_levels(
             below[upstream, e_item[e]] += up_to[e_site[e], e_item[e]] + below[e_site[e], e_item[e]]
         up_to = np.where(supplier >= 0, up_to + below, 0.0)
         reorder = np.where(supplier >= 0, reorder + below, 0.0)
-    _set_levels(n, supplier, up_to, reorder)
+    if options.scenario_levels:
+        _set_levels(n, supplier, up_to, reorder)
     return Levels(
         supplier,
         up_to,
@@ -251,6 +257,7 @@ def _policy_levels(
         s_item.astype(np.int64),
         s_lane.astype(np.int64),
         share,
+        served,
     )
 
 
@@ -434,6 +441,7 @@ def prepare(
         supplier_lane=levels.supplier,
         order_up_to=levels.up_to,
         reorder_at=levels.reorder,
+        served=levels.served,
         repair=repair,
         inputs=inputs,
     )
