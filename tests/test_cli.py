@@ -206,7 +206,7 @@ def test_simulate_a_policy_and_a_written_plan(tmp_path: Path) -> None:
         ],
     )
     assert executed.exit_code == 0, executed.output
-    assert {"shortfall.csv", "stockout.parquet", "days_of_supply.csv"} <= {
+    assert {"shortfall.csv", "stockout.parquet", "days_of_supply.csv", "stock.csv"} <= {
         p.name for p in out_dir.iterdir()
     }
     missing = runner.invoke(app, ["simulate", str(TINY), "--plan", str(tmp_path / "none")])
@@ -278,6 +278,10 @@ def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here
     units_short = sum(row["mean_shortfall"] for row in document["shortfall"])
     assert units_short > 0
     assert document["costs_eur"]["shortage"] == pytest.approx(2 * units_short)
+    # Stock on hand on the last day, per site and item that can hold it, with percentiles.
+    stock = document["stock_last_day"]
+    assert stock and all(row["p5"] <= row["p50"] <= row["p95"] for row in stock)
+    assert {row["site"] for row in stock} >= {"factory"}
     for bad, message in (
         (["--demand", "gamma"], 'unknown demand "gamma"'),
         (["--uncertainty", "calm"], 'unknown uncertainty preset "calm"'),

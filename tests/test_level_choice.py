@@ -92,6 +92,32 @@ def test_the_policy_search_finds_the_exact_optimum_of_a_serial_chain() -> None:
     assert np.allclose(np.sort(again.inputs.order_target), np.sort(found.levels["level"]))
 
 
+def test_a_ctrl_c_keeps_the_best_levels_so_far_and_judges_them() -> None:
+    truth = CHAINS["3 stages"]
+    poor = Chain(truth.rate, truth.lead_times, (60, 60, 60), truth.holding, truth.backorder_cost)
+    network = chain_network(poor, 300)
+    options = SimulationOptions(backorders=True, shortage_cost=truth.backorder_cost)
+    rounds = []
+
+    def stop_in_the_third_round(done: int, score: float) -> None:
+        rounds.append(score)
+        if len(rounds) == 3:
+            raise KeyboardInterrupt
+
+    search = SearchOptions(method="search", replications=16, evaluation_replications=16)
+    found = choose_levels(
+        network,  # type: ignore[arg-type]
+        options,
+        POISSON,
+        search,
+        progress=stop_in_the_third_round,
+    )
+    assert found.interrupted and found.rounds == 3
+    assert rounds[2] < rounds[0]  # two rounds improved on the start before the stop
+    comparison = found.comparison.set_index("policy")
+    assert comparison.loc["chosen", "cost_eur"] < comparison["cost_eur"].iloc[1]
+
+
 def single_stage_fill(rate: float, lead: int, level: int) -> float:
     """Fill rate of base-stock `level` at a stage `lead` days from a supplier that never runs
     short, Poisson demand, backorders: 1 - (E[(D(L+1) - S)+] - E[(D(L) - S)+]) / rate."""
@@ -165,7 +191,7 @@ def test_sustain_policy_prints_json_a_subprocess_can_read(tmp_path: object) -> N
     policies = {row["policy"]: row for row in document["comparison"]}
     assert len(policies) == 3 and all(row["cost_eur"] > 0 for row in policies.values())
     assert len(document["levels"]) > 10
-    assert {"site", "item", "level", "cover_level"} <= set(document["levels"][0])
+    assert {"site", "item", "level", "start_level"} <= set(document["levels"][0])
     refused = subprocess.run(
         [sys.executable, "-m", "sustain", "policy", str(EXAMPLES[0]), "--json"],
         capture_output=True,

@@ -569,6 +569,8 @@ def simulate(
         kind: float(per_replication[f"{kind}_cost_eur"].mean())
         for kind in ("holding", "ordering", "shortage")
     }
+    stock = tables["stock"]
+    last_stock = stock[stock["day"] == stock["day"].max()].drop(columns="day")
     if as_json:
         print(
             json.dumps(
@@ -582,6 +584,7 @@ def simulate(
                     },
                     "costs_eur": costs,
                     "shortfall": _records(summary),
+                    "stock_last_day": _records(last_stock),
                     "written": str(out_dir) if out_dir else None,
                 },
                 indent=2,
@@ -611,6 +614,19 @@ def simulate(
         "chance and size of shortfall over the horizon (largest share of demand first)",
         summary[shown].head(top),
     )
+    # Stock left at the sites that order, fewest days of what they serve first.
+    served = result.setup.served[
+        [network.sites.names.index(x) for x in last_stock["site"]],
+        [network.items.names.index(x) for x in last_stock["item"]],
+    ]
+    kept = last_stock.assign(days_served=last_stock["p50"] / np.where(served > 0, served, np.nan))
+    kept = kept[served > 0].sort_values("days_served")
+    if not kept.empty:
+        _show(
+            f"stock on hand on the last recorded day ({kept['date'].iloc[0]:%Y-%m-%d}) where "
+            "sites order, fewest days of the demand they serve first",
+            kept[["site", "item", "unit", "p5", "p50", "p95", "days_served"]].head(top),
+        )
     fleet = tables["fleet"]
     if not fleet.empty:
         last = fleet[fleet["day"] == fleet["day"].max()].sort_values("mean")
@@ -705,14 +721,18 @@ def policy(
             choice = choose_levels(network, options, uncertainty, search, workers=workers)
         else:
             with Progress(console=err, transient=True) as bar:
-                task = bar.add_task("searching (candidates run)", total=search.max_evaluations)
+                task = bar.add_task("searching", total=None)
                 choice = choose_levels(
                     network,
                     options,
                     uncertainty,
                     search,
                     workers=workers,
-                    progress=lambda done, _: bar.update(task, completed=done),
+                    progress=lambda done, score: bar.update(
+                        task,
+                        completed=done,
+                        description=f"searching: {done:,} candidates run, score {score:,.6g}",
+                    ),
                 )
     except ValueError as exc:
         _fail(f"cannot choose levels: {exc}", as_json=as_json)
@@ -729,6 +749,7 @@ def policy(
                     "exact_cost_per_day_eur": choice.exact_cost_per_day,
                     "cover_days_same_stock": choice.cover_days_same_stock,
                     "evaluations": choice.evaluations,
+                    "interrupted": choice.interrupted,
                     "seconds": choice.seconds,
                     "comparison": _records(choice.comparison),
                     "levels": _records(choice.levels),
@@ -741,6 +762,8 @@ def policy(
         )
         return
     why = f" ({choice.note})" if choice.note else ""
+    if choice.interrupted:
+        why += " (interrupted: the best levels found so far)"
     out.print(
         f"{choice.method}{why}: {choice.evaluations:,} candidates of {search.replications} "
         f"replications each in {choice.seconds:.1f} s; judged on "
@@ -757,12 +780,11 @@ def policy(
     )
     levels = choice.levels
     mass = network.item_mass[[network.items.names.index(i) for i in levels["item"]]]
-    moved = levels.assign(change_t=(levels["level"] - levels["cover_level"]).abs() * mass)
+    moved = levels.assign(change_t=(levels["level"] - levels["start_level"]).abs() * mass)
     moved = moved[moved["change_t"] > 0].sort_values("change_t", ascending=False)
     _show(
-        f"{len(moved)} of {len(levels)} levels moved from the days-of-cover rule "
-        "(most tonnes first)",
-        moved[["site", "item", "unit", "cover_level", "level", "level_days"]].head(top),
+        f"{len(moved)} of {len(levels)} levels moved from the scenario's (most tonnes first)",
+        moved[["site", "item", "unit", "start_level", "level", "level_days"]].head(top),
     )
 
 

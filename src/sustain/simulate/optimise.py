@@ -30,7 +30,7 @@ from scipy.stats import norm
 from sustain.execute import default_workers
 from sustain.network import Network
 from sustain.simulate.kernel import BatchResult, pair_shortage_cost, run_batch
-from sustain.simulate.serial import SerialChain, optimal_levels
+from sustain.simulate.serial import SerialChain, SerialLevels, optimal_levels
 from sustain.simulate.setup import Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import Draws, Uncertainty, draw, transit_days
 
@@ -68,9 +68,10 @@ class LevelChoice:
     fill_rates: pd.DataFrame  # per policy, formation and family
     exact_cost_per_day: float | None  # steady state, for a serial chain
     cover_days_same_stock: float  # the days-of-cover rule's days at the same total level
-    evaluations: int
+    evaluations: int  # candidates run by the search
     rounds: int
     seconds: float
+    interrupted: bool = False  # a Ctrl-C stopped the search: the best levels found so far
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -203,19 +204,41 @@ def _search(
     start: FloatArray,
     served: FloatArray,
     progress: Callable[[int, float], None] | None,
-) -> tuple[FloatArray, int]:
-    """Coordinate search from `start` (levels per ordering pair); returns the levels and the
-    rounds run."""
+) -> tuple[FloatArray, int, bool]:
+    """Coordinate search from `start` (levels per ordering pair); returns the best levels
+    found, the rounds run, and whether a Ctrl-C stopped it (the levels are then the best so
+    far)."""
+    state = _SearchState(start.copy(), 0)
+    try:
+        _improve(evaluator, state, served, progress)
+    except KeyboardInterrupt:
+        return state.levels, state.rounds, True
+    return state.levels, state.rounds, False
+
+
+@dataclass
+class _SearchState:
+    levels: FloatArray  # the best so far
+    rounds: int
+
+
+def _improve(
+    evaluator: _Evaluator,
+    state: _SearchState,
+    served: FloatArray,
+    progress: Callable[[int, float], None] | None,
+) -> None:
     search = evaluator.search
     group = evaluator.group_of_item[evaluator.order_item]
     parent = evaluator.setup.inputs.order_parent
     members = [np.flatnonzero(group == g) for g in range(evaluator.groups)]
-    current = start.copy()
+    current = state.levels.copy()
     scores, total = evaluator.scores(evaluator.run([current])[0])
-    rounds = 0
     for step in search.steps_days:
         while evaluator.count < search.max_evaluations:
-            rounds += 1
+            state.rounds += 1
+            if progress is not None:
+                progress(evaluator.count, float(total.mean()))
             # Each group's moves: a level up or down by the step, or the step's stock shifted
             # between a site and the site that supplies it (the ridge of a serial chain, where
             # a site can hold less only if the one above holds more).
@@ -257,9 +280,7 @@ def _search(
             if not evaluator.better(total[:, None], new_total[:, None])[0]:
                 break
             current, scores, total = together, new_scores, new_total
-            if progress is not None:
-                progress(evaluator.count, float(total.mean()))
-    return current, rounds
+            state.levels = current.copy()
 
 
 def _moves(
@@ -344,8 +365,9 @@ def choose_levels(
     progress: Callable[[int, float], None] | None = None,
 ) -> LevelChoice:
     """Levels per ordering (site, item) under base-stock on the options' positions, and what
-    they give on fresh replications against the days-of-cover rule. `progress(evaluations,
-    score)` after each round that improved."""
+    they give on fresh replications against the days-of-cover rule. `progress(candidates
+    run, score)` before each round of the search. A Ctrl-C during the search keeps the best
+    levels found so far (`interrupted`) and judges them."""
     from sustain.simulate.uncertainty import DEFAULT_PRESET, preset
 
     began = time.perf_counter()
@@ -374,19 +396,20 @@ def choose_levels(
         if chain is None and search.method == "exact":
             raise ValueError(f"no exact method for this case: {why}")
     exact_cost = None
-    rounds = 0
-    searcher = _Evaluator(setup, uncertainty, search.seed, search.replications, search, workers)
-    try:
-        if chain is not None:
-            exact = optimal_levels(chain)
-            chosen = _serial_levels(setup, exact, options.position)
-            exact_cost = exact.cost
-            method, note = "exact serial chain", ""
-        else:
-            chosen, rounds = _search(searcher, start, served, progress)
-            method, note = "simulation search", why
-    finally:
-        searcher.close()
+    rounds, evaluations, interrupted = 0, 0, False
+    if chain is not None:
+        exact = optimal_levels(chain)
+        chosen = _serial_levels(setup, exact, options.position)
+        exact_cost = exact.cost
+        method, note = "exact serial chain", ""
+    else:
+        searcher = _Evaluator(setup, uncertainty, search.seed, search.replications, search, workers)
+        try:
+            chosen, rounds, interrupted = _search(searcher, start, served, progress)
+        finally:
+            searcher.close()
+        evaluations = searcher.count
+        method, note = "simulation search", why
     rule = replace(options, scenario_levels=False)
     cover = _same_stock_cover(network, rule, capacity, chosen)
     same_stock = prepare(network, replace(rule, cover_days=cover), None, capacity)
@@ -411,7 +434,7 @@ def choose_levels(
             "item": np.asarray(network.items.names, dtype=object)[item],
             "unit": np.asarray(network.item_unit, dtype=object)[item],
             "served_per_day": served,
-            "cover_level": start,
+            "start_level": start,
             "level": chosen,
             "level_days": np.where(served > 0, chosen / np.maximum(served, 1e-300), np.nan),
             "level_t": chosen * mass,
@@ -426,8 +449,9 @@ def choose_levels(
         fill_rates=fill_rates,
         exact_cost_per_day=exact_cost,
         cover_days_same_stock=cover,
-        evaluations=searcher.count,
+        evaluations=evaluations,
         rounds=rounds,
+        interrupted=interrupted,
         seconds=time.perf_counter() - began,
     )
 
@@ -457,11 +481,8 @@ def _check(options: SimulationOptions, search: SearchOptions) -> None:
         raise ValueError("the search steps must be days above 0")
 
 
-def _serial_levels(setup: Setup, exact: object, position: str) -> FloatArray:
+def _serial_levels(setup: Setup, exact: SerialLevels, position: str) -> FloatArray:
     """The exact levels on the ordering pairs, bottom stage first along the path."""
-    from sustain.simulate.serial import SerialLevels
-
-    assert isinstance(exact, SerialLevels)
     x = setup.inputs
     n_items = len(setup.network.items)
     j = int(np.flatnonzero(x.order_cell // n_items == x.pair_site[0])[0])
