@@ -615,12 +615,14 @@ def simulate(
         summary[shown].head(top),
     )
     # Stock left at the sites that order, fewest days of what they serve first.
-    served = result.setup.served[
+    cell = (
         [network.sites.names.index(x) for x in last_stock["site"]],
         [network.items.names.index(x) for x in last_stock["item"]],
-    ]
-    kept = last_stock.assign(days_served=last_stock["p50"] / np.where(served > 0, served, np.nan))
-    kept = kept[served > 0].sort_values("days_served")
+    )
+    served = result.setup.served[cell]
+    orders = (result.setup.supplier_lane[cell] >= 0) & (served > 0)
+    kept = last_stock.assign(days_served=last_stock["p50"] / np.where(orders, served, np.nan))
+    kept = kept[orders].sort_values("days_served")
     if not kept.empty:
         _show(
             f"stock on hand on the last recorded day ({kept['date'].iloc[0]:%Y-%m-%d}) where "
