@@ -161,8 +161,14 @@ def test_random_yaml_text_gives_only_located_problems(content: str) -> None:
 POSITIVE = st.floats(min_value=1e-9, max_value=1e12, allow_nan=False, allow_infinity=False)
 
 
+# Within the documented bounds (README, "Limits"): lanes up to 1e9 t/day, durations up to a
+# century.
+CAPACITY = st.floats(min_value=1e-9, max_value=1e9, allow_nan=False, allow_infinity=False)
+HOURS = st.floats(min_value=1e-9, max_value=36_525 * 24, allow_nan=False, allow_infinity=False)
+
+
 @settings(max_examples=40, deadline=None)
-@given(capacity=POSITIVE, transit=POSITIVE, stock=POSITIVE, rate=POSITIVE, lat=st.floats(-90, 90))
+@given(capacity=CAPACITY, transit=HOURS, stock=POSITIVE, rate=POSITIVE, lat=st.floats(-90, 90))
 def test_arbitrary_figures_round_trip_exactly(
     capacity: float, transit: float, stock: float, rate: float, lat: float
 ) -> None:

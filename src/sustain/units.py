@@ -103,12 +103,42 @@ def split_number(text: str) -> tuple[float, str]:
     return value, match.group("unit")
 
 
+# A unit is a few names joined by "/", "*" or spaces, each with at most a one-digit power:
+# pint evaluates what it is given, and "t**(9**9**9)" would never finish.
+_LONGEST_UNIT = 64
+_POWER = re.compile(r"(\*\*|\^)\s*(?![-+]?\d(?!\d))")
+
+
 @lru_cache(maxsize=4096)
 def _parse_unit(unit_text: str) -> Any:
+    if len(unit_text) > _LONGEST_UNIT or "(" in unit_text or _POWER.search(unit_text):
+        raise UnitError(
+            f'unknown unit "{shown_unit(unit_text)}" (write names such as t/day, with powers '
+            "of one digit)"
+        )
     try:
-        return ureg.parse_units(_EXPONENT.sub(r"**\1", unit_text.replace("%", " percent ")))
+        unit = ureg.parse_units(_EXPONENT.sub(r"**\1", unit_text.replace("%", " percent ")))
+        multiplicative = ureg.Quantity(1.0, unit)._is_multiplicative
     except Exception as exc:  # pint's parser of free text raises many kinds, even AssertionError
-        raise UnitError(f'unknown unit "{unit_text}"') from exc
+        if any(not _multiplicative(name) for name in re.split(r"[\s*/]+", unit_text) if name):
+            multiplicative = False
+        else:
+            raise UnitError(f'unknown unit "{shown_unit(unit_text)}"') from exc
+    if not multiplicative:  # dB, octave, neper, degC: not a quantity of anything supplied
+        raise UnitError(f'"{unit_text}" holds a logarithmic or offset unit (such as dB or degC)')
+    return unit
+
+
+def _multiplicative(name: str) -> bool:
+    """Whether one unit name alone is a plain multiple of its base (not dB, not degC)."""
+    try:
+        return bool(ureg.Quantity(1.0, ureg.parse_units(name))._is_multiplicative)
+    except Exception:  # not a unit at all: the caller says so
+        return True
+
+
+def shown_unit(unit_text: str) -> str:
+    return unit_text if len(unit_text) <= _LONGEST_UNIT else unit_text[:_LONGEST_UNIT] + "..."
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +148,13 @@ def conversion_factor(unit_text: str, canonical: str) -> float:
     target = _parse_unit(canonical)
     if source.dimensionality != target.dimensionality:
         raise UnitError(f'unit "{unit_text}" is not a {describe_dimension(canonical)}')
-    return float(ureg.Quantity(1.0, source).to(target).magnitude)
+    try:
+        factor = float(ureg.Quantity(1.0, source).to(target).magnitude)
+    except Exception as exc:  # pint raises many kinds on units it half knows
+        raise UnitError(f'unit "{unit_text}" cannot be converted to {canonical}') from exc
+    if not math.isfinite(factor) or factor == 0.0:
+        raise UnitError(f'unit "{unit_text}" is out of range')
+    return factor
 
 
 def describe_dimension(canonical: str) -> str:
@@ -138,7 +174,11 @@ def _figure(text: Any, example: str) -> tuple[str, float, str]:
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise UnitError(f"expected a figure with a unit, e.g. '{example}'")
     if not isinstance(text, str):
-        raise UnitError(f'"{format_number(float(text))}" has no unit: write e.g. "{example}"')
+        try:
+            number = format_number(float(text))
+        except OverflowError:
+            number = f"{str(text)[:12]}... ({len(str(text))} digits)"
+        raise UnitError(f'"{number}" has no unit: write e.g. "{example}"')
     value, unit_text = split_number(text)
     if not unit_text:
         raise UnitError(f'"{text}" has no unit: write e.g. "{example}"')

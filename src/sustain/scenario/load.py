@@ -108,8 +108,10 @@ def _message(model: type[Record], error: Any) -> str:
         return f'"{shown(value)}" is not one of: {ctx.get("expected", "")}' + did_you_mean(
             str(value), [str(e) for e in _enum_values(model, error)]
         )
-    if kind in ("unit", "sign"):
+    if kind in ("unit", "sign", "date_range"):
         return str(error["msg"])
+    if kind == "finite_number":
+        return f'"{shown(value)}" is not a finite number'
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {
             "greater_than": "greater than",

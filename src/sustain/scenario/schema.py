@@ -47,6 +47,10 @@ class Figure:
     sign: str  # "positive" or "nonnegative"
     canonical: str | None = None
     rate: bool = False
+    # The largest figure accepted (canonical units, per day for rates), and how it is read:
+    # beyond it a figure is a typing slip or an attack, and would overflow dates and arrays.
+    most: float = 1e15
+    most_text: str = "1e15"
 
     @property
     def unit_label(self) -> str:
@@ -69,6 +73,10 @@ class Figure:
             raise PydanticCustomError("sign", f'"{text}" must be positive')
         if self.sign == "nonnegative" and number < 0:
             raise PydanticCustomError("sign", f'"{text}" must not be negative')
+        if number > self.most:
+            raise PydanticCustomError(
+                "sign", f'"{text}" is more than {self.most_text}, the most Sustain accepts here'
+            )
         return parsed
 
     def write(self, value: float | Amount) -> str:
@@ -99,25 +107,59 @@ def _split_list(value: Any) -> Any:
     return value
 
 
-MassRate = Annotated[float, Figure("120 t/day", "positive", units.MASS_RATE)]
-Mass = Annotated[float, Figure("5000 t", "positive", units.MASS)]
-UnitMass = Annotated[float, Figure("45 kg", "positive", units.MASS)]
-SystemMass = Annotated[float, Figure("45 t", "positive", units.MASS)]
-Duration = Annotated[float, Figure("14 days", "nonnegative", units.DAYS)]
-CostPerMass = Annotated[float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS)]
-Money = Annotated[float, Figure("200 MEUR", "nonnegative", units.MONEY)]
-HoldingCost = Annotated[float, Figure("0.5 EUR/t/day", "nonnegative", units.HOLDING_COST)]
-DailyFraction = Annotated[float, Figure("0.5 %/day", "nonnegative", units.PER_DAY)]
-SystemsPerDay = Annotated[float, Figure("4 systems/day", "positive", "system/day")]
+# The bounds (README, "Limits"): a century of days; a billion tonnes a day; a million tonnes
+# for one unit of an item or one system; 1e15 of anything counted or paid; 100% a day.
+CENTURY_DAYS = 36_525.0
+MassRate = Annotated[
+    float, Figure("120 t/day", "positive", units.MASS_RATE, most=1e9, most_text="1e9 t/day")
+]
+Mass = Annotated[float, Figure("5000 t", "positive", units.MASS, most=1e12, most_text="1e12 t")]
+UnitMass = Annotated[float, Figure("45 kg", "positive", units.MASS, most=1e6, most_text="1e6 t")]
+SystemMass = Annotated[float, Figure("45 t", "positive", units.MASS, most=1e6, most_text="1e6 t")]
+Duration = Annotated[
+    float, Figure("14 days", "nonnegative", units.DAYS, most=CENTURY_DAYS, most_text="100 years")
+]
+CostPerMass = Annotated[
+    float, Figure("80 EUR/t", "nonnegative", units.COST_PER_MASS, most=1e12, most_text="1e12 EUR/t")
+]
+Money = Annotated[float, Figure("200 MEUR", "nonnegative", units.MONEY, most_text="1e15 EUR")]
+HoldingCost = Annotated[
+    float,
+    Figure("0.5 EUR/t/day", "nonnegative", units.HOLDING_COST, most=1e9, most_text="1e9 EUR/t/day"),
+]
+DailyFraction = Annotated[
+    float, Figure("0.5 %/day", "nonnegative", units.PER_DAY, most=1.0, most_text="100 %/day")
+]
+SystemsPerDay = Annotated[
+    float, Figure("4 systems/day", "positive", "system/day", most=1e9, most_text="1e9 systems/day")
+]
 Count = Annotated[Amount, Figure("5000 rounds", "nonnegative")]
 PositiveCount = Annotated[Amount, Figure("5000 rounds", "positive")]
-CountRate = Annotated[Amount, Figure("14000 rounds/month", "nonnegative", rate=True)]
+CountRate = Annotated[
+    Amount,
+    Figure("14000 rounds/month", "nonnegative", rate=True, most=1e12, most_text="1e12 a day"),
+]
 NameList = Annotated[
     tuple[str, ...],
     BeforeValidator(_split_list),
     PlainSerializer(lambda v: ";".join(v), return_type=str),
 ]
 Text = Annotated[str, Field(min_length=1)]
+
+# Dates from 1900 to 2200: wide enough for any order book and horizon, and far from the end
+# of the calendar, so that a date plus a horizon of a century is still a date.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+
+
+def _in_range(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "date_range", f'"{value.isoformat()}" is not between 1900-01-01 and 2200-12-31'
+        )
+    return value
+
+
+Date = Annotated[dt.date, AfterValidator(_in_range)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,6 +255,7 @@ class Record(BaseModel):
         coerce_numbers_to_str=True,
         str_strip_whitespace=True,
         use_enum_values=False,
+        allow_inf_nan=False,
     )
     key: ClassVar[tuple[str, ...]] = ("id",)
     references: ClassVar[dict[str, str]] = {}
@@ -226,7 +269,7 @@ class Settings(Record):
     key: ClassVar[tuple[str, ...]] = ()
     name: Text = Field(description="Name of the scenario.")
     description: str | None = Field(None, description="What the scenario represents.")
-    start: dt.date = Field(description="First day of the horizon (YYYY-MM-DD).")
+    start: Date = Field(description="First day of the horizon (YYYY-MM-DD).")
     horizon: Duration = Field(description="Length of the horizon, e.g. '52 weeks'.")
     period: Grid = Field(
         "week",
@@ -255,7 +298,9 @@ class Item(Record):
     family: Text = Field(description="Compatibility family, e.g. 155mm-NATO; systems name these.")
     unit: Text = Field(description="Unit the item is counted in: round, vehicle, kit, m3, t ...")
     mass: UnitMass = Field(description="Mass of one unit of count, e.g. '45 kg'.")
-    criticality: float = Field(1.0, gt=0, description="Weight of a unit short, relative to 1.")
+    criticality: float = Field(
+        1.0, gt=0, le=1e9, description="Weight of a unit short, relative to 1."
+    )
 
 
 class System(Record):
@@ -304,7 +349,9 @@ class Formation(Record):
     name: str | None = Field(None, description="Readable name.")
     nation: Text = Field(description="Nation the formation belongs to.")
     site: Text = Field(description="Front supply point it draws from.")
-    priority: float = Field(1.0, gt=0, description="Weight of its shortfall, relative to 1.")
+    priority: float = Field(
+        1.0, gt=0, le=1e9, description="Weight of its shortfall, relative to 1."
+    )
 
 
 class Holding(Record):
@@ -323,7 +370,7 @@ class Intensity(Record):
     key: ClassVar[tuple[str, ...]] = ("formation", "start")
     references: ClassVar[dict[str, str]] = {"formation": "formations", "level": "intensities"}
     formation: Text = Field(description="Formation.")
-    start: dt.date = Field(description="Date from which the level holds.")
+    start: Date = Field(description="Date from which the level holds.")
     level: Text = Field(description="Intensity level named in the consumption table.")
 
 
@@ -429,7 +476,7 @@ class CapacityChange(Record):
     key: ClassVar[tuple[str, ...]] = ("line", "start")
     references: ClassVar[dict[str, str]] = {"line": "production_lines"}
     line: Text = Field(description="Production line.")
-    start: dt.date = Field(description="Date from which the capacity holds.")
+    start: Date = Field(description="Date from which the capacity holds.")
     capacity: CountRate = Field(description="Output rate from that date.")
 
 
@@ -441,7 +488,7 @@ class Order(Record):
     line: Text = Field(description="Production line.")
     customer: Text = Field(description="Nation that ordered.")
     quantity: PositiveCount = Field(description="Quantity ordered.")
-    date: dt.date = Field(description="Date the order was placed.")
+    date: Date = Field(description="Date the order was placed.")
     priority: float = Field(0.0, description="Higher is served first when priorities are used.")
 
 
@@ -454,7 +501,7 @@ class Pledge(Record):
     item: Text = Field(description="Item pledged.")
     site: Text = Field(description="Site where it becomes available.")
     quantity: PositiveCount = Field(description="Quantity pledged.")
-    available: dt.date = Field(description="Date from which it can move.")
+    available: Date = Field(description="Date from which it can move.")
     status: PledgeStatus = Field(PledgeStatus.PLEDGED, description="Where it is in its lifecycle.")
 
 
@@ -472,7 +519,7 @@ class Investment(Record):
     item: str | None = Field(None, description="Item a new line makes.")
     cost: Money = Field(description="What it costs, e.g. '200 MEUR'.")
     capacity: CountRate = Field(description="Output it adds at full rate.")
-    start: dt.date = Field(description="Date work on it starts (nothing comes out before).")
+    start: Date = Field(description="Date work on it starts (nothing comes out before).")
     ramp_time: Duration = Field(
         0.0, description="Time from the start to the full rate, reached in a straight line."
     )
