@@ -112,3 +112,152 @@ def test_figures_at_the_bounds_still_load(tmp_path: Path) -> None:
     case.write_text(text)
     scenario = sustain.load(case)
     assert scenario.lanes[0].capacity == 1e9
+
+
+# Crafted files: YAML, folders, workbooks.
+
+
+def test_yaml_nested_thousands_deep_is_refused_fast(tmp_path: Path) -> None:
+    case = tmp_path / "deep.yaml"
+    case.write_text("scenario: " + "[" * 5000 + "]" * 5000 + "\n")
+    started = time.perf_counter()
+    (problem,) = problems_of(case)
+    assert time.perf_counter() - started < 1.0
+    assert "nested too deep, more than the 40 levels" in problem
+    assert "SUSTAIN_MAX_YAML_DEPTH" in problem
+
+
+def billion_laughs(levels: int) -> str:
+    text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for level in range(1, levels):
+        name, previous = chr(ord("a") + level), chr(ord("a") + level - 1)
+        text += f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]\n"
+    return text + f"scenario: [{{name: *{chr(ord('a') + levels - 1)}}}]\n"
+
+
+def test_yaml_alias_expansion_is_counted_not_done(tmp_path: Path) -> None:
+    case = tmp_path / "laughs.yaml"
+    case.write_text(billion_laughs(12))  # 10^12 values once expanded
+    started = time.perf_counter()
+    problems = problems_of(case)
+    assert time.perf_counter() - started < 1.0
+    assert any("expands its aliases, more than the 5,000,000 values" in p for p in problems)
+    # A few aliases, as people use them (a merge key of shared fields), still load.
+    text = (
+        TINY.read_text()
+        .replace("sites:\n", "defaults: &defaults {kind: hub}\nsites:\n")
+        .replace("{id: hub, kind: hub,", "{<<: *defaults, id: hub,")
+    )
+    (tmp_path / "merge.yaml").write_text(text)
+    assert any('unknown table "defaults"' in p for p in problems_of(tmp_path / "merge.yaml"))
+
+
+def test_special_files_and_links_out_of_the_folder_are_not_read(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    (folder / "sites.csv").symlink_to("/dev/zero")
+    os.mkfifo(folder / "lanes.csv")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0\n")
+    (folder / "items.csv").symlink_to(secret)
+    (folder / "real.csv").write_text("id\nx\n")
+    (folder / "nations.csv").symlink_to(folder / "real.csv")  # inside the folder: read
+    started = time.perf_counter()
+    problems = problems_of(folder)
+    assert time.perf_counter() - started < 1.0
+    assert "items.csv: is a symbolic link to a file outside the scenario folder" in problems
+    assert "sites.csv: is a symbolic link to a file outside the scenario folder" in problems
+    assert "lanes.csv: is not a regular file (a device, a pipe or a socket)" in problems
+    assert not any("root:x" in p for p in problems)
+    assert not any(p.startswith("nations.csv") and "symbolic" in p for p in problems)
+
+
+def test_a_file_over_the_size_limit_names_the_limit_and_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUSTAIN_MAX_FILE_MB", "1")
+    case = tmp_path / "big.yaml"
+    case.write_text(TINY.read_text() + "#" * (2 * 1024 * 1024) + "\n")
+    (problem,) = problems_of(case)
+    assert problem == (
+        "big.yaml: is 2 MB, more than the 1 MB Sustain reads (raise it with SUSTAIN_MAX_FILE_MB)"
+    )
+    monkeypatch.setenv("SUSTAIN_MAX_FILE_MB", "3")
+    sustain.load(case)  # raised: read
+    monkeypatch.setenv("SUSTAIN_MAX_CELLS", "20")
+    assert any("more than the 20 values" in p for p in problems_of(case))
+
+
+def workbook_with(tmp_path: Path, member: str, change: object) -> Path:
+    """tiny.xlsx with one member of the zip rewritten by `change(text) -> text`."""
+    import zipfile
+
+    from sustain.scenario.writers import write
+
+    book = tmp_path / "tiny.xlsx"
+    write(sustain.load(TINY).rows(), book, "xlsx", force=True)
+    with zipfile.ZipFile(book) as source:
+        contents = {info.filename: source.read(info) for info in source.infolist()}
+    name = next(n for n in contents if n.endswith(member))
+    contents[name] = change(contents[name].decode()).encode()  # type: ignore[operator]
+    crafted = tmp_path / "crafted.xlsx"
+    crafted.unlink(missing_ok=True)
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as target:
+        for filename, data in contents.items():
+            target.writestr(filename, data)
+    return crafted
+
+
+def sheet_of(tmp_path: Path, table: str) -> str:
+    """The zip member that holds a table's sheet in tiny.xlsx."""
+    import openpyxl
+
+    from sustain.scenario.writers import write
+
+    book = tmp_path / "names.xlsx"
+    write(sustain.load(TINY).rows(), book, "xlsx", force=True)
+    names = openpyxl.load_workbook(book, read_only=True).sheetnames
+    return f"sheet{names.index(table) + 1}.xml"
+
+
+def test_malformed_and_entity_expanding_workbooks_are_refused(tmp_path: Path) -> None:
+    sheet = sheet_of(tmp_path, "lanes")
+    broken = workbook_with(tmp_path, sheet, lambda text: text[: len(text) // 2])
+    (problem,) = problems_of(broken)
+    assert problem.startswith("crafted.xlsx: is not a readable .xlsx workbook")
+    entities = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    )
+    bomb = workbook_with(
+        tmp_path, sheet, lambda text: entities + text.replace("<sheetData>", "<sheetData>&lol2;")
+    )
+    (problem,) = problems_of(bomb)
+    assert problem.startswith("crafted.xlsx: is not a readable .xlsx workbook")
+
+
+def test_a_workbook_that_inflates_past_the_limit_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUSTAIN_MAX_XLSX_MB", "1")
+    sheet = sheet_of(tmp_path, "lanes")
+    blanks = " " * (3 * 1024 * 1024)
+    padded = workbook_with(
+        tmp_path, sheet, lambda text: text.replace("</sheetData>", blanks + "</sheetData>")
+    )
+    assert padded.stat().st_size < 100_000  # 3 MB of blanks compress to almost nothing
+    (problem,) = problems_of(padded)
+    assert "more than the 1 MB Sustain reads (raise it with SUSTAIN_MAX_XLSX_MB)" in problem
+
+
+def test_a_workbook_is_read_past_the_range_its_dimension_tag_declares(tmp_path: Path) -> None:
+    import re
+
+    sheet = sheet_of(tmp_path, "lanes")
+    declared = '<dimension ref="A1:C2"'
+    lied = workbook_with(
+        tmp_path, sheet, lambda text: re.sub(r'<dimension ref="[^"]*"', declared, text)
+    )
+    assert len(sustain.load(lied).lanes) == len(sustain.load(TINY).lanes) == 2
