@@ -4,6 +4,7 @@ once gave a traceback or ran until killed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -261,3 +262,144 @@ def test_a_workbook_is_read_past_the_range_its_dimension_tag_declares(tmp_path: 
         tmp_path, sheet, lambda text: re.sub(r'<dimension ref="[^"]*"', declared, text)
     )
     assert len(sustain.load(lied).lanes) == len(sustain.load(TINY).lanes) == 2
+
+
+# The command line: names shown as written, options checked, missing extras named.
+
+
+def sustain_cli(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    """The console script in a fresh process (C libraries' output included); `prelude` runs
+    first, e.g. to make a package look uninstalled."""
+    code = f"{prelude}\nimport sys\nfrom sustain.cli import main\nsys.argv[0] = 'sustain'\nmain()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_names_that_look_like_markup_are_shown_as_written(tmp_path: Path) -> None:
+    text = TINY.read_text().replace("bde-1", '"[/x]"')
+    for old in ("id: front,", "to: front", "site: front"):
+        text = text.replace(old, old.replace("front", '":x:[bold]"'))
+    case = tmp_path / "markup.yaml"
+    case.write_text(text)
+    for command in ("plan", "resilience"):
+        done = sustain_cli(command, str(case))
+        assert done.returncode == 0, done.stderr
+        assert "[/x]" in done.stdout and "Traceback" not in done.stderr
+    assert ":x:[bold]" in done.stdout  # resilience's cut table names the front
+    # In a problem too: the unknown formation is quoted as written.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        text.replace('{formation: "[/x]", system: m109', '{formation: "[b]", system: m109')
+    )
+    done = sustain_cli("validate", str(broken))
+    assert done.returncode == 2 and '"[b]"' in done.stderr, done.stderr
+
+
+def test_workbook_locations_keep_their_sheet_in_human_output(tmp_path: Path) -> None:
+    import openpyxl
+
+    from sustain.scenario.writers import write
+
+    book = tmp_path / "tiny.xlsx"
+    write(sustain.load(TINY).rows(), book, "xlsx")
+    workbook = openpyxl.load_workbook(book)
+    lanes = workbook["lanes"]
+    header = [cell.value for cell in lanes[1]]
+    lanes.cell(row=2, column=header.index("capacity") + 1, value="-5 t/day")
+    workbook.save(book)
+    as_json = json.loads(sustain_cli("validate", str(book), "--json").stdout)
+    (problem,) = as_json["problems"]
+    assert problem["where"] == "tiny.xlsx[lanes]:2"
+    human = sustain_cli("validate", str(book)).stderr
+    assert "tiny.xlsx[lanes]:2 capacity" in human, human
+
+
+# (command line, what the message names): each once ran, gave a traceback or printed nothing.
+NONSENSE = {
+    "negative days of cover": (["simulate", "--cover-days", "-5"], "cover_days must be"),
+    "a weight of nan": (["plan", "--lateness-weight", "nan"], "lateness_weight must be"),
+    "an infinite weight": (["plan", "--repair-weight", "inf"], "repair_weight must be"),
+    "a negative budget": (["plan", "--budget", "-5"], "budget_eur must be"),
+    "reorder days of nan": (["simulate", "--reorder-days", "nan"], "reorder_days must be"),
+    "minus one worker": (["simulate", "--workers", "-1"], "--workers"),
+    "no worker": (["resilience", "--workers", "0"], "--workers"),
+    "no replications": (["simulate", "--replications", "0"], "--replications"),
+    "a negative top": (["plan", "--top", "-3"], "--top"),
+    "a lead-time table every 0 days": (["industry", "--every", "0"], "--every"),
+    "a yield variation of nan": (["simulate", "--yield-cv", "nan"], "--yield-cv"),
+    "an unknown solver": (["plan", "--solver", "fast"], 'unknown solver "fast"'),
+}
+
+
+def entry_point(
+    *args: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    """The console script's function in this process: exit code, stdout, stderr."""
+    from sustain.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["sustain", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", list(NONSENSE))
+def test_options_out_of_range_exit_2_with_json_naming_them(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (command, *flags), expected = NONSENSE[name]
+    code, stdout, _ = entry_point(
+        command, str(TINY), *flags, "--json", capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert code == 2, stdout
+    document = json.loads(stdout)  # JSON even for a usage error
+    assert document["ok"] is False and expected in document["error"], document
+    code, _, stderr = entry_point(
+        command, str(TINY), *flags, capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert code == 2 and "Traceback" not in stderr
+    assert expected in " ".join(stderr.split()), stderr
+
+
+def test_a_usage_error_under_json_is_json_on_the_real_stdout() -> None:
+    done = sustain_cli("simulate", str(TINY), "--replications", "0", "--json")
+    assert done.returncode == 2
+    (problem,) = json.loads(done.stdout)["problems"]
+    assert problem["where"] == "--replications"
+
+
+def test_the_engines_refuse_nonsense_options_from_python() -> None:
+    from sustain.plan import PlanOptions
+    from sustain.resilience import ResilienceOptions
+    from sustain.simulate import SimulationOptions, Uncertainty
+    from sustain.simulate.optimise import SearchOptions
+
+    refused = [
+        lambda: PlanOptions(lateness_weight=float("nan")),
+        lambda: PlanOptions(lags="early"),
+        lambda: SimulationOptions(cover_days=-1),
+        lambda: SimulationOptions(holding_cost=float("inf")),
+        lambda: Uncertainty(surge_probability=5),
+        lambda: Uncertainty(demand_noise=-1),
+        lambda: Uncertainty(yield_cv=2),
+        lambda: SearchOptions(replications=0),
+        lambda: SearchOptions(target_fill_rate=float("nan")),
+        lambda: ResilienceOptions(k=3),
+        lambda: ResilienceOptions(loss_day=float("inf")),
+    ]
+    for make in refused:
+        with pytest.raises(ValueError, match=r"must be|unknown"):
+            make()
+
+
+def test_ray_missing_is_one_line_saying_how_to_install_it() -> None:
+    blocked = "import sys; sys.modules['ray'] = None"  # as if not installed
+    for command in ("simulate", "resilience"):
+        done = sustain_cli(command, str(TINY), "--executor", "ray", prelude=blocked)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and 'pip install "sustain[ray]"' in lines[0], done.stderr
+    done = sustain_cli("simulate", str(TINY), "--executor", "ray", "--json", prelude=blocked)
+    assert 'pip install \\"sustain[ray]\\"' in done.stdout

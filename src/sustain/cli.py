@@ -9,23 +9,25 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from sustain import industry as industry_engine
 from sustain import summary
-from sustain.execute import EXECUTORS
+from sustain.execute import MissingDependencyError, require_executor
 from sustain.network import compile_network
 from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
 from sustain.plan import plan as make_plan
-from sustain.plan.model import ALLOCATIONS
 from sustain.resilience import ResilienceOptions
 from sustain.resilience import resilience as run_resilience
 from sustain.results import write_tables
@@ -34,7 +36,8 @@ from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_te
 from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, Uncertainty, preset
 from sustain.simulate import simulate as run_simulation
 from sustain.simulate.optimise import SearchOptions, choose_levels
-from sustain.timegrid import LAGS
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="sustain",
@@ -43,9 +46,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Wide enough for the summary tables when output goes to a file or a CI log.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Wide enough for the summary tables when output goes to a file or a CI log. Names come from
+# user files: no emoji codes, and every user text is escaped (or a Text) so that `[/x]` or
+# `[lanes]` is shown as written, never read as markup.
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
 
 ScenarioPath = Annotated[
     Path, typer.Argument(help="A scenario: a .yaml file, a folder of tables, or an .xlsx workbook.")
@@ -59,29 +64,42 @@ Executor = Annotated[str, typer.Option(help="local (all cores), serial, or ray (
 RayAddress = Annotated[
     str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
 ]
-Workers = Annotated[int | None, typer.Option(help="Local workers (default: cores).")]
+Workers = Annotated[int | None, typer.Option(min=1, help="Local workers (default: cores).")]
 
 
 def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
     if as_json:
         print(json.dumps({"ok": False, "error": message, "problems": problems or []}, indent=2))
     else:
-        err.print(f"[bold red]error:[/] {message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         for problem in problems or []:
             where = problem["where"] + (f" {problem['field']}" if problem.get("field") else "")
-            err.print(f"  [cyan]{where}[/]: {problem['message']}", highlight=False, soft_wrap=True)
+            line = Text.assemble(("  " + where, "cyan"), ": ", problem["message"])
+            err.print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
 def _check_executor(executor: str, as_json: bool) -> None:
-    if executor not in EXECUTORS:
-        _fail(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}', as_json=as_json)
+    """Fail before any work on an unknown executor or one whose package is not installed."""
+    try:
+        require_executor(executor)
+    except (ValueError, MissingDependencyError) as exc:
+        _fail(str(exc), as_json=as_json)
 
 
 def _refuse_to_overwrite(out_dir: Path | None, *, force: bool, as_json: bool) -> None:
     """Fail before any work when --out exists and --force was not given."""
     if out_dir is not None and out_dir.exists() and not force:
         _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+
+
+def _options(make: Callable[..., T], as_json: bool, **fields: Any) -> T:
+    """An engine's options from the flags; a figure out of range fails with exit 2."""
+    try:
+        return make(**fields)
+    except ValueError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
 
 
 def _load(path: Path, as_json: bool) -> Scenario:
@@ -108,7 +126,7 @@ def _show(title: str, frame: pd.DataFrame) -> None:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
         table.add_column(str(column), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*(_format(v) for v in row))
+        table.add_row(*(Text(_format(v)) for v in row))
     out.print(table)
 
 
@@ -137,8 +155,8 @@ def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
         print(json.dumps({"ok": True, "problems": [], "summary": counts}, indent=2))
         return
     out.print(
-        f"[bold green]valid[/]: {path} ({counts['sites']} sites, {counts['lanes']} lanes, "
-        f"{counts['items']} items, {counts['formations']} formations, "
+        f"[bold green]valid[/]: {escape(str(path))} ({counts['sites']} sites, "
+        f"{counts['lanes']} lanes, {counts['items']} items, {counts['formations']} formations, "
         f"{counts['periods']} periods: {counts['grid']})",
         highlight=False,
     )
@@ -166,8 +184,8 @@ def info(path: ScenarioPath, as_json: JsonFlag = False) -> None:
         return
     overview = summary.overview(network)
     out.print(
-        f"[bold]{overview['name']}[/]: from {overview['start']}, {overview['days']} days in "
-        f"{overview['periods']} periods ({overview['grid']}); "
+        f"[bold]{escape(str(overview['name']))}[/]: from {overview['start']}, "
+        f"{overview['days']} days in {overview['periods']} periods ({overview['grid']}); "
         + ", ".join(
             f"{v} {k.replace('_', ' ')}"
             for k, v in overview.items()
@@ -199,7 +217,7 @@ def export(
     if as_json:
         print(json.dumps({"ok": True, "written": str(destination), "format": fmt}))
     else:
-        out.print(f"wrote {destination} ({fmt})", highlight=False)
+        out.print(f"wrote {destination} ({fmt})", highlight=False, markup=False)
 
 
 @app.command()
@@ -219,6 +237,7 @@ def template(
         out.print(
             f"wrote {destination}/scenario.xlsx, {destination}/csv/ and {destination}/COLUMNS.md",
             highlight=False,
+            markup=False,
         )
 
 
@@ -268,27 +287,14 @@ def plan(
         typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
     ] = PlanOptions.investments,
     budget: Annotated[float | None, typer.Option(help="Budget for investments, in EUR.")] = None,
-    top: Annotated[int, typer.Option(help="Rows to show in each summary table.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show in each summary table.")] = 10,
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The optimal delivery plan (HiGHS), checked independently, and what limits it."""
-    if investments not in ("none", "relax", "whole"):
-        _fail(
-            f'unknown investments mode "{investments}": use none, relax or whole', as_json=as_json
-        )
-    if solver not in SOLVERS:
-        _fail(f'unknown solver "{solver}": use one of {", ".join(SOLVERS)}', as_json=as_json)
-    if lags not in LAGS:
-        _fail(f'unknown lags "{lags}": use one of {", ".join(LAGS)}', as_json=as_json)
-    if allocation not in ALLOCATIONS:
-        _fail(
-            f'unknown allocation "{allocation}": use one of {", ".join(ALLOCATIONS)}',
-            as_json=as_json,
-        )
-    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
-    options = PlanOptions(
+    options = _options(
+        PlanOptions,
+        as_json,
         solver=solver,
         lateness_weight=lateness_weight,
         repair_weight=repair_weight,
@@ -299,6 +305,8 @@ def plan(
         investments=investments,
         budget_eur=budget,
     )
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    network = compile_network(_load(path, as_json))
     try:
         if as_json:
             result = make_plan(network, options)
@@ -337,7 +345,7 @@ def plan(
         return
     size, timings = result.size, result.timings
     out.print(
-        f"[bold]plan[/] of {network.name}: {size['columns']:,} variables, {size['rows']:,} "
+        f"[bold]plan[/] of {escape(network.name)}: {size['columns']:,} variables, {size['rows']:,} "
         f"constraints; built in {timings['build_s']:.2f} s, solved in {timings['solve_s']:.2f} s, "
         f"checked in {timings['check_s']:.2f} s; weighted shortfall "
         f"{result.total_shortfall:,.0f}",
@@ -363,9 +371,9 @@ def plan(
     _show("what limits deliveries most (what one more unit of each capacity buys)", shown_limits)
     if "investments" in result.tables:
         _show("investments made (share of each option)", result.tables["investments"])
-    out.print(result.explanation(), highlight=False)
+    out.print(result.explanation(), highlight=False, markup=False)
     if out_dir is not None:
-        out.print(f"wrote every table to {out_dir} (CSV and Parquet)", highlight=False)
+        out.print(f"wrote every table to {out_dir} (CSV and Parquet)", markup=False)
 
 
 def _read_plan(folder: Path, as_json: bool) -> dict[str, pd.DataFrame]:
@@ -520,7 +528,7 @@ def simulate(
     address: RayAddress = None,
     workers: Workers = None,
     out_dir: OutDir = None,
-    top: Annotated[int, typer.Option(help="Rows to show in the summary table.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show in the summary table.")] = 10,
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -701,7 +709,7 @@ def policy(
     family_shortage_cost: FamilyShortageCost = None,
     workers: Workers = None,
     out_dir: OutDir = None,
-    top: Annotated[int, typer.Option(help="Rows to show in the levels table.")] = 15,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show in the levels table.")] = 15,
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -728,7 +736,9 @@ def policy(
         ordering_cost=ordering_cost,
         shortage_cost=shortage_cost,
     )
-    search = SearchOptions(
+    search = _options(
+        SearchOptions,
+        as_json,
         objective=objective,
         method=method,
         target_fill_rate=target_fill_rate,
@@ -844,18 +854,24 @@ def resilience(
     address: RayAddress = None,
     workers: Workers = None,
     out_dir: OutDir = None,
-    top: Annotated[int, typer.Option(help="Rows to show in the ranked table.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show in the ranked table.")] = 10,
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Knock out each asset (and pair with --k 2): shortfall added, time-to-survive against
     time-to-recover, and the smallest sets of assets that cut each front off."""
     _check_executor(executor, as_json)
+    options = _options(
+        ResilienceOptions,
+        as_json,
+        k=k,
+        loss_day=loss_day,
+        assets=tuple(asset) if asset else None,
+        screen=screen,
+        check=check,
+    )
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
-    options = ResilienceOptions(
-        k=k, loss_day=loss_day, assets=tuple(asset) if asset else None, screen=screen, check=check
-    )
     start = time.perf_counter()
     try:
         run = functools.partial(
@@ -939,7 +955,9 @@ def resilience(
 def industry(
     path: ScenarioPath,
     out_dir: OutDir = None,
-    every: Annotated[int, typer.Option(help="Days between the dates of the lead-time table.")] = 91,
+    every: Annotated[
+        int, typer.Option(min=1, help="Days between the dates of the lead-time table.")
+    ] = 91,
     by_priority: Annotated[
         bool, typer.Option("--priority", help="Serve order books by priority, not FIFO.")
     ] = False,
@@ -950,7 +968,7 @@ def industry(
     optimal plan."""
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     network = compile_network(_load(path, as_json))
-    days = np.arange(0, network.n_days, max(every, 1))
+    days = np.arange(0, network.n_days, every)
     try:
         optimal = make_plan(network)
     except (PlanError, PlanCheckError) as exc:
@@ -1008,9 +1026,35 @@ def _crossing_text(rows: pd.DataFrame) -> str:
     return text
 
 
+def _hint(exc: typer.BadParameter) -> str | None:
+    """The flag a bad value was given to, e.g. '--replications'."""
+    param = exc.param
+    return "/".join(param.opts) if param is not None and param.opts else exc.param_hint  # type: ignore[return-value]
+
+
 def main() -> None:
+    """The console script: usage errors (a flag out of range, a missing argument) exit 2 as
+    JSON under --json; a missing optional package is one line saying how to install it."""
+    as_json = "--json" in sys.argv[1:]
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # typer's own click: a usage error
+        if as_json:
+            where = _hint(exc) if isinstance(exc, typer.BadParameter) else None
+            problems = [{"where": where, "field": None, "message": exc.format_message()}]
+            print(json.dumps({"ok": False, "error": exc.format_message(), "problems": problems}))
+        elif hasattr(exc, "show"):
+            exc.show()
+        else:
+            err.print(escape(exc.format_message()))
+        sys.exit(exc.exit_code)
+    except MissingDependencyError as exc:
+        if as_json:
+            print(json.dumps({"ok": False, "error": str(exc), "problems": []}))
+        else:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

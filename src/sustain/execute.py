@@ -7,6 +7,7 @@ kept (`Interrupted.finished`)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
@@ -27,8 +28,29 @@ T = TypeVar("T")
 EXECUTORS = ("local", "serial", "ray")
 
 
+class MissingDependencyError(RuntimeError):
+    """An optional package a run asked for is not installed; the message says how to add it."""
+
+
+def require_executor(executor: str) -> None:
+    """Raise, before any work, unless `executor` is known and its package installed."""
+    if executor not in EXECUTORS:
+        raise ValueError(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}')
+    if executor == "ray" and not _installed("ray"):
+        raise MissingDependencyError(
+            'the Ray executor needs Ray, which is not installed: pip install "sustain[ray]"'
+        )
+
+
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # blocked, or a broken installation
+        return False
 
 
 def run_tasks(
@@ -46,8 +68,9 @@ def run_tasks(
     With `threads`, local workers are threads of this process, for functions whose work runs
     outside the GIL (compiled kernels): nothing to start or copy, and `shared` is the caller's
     own object."""
-    if executor not in EXECUTORS:
-        raise ValueError(f'unknown executor "{executor}": use one of {", ".join(EXECUTORS)}')
+    require_executor(executor)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     if executor == "ray":
         yield from _on_ray(function, shared, tasks, address)
         return
@@ -85,10 +108,8 @@ def run_tasks(
 def _on_ray(
     function: Callable[..., T], shared: Any, tasks: Sequence[Any], address: str | None
 ) -> Iterator[tuple[int, T]]:
-    try:
-        import ray
-    except ImportError as exc:  # an optional dependency
-        raise RuntimeError('the Ray executor needs Ray: pip install "sustain[ray]"') from exc
+    import ray  # an optional dependency: require_executor has checked it is there
+
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)

@@ -17,9 +17,9 @@ from sustain.capacity import with_investments
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
-from sustain.plan.model import STAGES, Closure, Model, PlanOptions, build, open_share
+from sustain.plan.model import SOLVERS, STAGES, Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
-from sustain.plan.solve import SOLVERS, PlanError, Solution, Solver, TimeLimitError
+from sustain.plan.solve import PlanError, Solution, Solver, TimeLimitError
 from sustain.units import counted
 
 __all__ = [

@@ -48,6 +48,7 @@ from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
+from sustain.ranges import check_range, check_word
 from sustain.timegrid import LAGS, arrival_bucket, days_away, departures_inside, place_lag
 
 IntArray = npt.NDArray[np.integer[Any]]
@@ -67,6 +68,8 @@ class Closure:
 
 
 STAGES = ("shortfall", "lateness", "cost")
+SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")  # HiGHS methods (solve.py)
+INVESTMENT_MODES = ("none", "relax", "whole")
 ALLOCATIONS = ("priority", "fair")
 # Under the fair allocation, each formation's share short in a period costs more the larger it
 # is: the marginal weight of a unit short is 1, 2, ... FAIR_STEPS times the linear one over
@@ -111,6 +114,17 @@ class PlanOptions:
     investments: str = "none"
     budget_eur: float | None = None
     investment_weight: float = 1e-9
+
+    def __post_init__(self) -> None:
+        check_range("shortfall_weight", self.shortfall_weight, above=0)
+        for name in ("lateness_weight", "repair_weight", "cost_weight", "investment_weight"):
+            check_range(name, getattr(self, name), least=0)
+        check_range("budget_eur", self.budget_eur, least=0, optional=True)
+        check_range("time_limit", self.time_limit, above=0, optional=True)
+        check_word("solver", self.solver, SOLVERS)
+        check_word("lags", self.lags, LAGS)
+        check_word("allocation", self.allocation, ALLOCATIONS)
+        check_word("investments mode", self.investments, INVESTMENT_MODES)
 
 
 @dataclass(frozen=True)

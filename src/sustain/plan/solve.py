@@ -15,7 +15,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-from sustain.plan.model import STAGES, Model
+from sustain.plan.model import SOLVERS, STAGES, Model
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -25,12 +25,12 @@ STAGE_RELATIVE = 1e-9
 STAGE_ABSOLUTE = 1e-7
 CHOOSE_SIMPLEX, PRIMAL_SIMPLEX = 1, 4  # HiGHS's simplex_strategy values
 
-SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")
-# Measured side by side (benchmarks/solver_choice.py, docs/benchmarks.md): interior point is
-# about twice as fast as dual simplex only on large models of long horizons (300,000 variables
-# over 52 weeks: 171 s against 348 s); on multicommodity shapes (many items sharing the lanes
-# over 1 to 4 periods) dual simplex is as fast or faster up to 1.2 million variables (0.63 to
-# 1.16 times interior point's time) and leaves a basis to warm-start re-solves from.
+# What `auto` stands for, measured side by side (benchmarks/solver_choice.py,
+# docs/benchmarks.md): interior point is about twice as fast as dual simplex only on large
+# models of long horizons (300,000 variables over 52 weeks: 171 s against 348 s); on
+# multicommodity shapes (many items sharing the lanes over 1 to 4 periods) dual simplex is as
+# fast or faster up to 1.2 million variables (0.63 to 1.16 times interior point's time) and
+# leaves a basis to warm-start re-solves from.
 AUTO_IPM_COLUMNS = 100_000
 AUTO_IPM_PERIODS = 13
 

@@ -25,6 +25,7 @@ import pandas as pd
 from sustain.execute import run_tasks
 from sustain.network import ASSET_KINDS, Network
 from sustain.plan import PlanOptions
+from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.resilience.cases import (
     LOST,
     MODES,
@@ -58,6 +59,11 @@ class ResilienceOptions:
     mitigate: bool = True  # try the scenario's mitigation options on the vulnerabilities
     plan_options: PlanOptions = field(default_factory=lambda: PlanOptions(check=False))
     cases_per_task: int = 8
+
+    def __post_init__(self) -> None:
+        check_word("k", str(self.k), ("1", "2"))
+        check_range("loss_day", self.loss_day, least=0, most=CENTURY_DAYS)
+        check_range("cases_per_task", self.cases_per_task, least=1)
 
 
 @dataclass(frozen=True)

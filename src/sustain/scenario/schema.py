@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from sustain import units
+from sustain.ranges import CENTURY_DAYS
 from sustain.timegrid import describe as describe_grid
 from sustain.units import Amount, UnitError, format_number
 
@@ -109,7 +110,6 @@ def _split_list(value: Any) -> Any:
 
 # The bounds (README, "Limits"): a century of days; a billion tonnes a day; a million tonnes
 # for one unit of an item or one system; 1e15 of anything counted or paid; 100% a day.
-CENTURY_DAYS = 36_525.0
 MassRate = Annotated[
     float, Figure("120 t/day", "positive", units.MASS_RATE, most=1e9, most_text="1e9 t/day")
 ]

@@ -29,6 +29,7 @@ from scipy.stats import norm
 
 from sustain.execute import default_workers
 from sustain.network import Network
+from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.kernel import BatchResult, pair_shortage_cost, run_batch
 from sustain.simulate.serial import SerialChain, SerialLevels, optimal_levels
 from sustain.simulate.setup import Setup, SimulationOptions, prepare
@@ -55,6 +56,18 @@ class SearchOptions:
     # fill-rate, of its stock): gains smaller than that are not worth a planner's change.
     tolerance: float = 1e-4
     max_evaluations: int = 5000
+
+    def __post_init__(self) -> None:
+        check_word("objective", self.objective, OBJECTIVES)
+        check_word("method", self.method, METHODS)
+        check_range("target_fill_rate", self.target_fill_rate, least=0, most=1)
+        check_range("confidence", self.confidence, least=0.5, most=0.999)
+        for name in ("replications", "evaluation_replications"):
+            check_range(name, getattr(self, name), least=2)
+        check_range("max_evaluations", self.max_evaluations, least=1)
+        check_range("tolerance", self.tolerance, least=0, most=1)
+        for step in self.steps_days:
+            check_range("a step of the search", step, above=0, most=CENTURY_DAYS)
 
 
 @dataclass(frozen=True)
@@ -459,12 +472,6 @@ def choose_levels(
 def _check(options: SimulationOptions, search: SearchOptions) -> None:
     if options.policy != "base-stock":
         raise ValueError("levels are chosen for the base-stock policy")
-    if search.method not in METHODS:
-        raise ValueError(f'unknown method "{search.method}": use one of {", ".join(METHODS)}')
-    if search.objective not in OBJECTIVES:
-        raise ValueError(
-            f'unknown objective "{search.objective}": use one of {", ".join(OBJECTIVES)}'
-        )
     if (
         search.objective == "cost"
         and options.shortage_cost <= 0

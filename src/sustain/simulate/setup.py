@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import dijkstra
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import Closure, closed_lanes, item_sinks
+from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
@@ -53,6 +54,17 @@ class SimulationOptions:
     shortage_cost: float = 0.0
     family_shortage_costs: tuple[tuple[str, float], ...] = ()
     closures: tuple[Closure, ...] = ()  # scripted disruptions, on top of random outages
+
+    def __post_init__(self) -> None:
+        check_word("policy", self.policy, POLICIES)
+        check_word("position", self.position, POSITIONS)
+        # Levels beyond a century of demand are a typing error, not a policy.
+        for name in ("cover_days", "reorder_days"):
+            check_range(name, getattr(self, name), least=0, most=CENTURY_DAYS)
+        for name in ("holding_cost", "ordering_cost", "shortage_cost"):
+            check_range(name, getattr(self, name), least=0)
+        for family, cost in self.family_shortage_costs:
+            check_range(f"the shortage cost of {family}", cost, least=0)
 
 
 @dataclass(frozen=True)
@@ -373,14 +385,8 @@ def prepare(
 ) -> Setup:
     """`line_capacity` (periods, lines) is what the lines can make for the partner (the
     planner's free capacity after order books); the Network's capacity by default."""
-    if options.policy not in POLICIES:
-        raise ValueError(f'unknown policy "{options.policy}": use one of {", ".join(POLICIES)}')
     if options.policy == "plan" and plan_tables is None:
         raise ValueError("the plan policy needs a plan")
-    if options.position not in POSITIONS:
-        raise ValueError(
-            f'unknown position "{options.position}": use one of {", ".join(POSITIONS)}'
-        )
     n = network
     unknown = [f for f, _ in options.family_shortage_costs if f not in n.families.names]
     if unknown:

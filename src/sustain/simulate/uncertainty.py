@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sustain.network import Network
+from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.compiled import outage_days
 
 FloatArray = npt.NDArray[np.float64]
@@ -57,11 +58,17 @@ class Uncertainty:
     random_failures: bool = False
 
     def __post_init__(self) -> None:
-        if self.demand_distribution not in NOISE_SHAPES:
-            raise ValueError(
-                f'unknown demand distribution "{self.demand_distribution}": use one of '
-                f"{', '.join(NOISE_SHAPES)}"
-            )
+        check_word("demand distribution", self.demand_distribution, NOISE_SHAPES)
+        # A factor's spread beyond these is no longer noise around the schedule.
+        check_range("demand_noise", self.demand_noise, least=0, most=10)
+        check_range("transit_cv", self.transit_cv, least=0, most=10)
+        for name in ("surge_probability", "asset_failure_probability", "slip_probability"):
+            check_range(name, getattr(self, name), least=0, most=1)
+        check_range("surge_factor", self.surge_factor, least=0, most=1e6)
+        check_range("yield_mean", self.yield_mean, above=0, most=1)
+        check_range("yield_cv", self.yield_cv, least=0, most=0.99)
+        for name in ("surge_days", "slip_days"):
+            check_range(name, getattr(self, name), least=1, most=CENTURY_DAYS)
 
 
 # What `sustain simulate` and `simulate()` run when not told otherwise: the theatre's usual
