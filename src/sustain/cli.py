@@ -26,13 +26,14 @@ from sustain import industry as industry_engine
 from sustain import summary
 from sustain.execute import MissingDependencyError, require_executor
 from sustain.network import compile_network
+from sustain.output import OutputError, OutputExistsError, check_target
 from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
 from sustain.plan import plan as make_plan
 from sustain.resilience import ResilienceOptions
 from sustain.resilience import resilience as run_resilience
 from sustain.results import write_tables
 from sustain.scenario import Scenario, ScenarioError, load
-from sustain.scenario.writers import FORMATS, OutputExistsError, write, write_template
+from sustain.scenario.writers import FORMATS, write, write_template
 from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, Uncertainty, preset
 from sustain.simulate import simulate as run_simulation
 from sustain.simulate.optimise import SearchOptions, choose_levels
@@ -68,6 +69,12 @@ Workers = Annotated[int | None, typer.Option(min=1, help="Local workers (default
 
 
 def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
+    """Report a refusal (bad input, an output that cannot be written) and exit 2."""
+    _report(message, as_json=as_json, problems=problems)
+    raise typer.Exit(code=2)
+
+
+def _report(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None = None) -> None:
     if as_json:
         print(json.dumps({"ok": False, "error": message, "problems": problems or []}, indent=2))
     else:
@@ -76,7 +83,6 @@ def _fail(message: str, *, as_json: bool, problems: list[dict[str, Any]] | None 
             where = problem["where"] + (f" {problem['field']}" if problem.get("field") else "")
             line = Text.assemble(("  " + where, "cyan"), ": ", problem["message"])
             err.print(line, highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def _check_executor(executor: str, as_json: bool) -> None:
@@ -88,9 +94,12 @@ def _check_executor(executor: str, as_json: bool) -> None:
 
 
 def _refuse_to_overwrite(out_dir: Path | None, *, force: bool, as_json: bool) -> None:
-    """Fail before any work when --out exists and --force was not given."""
-    if out_dir is not None and out_dir.exists() and not force:
-        _fail(f"{out_dir} exists (use --force to replace it)", as_json=as_json)
+    """Fail before any work when --out exists and --force was not given, or cannot be."""
+    if out_dir is not None:
+        try:
+            check_target(out_dir, force=force)
+        except (OutputError, OutputExistsError) as exc:
+            _fail(str(exc), as_json=as_json)
 
 
 def _options(make: Callable[..., T], as_json: bool, **fields: Any) -> T:
@@ -1042,17 +1051,14 @@ def main() -> None:
         if as_json:
             where = _hint(exc) if isinstance(exc, typer.BadParameter) else None
             problems = [{"where": where, "field": None, "message": exc.format_message()}]
-            print(json.dumps({"ok": False, "error": exc.format_message(), "problems": problems}))
+            _report(exc.format_message(), as_json=True, problems=problems)
         elif hasattr(exc, "show"):
             exc.show()
         else:
             err.print(escape(exc.format_message()))
         sys.exit(exc.exit_code)
-    except MissingDependencyError as exc:
-        if as_json:
-            print(json.dumps({"ok": False, "error": str(exc), "problems": []}))
-        else:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    except (MissingDependencyError, OutputError, OutputExistsError) as exc:
+        _report(str(exc), as_json=as_json)
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")

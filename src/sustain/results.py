@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sustain.scenario.writers import atomic_output
+from sustain.output import atomic_output
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out: Path, *, force: bool = False) -> None:

@@ -1,51 +1,26 @@
 """Writing scenario tables as one YAML file, a folder of CSV files, or an Excel workbook.
 
 Writers take rows of JSON values keyed by column (`Scenario.rows()`, or empty tables for a
-template) and write them atomically: into a temporary sibling first, moved into place only
-when complete, so that a failure never leaves a half-written scenario behind.
+template) and write them atomically (sustain.output): a failure or a kill never leaves a
+half-written scenario behind, nor the old one gone.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sustain.output import OutputExistsError, atomic_output
 from sustain.scenario.columns import HEADER, all_docs, markdown, table_docs
 from sustain.scenario.schema import TABLES, columns
 
 Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 FORMATS = ("yaml", "csv", "xlsx")
-
-
-class OutputExistsError(FileExistsError):
-    """The output path exists and overwriting was not asked for."""
-
-
-@contextmanager
-def atomic_output(out: Path, *, force: bool, is_dir: bool) -> Iterator[Path]:
-    """Yield a temporary path beside `out`; move it onto `out` only if the block succeeds."""
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists (use --force to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    temporary = workdir / out.name
-    if is_dir:
-        temporary.mkdir()
-    try:
-        yield temporary
-        if out.exists():
-            old = workdir / (out.name + ".old")
-            out.rename(old)
-        temporary.rename(out)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+__all__ = ["FORMATS", "OutputExistsError", "write", "write_template"]
 
 
 def _cell(value: Any) -> str:
