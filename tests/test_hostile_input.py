@@ -403,3 +403,62 @@ def test_ray_missing_is_one_line_saying_how_to_install_it() -> None:
         assert len(lines) == 1 and 'pip install "sustain[ray]"' in lines[0], done.stderr
     done = sustain_cli("simulate", str(TINY), "--executor", "ray", "--json", prelude=blocked)
     assert 'pip install \\"sustain[ray]\\"' in done.stdout
+
+
+# Exports: safe to open in a spreadsheet, and read back unchanged.
+
+HOSTILE_TEXT = [
+    "=cmd|' /C calc'!A0",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "'quoted",
+    "#not a comment",
+    "a\x01b\x1fc",
+    "_x0041_ stays as written",
+]
+
+
+def runs(cell: str) -> bool:
+    """Whether a spreadsheet runs a CSV cell as a formula: it starts with one of the OWASP
+    list's characters and is not a plain number."""
+    try:
+        float(cell)
+    except ValueError:
+        return cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    return False
+
+
+def test_text_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path) -> None:
+    import csv
+
+    import openpyxl
+
+    from sustain.scenario.writers import write
+
+    case = tmp_path / "hostile.yaml"
+    sources = iter(HOSTILE_TEXT)
+    lines = []
+    for line in TINY.read_text().splitlines():
+        if line.startswith("  - {id: ") and ("lat:" in line or "supply_class:" in line):
+            line = line.replace("{id:", f"{{name: {json.dumps(next(sources))}, id:", 1)
+        if line.startswith("  - {id: ") and "mode:" in line:  # a lane: a hostile source
+            line = line.replace("{id:", f"{{source: {json.dumps(next(sources))}, id:", 1)
+        lines.append(line)
+    case.write_text("\n".join(lines) + "\n")
+    scenario = sustain.load(case)
+    written = [x.name for x in (*scenario.items, *scenario.sites)]
+    written += [lane.source for lane in scenario.lanes]
+    assert sorted(map(str, written)) == sorted(HOSTILE_TEXT)
+    write(scenario.rows(), tmp_path / "csv", "csv")
+    write(scenario.rows(), tmp_path / "book.xlsx", "xlsx")
+    # No CSV cell starts a formula; no workbook cell is a formula.
+    for path in (tmp_path / "csv").glob("*.csv"):
+        with path.open(newline="") as handle:
+            for row in csv.reader(handle):
+                assert not any(runs(c) for c in row), row
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    kinds = {c.data_type for sheet in book.worksheets for row in sheet.iter_rows() for c in row}
+    assert "f" not in kinds
+    for fmt, path in (("csv", tmp_path / "csv"), ("xlsx", tmp_path / "book.xlsx")):
+        assert sustain.load(path).rows() == scenario.rows(), fmt

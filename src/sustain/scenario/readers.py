@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from sustain.scenario import cells
 from sustain.scenario.errors import Problem, did_you_mean, shown
 from sustain.scenario.limits import MB, Limits, too_large, unreadable_file
 from sustain.scenario.schema import TABLES
@@ -303,7 +304,7 @@ def _read_csv(path: Path, table: str, raw: RawScenario) -> None:
                     )
                     continue
                 values = {
-                    name: cell.strip()
+                    name: cells.from_csv(cell.strip())
                     for name, cell in zip(header, row, strict=False)
                     if name and cell.strip()
                 }
@@ -334,7 +335,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.date() if value.time() == dt.time(0) else value
     if isinstance(value, str):
-        return value.strip()
+        return cells.from_workbook(value.strip())
     return value
 
 

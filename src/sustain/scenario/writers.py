@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from sustain.output import OutputExistsError, atomic_output
+from sustain.scenario import cells
 from sustain.scenario.columns import HEADER, all_docs, markdown, table_docs
 from sustain.scenario.schema import TABLES, columns
 
@@ -24,14 +25,16 @@ __all__ = ["FORMATS", "OutputExistsError", "write", "write_template"]
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return cells.to_csv(value) if isinstance(value, str) else str(value)
 
 
 def _sheet_value(value: Any) -> Any:
     """Excel keeps 15 significant digits: a float needing more is written as text, exactly."""
     if isinstance(value, float) and float(f"{value:.15g}") != value:
         return repr(value)
-    return value
+    return cells.to_workbook(value) if isinstance(value, str) else value
 
 
 def write_csv_folder(rows: Rows, folder: Path) -> None:
@@ -75,7 +78,12 @@ def write_workbook(rows: Rows, path: Path) -> None:
             note = f"{doc.description}\n{doc.kind}" + ("; required" if doc.required else "")
             cell.comment = Comment(note, "Sustain")
         for row in rows.get(table, ()):
-            sheet.append([_sheet_value(row.get(col)) for col in header])
+            values = [_sheet_value(row.get(col)) for col in header]
+            sheet.append(values)
+            for cell, value in zip(sheet[sheet.max_row], values, strict=False):
+                if isinstance(value, str) and cells.runs_as_formula(value):
+                    cell.data_type = "s"  # text, never a formula, and shown so when edited
+                    cell.quotePrefix = True
         for index, name in enumerate(header, start=1):
             sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
                 12, len(name) + 4
