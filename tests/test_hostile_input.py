@@ -462,3 +462,49 @@ def test_text_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path) -> None
     assert "f" not in kinds
     for fmt, path in (("csv", tmp_path / "csv"), ("xlsx", tmp_path / "book.xlsx")):
         assert sustain.load(path).rows() == scenario.rows(), fmt
+
+
+# Ordinary input the engines once refused or failed on.
+
+
+def without_holdings() -> str:
+    text = TINY.read_text()
+    before, rest = text.split("holdings:\n", 1)
+    return before + "intensity:\n" + rest.split("intensity:\n", 1)[1]
+
+
+def test_a_scenario_where_no_one_holds_systems_plans_and_simulates_to_nothing_short(
+    tmp_path: Path,
+) -> None:
+    from sustain.network import compile_network
+    from sustain.plan import plan
+    from sustain.resilience import resilience
+    from sustain.simulate import simulate
+
+    case = tmp_path / "empty.yaml"
+    case.write_text(without_holdings())
+    network = compile_network(sustain.load(case))
+    assert float(network.demand.sum()) == 0.0
+    result = plan(network)
+    assert result.total_shortfall == 0.0
+    assert "demand is met" in result.explanation()
+    simulated = simulate(network, 5, seed=0)
+    assert simulated.tables["shortfall"].empty
+    assert simulated.tables["days_of_supply"].empty
+    assert resilience(network).base_weighted_shortfall == 0.0
+
+
+def test_systems_that_break_down_with_no_repair_hub_pass_the_plan_check(tmp_path: Path) -> None:
+    from sustain.network import compile_network
+    from sustain.plan import plan
+
+    case = tmp_path / "breakdown.yaml"
+    case.write_text(
+        TINY.read_text().replace(
+            "{id: m109, standard: nato, families",
+            "{id: m109, standard: nato, breakdown_rate: 1 %/day, families",
+        )
+    )
+    network = compile_network(sustain.load(case))
+    result = plan(network)  # checked by the independent checker (PlanOptions.check)
+    assert result.total_shortfall > 0 and result.tables["repairs"].empty

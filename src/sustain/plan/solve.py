@@ -24,6 +24,8 @@ FloatArray = npt.NDArray[np.float64]
 STAGE_RELATIVE = 1e-9
 STAGE_ABSOLUTE = 1e-7
 CHOOSE_SIMPLEX, PRIMAL_SIMPLEX = 1, 4  # HiGHS's simplex_strategy values
+# A model with nothing to decide (no formation demands anything) is solved: its plan is empty.
+SOLVED = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty)
 
 # What `auto` stands for, measured side by side (benchmarks/solver_choice.py,
 # docs/benchmarks.md): interior point is about twice as fast as dual simplex only on large
@@ -153,7 +155,7 @@ class Solver:
         duals: tuple[FloatArray, FloatArray] | None = None
         first = (STAGES[0], self.model.objectives[STAGES[0]], -1)
         for name, costs, row in [first, *self.stages]:
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            if highs.getModelStatus() not in SOLVED:
                 break
             if STAGES.index(name) > STAGES.index(through):
                 break
@@ -201,7 +203,7 @@ class Solver:
         text = highs.modelStatusToString(status)
         if status == highspy.HighsModelStatus.kTimeLimit:
             raise TimeLimitError(f"no optimal plan within {time_limit} s")
-        if status != highspy.HighsModelStatus.kOptimal:
+        if status not in SOLVED:
             raise PlanError(self._explain(text))
         solution = highs.getSolution()
         values = np.asarray(solution.col_value)
@@ -246,7 +248,7 @@ class Solver:
                 self._set_costs(chosen_on)
                 self._free_stage_bounds()
             self._run(time_limit)
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            if highs.getModelStatus() not in SOLVED:
                 return None
             # A MIP has no duals: fix the whole investments chosen and solve the LP left.
             chosen = np.round(np.asarray(highs.getSolution().col_value)[invest.slice()])
@@ -293,7 +295,7 @@ class Solver:
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:
             raise TimeLimitError(f"no answer within {time_limit} s")
-        if status == highspy.HighsModelStatus.kOptimal:
+        if status in SOLVED:
             return True
         if status in (
             highspy.HighsModelStatus.kInfeasible,

@@ -102,7 +102,11 @@ class Simulation:
         dos = self._merged("days_of_supply").astype(np.float64)  # (R, days, pairs)
         with warnings.catch_warnings():  # days without demand have no days of supply
             warnings.simplefilter("ignore", RuntimeWarning)
-            levels = np.nanpercentile(dos, PERCENTILES, axis=0)  # (3, days, pairs)
+            levels = (  # (3, days, pairs)
+                np.nanpercentile(dos, PERCENTILES, axis=0)
+                if dos.size
+                else np.full((len(PERCENTILES), *dos.shape[1:]), np.nan)  # nothing demanded
+            )
         formations, families = self._pairs()
         day, pair = np.divmod(np.arange(levels[0].size), levels.shape[2])
         frame = pd.DataFrame(
