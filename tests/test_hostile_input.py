@@ -508,3 +508,53 @@ def test_systems_that_break_down_with_no_repair_hub_pass_the_plan_check(tmp_path
     network = compile_network(sustain.load(case))
     result = plan(network)  # checked by the independent checker (PlanOptions.check)
     assert result.total_shortfall > 0 and result.tables["repairs"].empty
+
+
+# A model too large for the machine is refused before it is built.
+
+
+@pytest.mark.parametrize("lags", ["late", "split"])
+def test_the_size_estimate_counts_the_columns_the_model_builds(lags: str) -> None:
+    from sustain.network import compile_network
+    from sustain.plan import PlanOptions
+    from sustain.plan.model import build
+    from sustain.plan.size import estimate
+    from tests.conftest import EXAMPLES
+
+    for path in [TINY, *EXAMPLES]:
+        network = compile_network(sustain.load(path))
+        for allocation in ("priority", "fair"):
+            options = PlanOptions(lags=lags, allocation=allocation)
+            model, size = build(network, options), estimate(network, options)
+            assert size.columns == model.n_columns, path
+            assert model.n_rows <= size.rows and model.matrix is not None
+            assert model.matrix.nnz <= size.nonzeros, path
+
+
+def test_a_model_over_the_memory_allowed_is_refused_with_what_makes_it_smaller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sustain.network import compile_network
+    from sustain.plan import ModelTooLargeError, plan
+
+    case = tmp_path / "century.yaml"
+    case.write_text(
+        TINY.read_text()
+        .replace("horizon: 4 weeks", "horizon: 36500 days")
+        .replace("period: week", "period: day")
+    )
+    network = compile_network(sustain.load(case))
+    monkeypatch.setenv("SUSTAIN_MAX_MODEL_GB", "0.5")
+    started = time.perf_counter()
+    with pytest.raises(ModelTooLargeError) as refused:
+        plan(network)
+    assert time.perf_counter() - started < 1.0  # refused before it is built
+    message = str(refused.value)
+    assert "about 656,952 variables" in message and "36,500 periods" in message
+    assert "more than the 0.5 GB allowed" in message and "SUSTAIN_MAX_MODEL_GB" in message
+    assert "28 x day, then week" in message
+    for command in ("plan", "industry", "resilience"):
+        code, stdout, _ = entry_point(
+            command, str(case), "--json", capsys=capsys, monkeypatch=monkeypatch
+        )
+        assert code == 2 and "GB allowed" in json.loads(stdout)["error"], (command, stdout)

@@ -896,7 +896,7 @@ def resilience(
                         task, description=what, completed=done, total=total
                     )
                 )
-    except ValueError as exc:
+    except (ValueError, PlanError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
     seconds = time.perf_counter() - start

@@ -19,12 +19,14 @@ from sustain.network import Network
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import SOLVERS, STAGES, Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
+from sustain.plan.size import ModelTooLargeError, check_fits
 from sustain.plan.solve import PlanError, Solution, Solver, TimeLimitError
 from sustain.units import counted
 
 __all__ = [
     "SOLVERS",
     "Closure",
+    "ModelTooLargeError",
     "Plan",
     "PlanCheckError",
     "PlanError",
@@ -179,6 +181,7 @@ class Planner:
             )
             network = with_investments(network, range(len(network.investments)))
             self.network = network
+        self.estimated_size = check_fits(network, self.options)  # before anything that large
         self._progress("building the model")
         start = time.perf_counter()
         self.model: Model = build(network, self.options, base_capacity)

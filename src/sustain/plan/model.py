@@ -264,6 +264,16 @@ def item_sinks(network: Network) -> BoolArray:
     return sinks
 
 
+def paths_to_demand(network: Network) -> BoolArray:
+    """(items, sites): where each item can be, on a path from a source to a formation that
+    uses it; the model has columns only there."""
+    n = network
+    forward = reachable(len(n.sites), n.lane_origin, n.lane_destination, item_sources(n))
+    backward = reachable(len(n.sites), n.lane_destination, n.lane_origin, item_sinks(n))
+    on_path: BoolArray = forward & backward
+    return on_path
+
+
 def closed_lanes(network: Network, closure: Closure) -> IntArray:
     """The lanes a closure shuts: its lane, or every lane that fails with its asset."""
     if closure.asset is not None:
@@ -424,10 +434,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     n_sites, n_items = len(n.sites), len(n.items)
     model = Model(network=n, options=options, n_periods=n_periods)
 
-    sources = item_sources(n)
-    forward = reachable(n_sites, n.lane_origin, n.lane_destination, sources)
-    backward = reachable(n_sites, n.lane_destination, n.lane_origin, item_sinks(n))
-    on_path = forward & backward  # (items, sites)
+    on_path = paths_to_demand(n)
 
     initial = np.zeros((n_sites, n_items))
     np.add.at(initial, (n.stock_site, n.stock_item), n.stock_quantity)
