@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/race-for-logistics
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench fuzz clean
 
 $(BIN)/sustain: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ typecheck: $(VENV)/.dev-installed
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# The long fuzz campaign of tests/test_fuzz.py (docs/robustness.md); CI runs 300 cases.
+fuzz: $(VENV)/.dev-installed
+	SUSTAIN_FUZZ_CASES=$${SUSTAIN_FUZZ_CASES:-10000} $(BIN)/pytest tests/test_fuzz.py -q \
+		-k mutated --hypothesis-show-statistics --hypothesis-seed=$${SEED:-0}
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet 'pyomo>=6.7,<7' 'simpy>=4.1,<5'  # references, benchmarks only

@@ -558,3 +558,76 @@ def test_a_model_over_the_memory_allowed_is_refused_with_what_makes_it_smaller(
             command, str(case), "--json", capsys=capsys, monkeypatch=monkeypatch
         )
         assert code == 2 and "GB allowed" in json.loads(stdout)["error"], (command, stdout)
+
+
+# Ctrl-C keeps what finished.
+
+
+def test_a_ctrl_c_while_tables_are_written_lets_them_finish(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import signal
+
+    from sustain.cli import _finishing
+
+    with _finishing("the tables"):
+        os.kill(os.getpid(), signal.SIGINT)  # the first: said, and the work goes on
+        time.sleep(0.05)
+    assert "finishing the tables (Ctrl-C again to abandon them)" in capsys.readouterr().err
+    with pytest.raises(KeyboardInterrupt), _finishing("the tables"):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # the second stops
+        time.sleep(0.05)
+
+
+def test_a_ctrl_c_during_a_simulation_writes_the_replications_finished(tmp_path: Path) -> None:
+    import signal
+
+    from tests.conftest import EXAMPLES
+
+    out = tmp_path / "simulated"
+    command = [sys.executable, "-m", "sustain", "simulate", str(EXAMPLES[0])]
+    command += ["--replications", "100000", "--out", str(out), "--json"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(15)  # started, and some batches done
+    running.send_signal(signal.SIGINT)
+    stdout, stderr = running.communicate(timeout=300)
+    assert running.returncode == 0, stderr
+    document = json.loads(stdout[stdout.index("{") :])
+    assert document["interrupted"] is True and 0 < document["replications"] < 100_000
+    import pandas as pd
+
+    assert len(pd.read_parquet(out / "replications.parquet")) == document["replications"]
+
+
+def test_a_ctrl_c_during_a_knock_out_sweep_keeps_the_cases_re_planned(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    import pandas as pd
+
+    from tests.conftest import EXAMPLES
+
+    out = tmp_path / "resilience"
+    command = [sys.executable, "-m", "sustain", "resilience", str(EXAMPLES[0]), "--k", "2"]
+    command += ["--out", str(out), "--json"]
+    running = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(30)  # the base plan made, a few of the 91 cases re-planned: minutes from the end
+    os.killpg(running.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the workers too
+    stdout, stderr = running.communicate(timeout=300)
+    assert running.returncode == 0, stderr
+    document = json.loads(stdout[stdout.index("{") :])
+    assert document["interrupted"] is True, document["counts"]
+    counts = document["counts"]
+    assert 0 < counts["not_run"] <= counts["cases"] == 91
+    cases = pd.read_parquet(out / "cases.parquet")
+    unrun = cases["settled_by"] == "not run (interrupted)"
+    assert int(unrun.sum()) == counts["not_run"]
+    ranked = ~unrun & (cases["same_as"].fillna("") == "")
+    assert cases.loc[unrun, "rank"].isna().all() and cases.loc[ranked, "rank"].notna().all()
+    assert cases.loc[unrun, "weighted_shortfall_added"].isna().all()
+    assert list(cases.index[unrun]) == list(range(len(cases) - int(unrun.sum()), len(cases)))

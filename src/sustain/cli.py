@@ -5,11 +5,14 @@ Exit codes: 0 success, 2 bad input (every problem listed with its file, line and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -100,6 +103,29 @@ def _refuse_to_overwrite(out_dir: Path | None, *, force: bool, as_json: bool) ->
             check_target(out_dir, force=force)
         except (OutputError, OutputExistsError) as exc:
             _fail(str(exc), as_json=as_json)
+
+
+@contextlib.contextmanager
+def _finishing(what: str) -> Iterator[None]:
+    """Keep finished work: a first Ctrl-C while its tables are built and written says so and
+    lets them finish; a second one stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    asked = False
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        nonlocal asked
+        if asked:
+            raise KeyboardInterrupt
+        asked = True
+        err.print(f"finishing {what} (Ctrl-C again to abandon them)", markup=False)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _options(make: Callable[..., T], as_json: bool, **fields: Any) -> T:
@@ -595,9 +621,10 @@ def simulate(
         _fail(f"cannot simulate {what}: {exc}", as_json=as_json)
         raise AssertionError("unreachable") from exc
     seconds = time.perf_counter() - start
-    tables = result.tables
-    if out_dir is not None:
-        write_tables(tables, out_dir, force=force)
+    with _finishing(f"the tables of the {result.finished:,} replications finished"):
+        tables = result.tables
+        if out_dir is not None:
+            write_tables(tables, out_dir, force=force)
     summary = tables["shortfall"]
     totals = result.weighted_shortfall
     per_replication = tables["replications"]
@@ -901,13 +928,15 @@ def resilience(
         raise AssertionError("unreachable") from exc
     seconds = time.perf_counter() - start
     if out_dir is not None:
-        write_tables(result.tables, out_dir, force=force)
+        with _finishing("the tables of the cases re-planned"):
+            write_tables(result.tables, out_dir, force=force)
     ranked = result.cases
     if as_json:
         print(
             json.dumps(
                 {
                     "ok": True,
+                    "interrupted": result.interrupted,
                     "seconds": seconds,
                     "counts": result.counts,
                     "base_weighted_shortfall": result.base_weighted_shortfall,
@@ -922,6 +951,12 @@ def resilience(
         )
         return
     counts = result.counts
+    if result.interrupted:
+        out.print(
+            f"interrupted: {counts['not_run']:,} of {counts['cases']:,} cases not re-planned "
+            "(listed last, unranked); no mitigation tried",
+            highlight=False,
+        )
     out.print(
         f"{counts['cases']:,} knock-out cases from day {loss_day:g} in {seconds:.1f} s: "
         f"{counts['solves']:,} re-solves, {counts['settled_without_solving']:,} settled by a plan "

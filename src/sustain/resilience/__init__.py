@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,7 @@ Progress = Callable[[str, int, int], None]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Resilience:
     base_weighted_shortfall: float
     counts: dict[str, int]
     timings: dict[str, float]
+    # A Ctrl-C stopped the re-planning: the cases it left are listed unrun, no mitigation tried.
+    interrupted: bool = False
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -115,16 +119,20 @@ def resilience(
     cuts = min_cuts(n)
     mitigations_started = time.perf_counter()
     table = swept.table
-    mitigations = _mitigate(
-        n,
-        options,
-        table,
-        cuts,
-        executor=executor,
-        workers=workers,
-        address=address,
-        progress=progress,
-    )
+    if swept.interrupted:
+        mitigations = pd.DataFrame(columns=MITIGATION_COLUMNS)
+    else:
+        mitigations = _mitigate(
+            n,
+            options,
+            table,
+            cuts,
+            executor=executor,
+            workers=workers,
+            address=address,
+            progress=progress,
+        )
+    not_run = int(table["weighted_shortfall_added"].isna().sum())
     fixes = mitigations[mitigations["cheapest"].astype(bool)]
     cheapest = dict(zip(fixes["case"], fixes["option"], strict=True))
     table["cheapest_mitigation"] = [cheapest.get(case, "") for case in table["case"]]
@@ -138,7 +146,8 @@ def resilience(
         counts={
             "cases": len(table),
             "solves": swept.solves,
-            "settled_without_solving": 2 * len(table) - swept.solves,
+            "settled_without_solving": max(0, 2 * (len(table) - not_run) - swept.solves),
+            "not_run": not_run,
         },
         timings={
             "base_s": swept.base_seconds,
@@ -146,6 +155,7 @@ def resilience(
             "cuts_s": mitigations_started - cuts_started,
             "mitigations_s": time.perf_counter() - mitigations_started,
         },
+        interrupted=swept.interrupted,
     )
 
 
@@ -155,6 +165,7 @@ class _Swept:
     base_weighted_shortfall: float
     solves: int
     base_seconds: float
+    interrupted: bool = False
 
 
 def _ranked_cases(
@@ -198,7 +209,7 @@ def _ranked_cases(
     table = table.sort_values(
         ["_ranked", "weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
     ).drop(columns="_ranked")
-    ranked = table["same_as"] == ""
+    ranked = (table["same_as"] == "") & table["weighted_shortfall_added"].notna()
     rank = np.full(len(table), np.nan)
     rank[ranked.to_numpy()] = np.arange(1, int(ranked.sum()) + 1)
     table.insert(0, "rank", pd.Series(rank, dtype="Int64"))
@@ -207,6 +218,7 @@ def _ranked_cases(
         base_weighted_shortfall=float(base.short @ sweep.weight),
         solves=sweep.solves,
         base_seconds=base_seconds,
+        interrupted=sweep.interrupted,
     )
 
 
@@ -360,6 +372,7 @@ class _Sweep:
         self.executor, self.workers, self.address = executor, workers, address
         self.progress = progress
         self.solves = 0
+        self.interrupted = False  # a Ctrl-C stopped the re-planning
         self.by_member: set[tuple[int, int, int]] = set()  # (k, mode, row) settled so
         model = worker(shared).planner.model
         self.model = model
@@ -385,9 +398,16 @@ class _Sweep:
                     found[int(row)] = self.base
                 for members, member_outcomes in smaller:
                     self._settle_by_members(cases, members, member_outcomes[mode], mode, found)
-            todo = [row for row in range(len(cases)) if row not in found]
-            found.update(self._solve(cases, todo, mode))
             outcomes.append(found)
+        # Both modes of a case are solved one after the other: a Ctrl-C leaves whole cases.
+        todo = [
+            (row, mode)
+            for row in range(len(cases))
+            for mode in (RECOVERY, LOST)
+            if row not in outcomes[mode]
+        ]
+        for (case_row, case_mode), outcome in self._solve(cases, todo).items():
+            outcomes[case_mode][case_row] = outcome
         return outcomes
 
     def _settle_by_members(
@@ -407,7 +427,7 @@ class _Sweep:
                 continue
             for one, other in ((a, b), (b, a)):
                 k = row_of_asset.get(one)
-                if k is None:
+                if k is None or k not in member_outcomes:  # not an asset, or left unrun
                     continue
                 outcome = member_outcomes[k]
                 if k not in free:
@@ -423,28 +443,37 @@ class _Sweep:
     def _free(self, outcome: Outcome) -> IntArray:
         return free_until(self.by_asset, outcome.first_use, self.model.n_periods)
 
-    def _solve(self, cases: IntArray, rows: list[int], mode: int) -> dict[int, Outcome]:
+    def _solve(
+        self, cases: IntArray, todo: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], Outcome]:
+        """The outcomes of (row, mode) pairs, re-solved; those a Ctrl-C stopped are left out."""
         size = self.options.cases_per_task
         tasks = [
-            [(cases[r].tolist(), mode) for r in rows[k : k + size]]
-            for k in range(0, len(rows), size)
+            [(cases[row].tolist(), mode) for row, mode in todo[k : k + size]]
+            for k in range(0, len(todo), size)
         ]
-        found: dict[int, Outcome] = {}
+        rows = todo
+        found: dict[tuple[int, int], Outcome] = {}
+        if self.interrupted:
+            return found
         done = 0
-        for number, outcomes in run_tasks(
-            solve_cases,
-            self.shared,
-            tasks,
-            executor=self.executor,
-            workers=self.workers,
-            address=self.address,
-        ):
-            for offset, outcome in enumerate(outcomes):
-                found[rows[number * size + offset]] = outcome
-            done += len(outcomes)
-            self.solves += len(outcomes)
-            if self.progress is not None:
-                self.progress("re-planning knock-out cases", done, len(rows))
+        try:
+            for number, outcomes in run_tasks(
+                solve_cases,
+                self.shared,
+                tasks,
+                executor=self.executor,
+                workers=self.workers,
+                address=self.address,
+            ):
+                for offset, outcome in enumerate(outcomes):
+                    found[rows[number * size + offset]] = outcome
+                done += len(outcomes)
+                self.solves += len(outcomes)
+                if self.progress is not None:
+                    self.progress("re-planning knock-out cases", done, len(rows))
+        except KeyboardInterrupt:  # keep the cases re-planned; the rest are reported unrun
+            self.interrupted = True
         return found
 
     def table(self, cases: IntArray, outcomes: list[dict[int, Outcome]]) -> pd.DataFrame:
@@ -456,6 +485,9 @@ class _Sweep:
         recover = n.asset_recovery_days
         rows = []
         for row, assets in enumerate(cases.tolist()):
+            if row not in outcomes[RECOVERY] or row not in outcomes[LOST]:
+                rows.append(self._unrun(assets, names, kinds))
+                continue
             hit = outcomes[RECOVERY][row]
             lost = outcomes[LOST][row]
             added = float((hit.short - self.base.short) @ self.weight)
@@ -487,6 +519,23 @@ class _Sweep:
                 }
             )
         return pd.DataFrame(rows)
+
+    def _unrun(self, assets: list[int], names: ObjectArray, kinds: ObjectArray) -> dict[str, Any]:
+        """A case a Ctrl-C left unsolved: named, its figures missing, never ranked."""
+        return {
+            "case": " + ".join(names[assets]),
+            "assets": len(assets),
+            "kinds": ", ".join(kinds[assets]),
+            "time_to_recover_days": float(self.shared.network.asset_recovery_days[assets].max()),
+            "time_to_survive_days": np.nan,
+            "survives_horizon": pd.NA,
+            "vulnerable": False,
+            "gap_days": np.nan,
+            "weighted_shortfall_added": np.nan,
+            "first_hit_date": pd.NaT,
+            "first_hit": "",
+            "settled_by": "not run (interrupted)",
+        }
 
     def _first_excess(self, outcome: Outcome) -> int | None:
         """The first period in which some formation and family is shorter than in the base
