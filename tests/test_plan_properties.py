@@ -486,3 +486,48 @@ def test_a_lane_carrying_systems_worth_more_per_tonne_counts_its_gain_in_system_
     assert evacuation["value_per_unit"] > 100
     assert evacuation["family_unit"] == "system-day"
     assert not physical_bound_violations(network, table.reset_index())
+
+
+def _arrivals_by_full_scan(
+    lengths: list[int], period: int, lag: float, lags: str
+) -> list[tuple[int, float]]:
+    """The checker's arrival rule, scanning the whole horizon from its first period."""
+    first = float(sum(lengths[:period]))
+    length = float(lengths[period])
+    begin, end = first + lag, first + length + lag
+    mean = (begin + end) / 2
+    found, day = [], 0.0
+    for t, days in enumerate(lengths):
+        if lags == "mean" and day <= mean < day + days:
+            found.append((t, 1.0))
+        elif lags == "late" and day >= begin - 1e-9 and day + days >= end - 1e-9:
+            return [(t, 1.0)]
+        elif lags == "split":
+            overlap = min(day + days, end) - max(day, begin)
+            if overlap > 1e-12:
+                found.append((t, overlap / length))
+        day += days
+    return found
+
+
+@given(
+    lengths=st.lists(st.sampled_from([1, 7, 30, 31]), min_size=1, max_size=30),
+    period=st.integers(0, 29),
+    lag=st.floats(0, 200, allow_nan=False),
+    lags=st.sampled_from(["late", "split", "mean"]),
+)
+def test_the_checker_finds_arrivals_from_the_leaving_period_as_from_the_start(
+    lengths: list[int], period: int, lag: float, lags: str
+) -> None:
+    from types import SimpleNamespace
+
+    from sustain.plan.check import _arrivals
+
+    period = period % len(lengths)
+    grid = SimpleNamespace(
+        period_length=np.array(lengths),
+        period_first_day=np.cumsum([0, *lengths[:-1]]),
+        n_periods=len(lengths),
+    )
+    expected = _arrivals_by_full_scan(lengths, period, lag, lags)
+    assert _arrivals(grid, period, lag, lags) == expected  # type: ignore[arg-type]

@@ -51,8 +51,11 @@ def _arrivals(network: Network, period: int, lag: float, lags: str) -> list[tupl
     begin, end = first + lag, first + length + lag
     mean = (begin + end) / 2
     found = []
-    day = 0.0
-    for t, days in enumerate(network.period_length.tolist()):
+    day = first  # nothing arrives before it leaves: the scan starts at its own period
+    for t in range(period, network.n_periods):
+        days = float(network.period_length[t])
+        if day >= end and lags != "late":
+            break  # past the arrivals: the rest of the horizon is not scanned
         if lags == "mean":
             if day <= mean < day + days:
                 found.append((t, 1.0))
