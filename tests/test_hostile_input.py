@@ -631,3 +631,23 @@ def test_a_ctrl_c_during_a_knock_out_sweep_keeps_the_cases_re_planned(tmp_path: 
     assert cases.loc[unrun, "rank"].isna().all() and cases.loc[ranked, "rank"].notna().all()
     assert cases.loc[unrun, "weighted_shortfall_added"].isna().all()
     assert list(cases.index[unrun]) == list(range(len(cases) - int(unrun.sum()), len(cases)))
+
+
+def test_a_scenario_without_assets_has_no_knock_out_cases_and_its_cuts(tmp_path: Path) -> None:
+    import yaml
+
+    from sustain.network import compile_network
+    from sustain.resilience import resilience
+
+    data = yaml.safe_load(TINY.read_text())  # found by the fuzzer: the assets table deleted
+    data.pop("assets")
+    for lane in data["lanes"]:
+        lane.pop("assets", None)
+    case = tmp_path / "no-assets.yaml"
+    case.write_text(yaml.safe_dump(data))
+    for k in (1, 2):
+        from sustain.resilience import ResilienceOptions
+
+        result = resilience(compile_network(sustain.load(case)), ResilienceOptions(k=k))
+        assert result.cases.empty and "weighted_shortfall_added" in result.cases
+        assert result.cuts["front"].tolist() == ["front"]

@@ -337,6 +337,20 @@ def _option_cases(shared: tuple[Network, ResilienceOptions], k: int) -> _Swept:
     )
 
 
+CASE_COLUMNS = [
+    "case",
+    "assets",
+    "kinds",
+    "time_to_recover_days",
+    "time_to_survive_days",
+    "survives_horizon",
+    "vulnerable",
+    "gap_days",
+    "weighted_shortfall_added",
+    "first_hit_date",
+    "first_hit",
+    "settled_by",
+]
 MITIGATION_COLUMNS = [
     "case",
     "option",
@@ -518,7 +532,7 @@ class _Sweep:
                     "settled_by": self._how(len(assets), row, hit, lost),
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=CASE_COLUMNS)  # the columns even with no asset
 
     def _unrun(self, assets: list[int], names: ObjectArray, kinds: ObjectArray) -> dict[str, Any]:
         """A case a Ctrl-C left unsolved: named, its figures missing, never ranked."""
