@@ -1,11 +1,11 @@
 """Fuzzing: real scenarios mutated the way users and attackers do (extreme numbers, odd units
 and dates, dangling references, zero-transit cycles, deleted columns and rows, duplicated
 ids, control characters), loaded, and, every one that validates, planned, simulated and
-knocked out. Any exception but a located refusal fails the case; so does a case that runs
-longer than a minute.
+knocked out; and tiny's CSV folder mutated as bytes, loaded. Any exception but a located
+refusal fails the case; so does a case that runs longer than a minute.
 
-A few hundred cases run in CI; `SUSTAIN_FUZZ_CASES=10000 make fuzz` runs the long campaign
-(docs/robustness.md records its last run).
+A few hundred cases of each run in CI; `make fuzz` runs 10,000 of the first, the long
+campaign (docs/robustness.md records its last run).
 """
 
 from __future__ import annotations
@@ -174,3 +174,68 @@ def test_zero_transit_cycles_through_every_site_plan_and_simulate(
         lane["transit_time"] = "0 days"
     with deadline(SECONDS_PER_CASE):
         assert run_case(data, tmp_path, engines=True) == "ran"
+
+
+CSV_TABLES = ["lanes", "sites", "stocks", "items", "holdings", "scenario"]
+CSV_JUNK = ["\x00", "\r", '"', '""', ",", "\ufeff", "\x1a", "é", "#", "\n\n", ";", "'="]
+
+
+@st.composite
+def mutated_csv(draw: st.DrawFn) -> tuple[str, bytes]:
+    """One file of tiny's CSV folder with text inserted, a line deleted or doubled, a column
+    doubled, or the file cut short."""
+    table = draw(st.sampled_from(CSV_TABLES))
+    text = CSV_FOLDER[table]
+    kind = draw(st.sampled_from(["insert", "drop-line", "double-line", "double-column", "cut"]))
+    lines = text.splitlines(keepends=True)
+    if kind == "insert":
+        at = draw(st.integers(0, len(text)))
+        junk = draw(st.sampled_from(CSV_JUNK) | st.text(max_size=5))
+        text = text[:at] + junk + text[at:]
+    elif kind == "drop-line" and lines:
+        lines.pop(draw(st.integers(0, len(lines) - 1)))
+        text = "".join(lines)
+    elif kind == "double-line" and lines:
+        k = draw(st.integers(0, len(lines) - 1))
+        text = "".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
+    elif kind == "double-column" and lines:
+        first = lines[0].rstrip("\n").split(",")
+        lines[0] = ",".join([*first, first[draw(st.integers(0, len(first) - 1))]]) + "\n"
+        text = "".join(lines)
+    else:
+        text = text[: draw(st.integers(0, len(text)))]
+    encoding = draw(st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+    return table, text.encode(encoding, errors="replace")
+
+
+def _csv_folder() -> dict[str, str]:
+    import tempfile
+
+    from sustain.scenario.writers import write
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "tiny"
+        write(sustain.load(TINY).rows(), folder, "csv")
+        return {p.stem: p.read_text() for p in folder.glob("*.csv")}
+
+
+CSV_FOLDER = _csv_folder()
+
+
+@settings(max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(change=mutated_csv())
+def test_mutated_csv_folders_are_refused_with_locations_or_load(
+    change: tuple[str, bytes], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("csv")
+    for table, text in CSV_FOLDER.items():
+        (folder / f"{table}.csv").write_text(text)
+    table, data = change
+    (folder / f"{table}.csv").write_bytes(data)
+    with deadline(SECONDS_PER_CASE):
+        try:
+            compile_network(sustain.load(folder))
+            event("loaded")
+        except sustain.ScenarioError as exc:
+            assert all(p.where and p.message for p in exc.problems)
+            event("refused")
