@@ -4,8 +4,8 @@ ids, control characters), loaded, and, every one that validates, planned, simula
 knocked out; and tiny's CSV folder mutated as bytes, loaded. Any exception but a located
 refusal fails the case; so does a case that runs longer than a minute.
 
-A few hundred cases of each run in CI; `make fuzz` runs 10,000 of the first, the long
-campaign (docs/robustness.md records its last run).
+A few hundred cases of each run in CI; `make fuzz` runs 10,000 of each, the long campaign
+(docs/robustness.md records its last run).
 """
 
 from __future__ import annotations
@@ -87,9 +87,10 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "cycle" and data.get("lanes"):
             # Every lane doubled backwards with no transit time: cycles through every site.
             for lane in list(data["lanes"]):
-                back = dict(lane, id=f"{lane['id']}-back", transit_time="0 days")
-                back["from"], back["to"] = lane.get("to"), lane.get("from")
-                data["lanes"].append(back)
+                if isinstance(lane, dict):  # a lane an earlier mutation left without an id too
+                    back = dict(lane, id=f"{lane.get('id')}-back", transit_time="0 days")
+                    back["from"], back["to"] = lane.get("to"), lane.get("from")
+                    data["lanes"].append(back)
         elif kind == "scenario":
             header = data.get("scenario")
             if isinstance(header, dict):

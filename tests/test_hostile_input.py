@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sustain
 from tests.conftest import TINY, problems_of
@@ -651,3 +653,24 @@ def test_a_scenario_without_assets_has_no_knock_out_cases_and_its_cuts(tmp_path:
         result = resilience(compile_network(sustain.load(case)), ResilienceOptions(k=k))
         assert result.cases.empty and "weighted_shortfall_added" in result.cases
         assert result.cuts["front"].tolist() == ["front"]
+
+
+@given(text=st.text())
+def test_any_text_reads_back_from_a_csv_cell_and_a_workbook_cell(text: str) -> None:
+    from sustain.scenario import cells
+
+    assert cells.from_csv(cells.to_csv(text)) == text
+    assert cells.from_workbook(cells.to_workbook(text)) == text
+    assert not cells.runs_as_formula(cells.to_csv(text))
+
+
+def test_a_carriage_return_inside_a_name_stays_inside_its_csv_cell(tmp_path: Path) -> None:
+    from sustain.scenario.writers import write
+
+    text = TINY.read_text().replace("{id: USA}", '{id: USA, name: "United\\rStates"}')
+    case = tmp_path / "cr.yaml"
+    case.write_text(text)
+    scenario = sustain.load(case)
+    assert scenario.nations[0].name == "United\rStates"
+    write(scenario.rows(), tmp_path / "csv", "csv")
+    assert sustain.load(tmp_path / "csv").rows() == scenario.rows()

@@ -147,3 +147,36 @@ def test_a_read_only_location_is_refused_with_its_path(tmp_path: Path) -> None:
             write_tables({"x": pd.DataFrame({"v": [1]})}, locked / "plan")
     finally:
         locked.chmod(0o700)
+
+
+def test_a_failure_between_the_fallbacks_two_moves_puts_the_old_output_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "_renameat2", None)
+    out = tmp_path / "plan"
+    write_tables({"old": pd.DataFrame({"v": [1]})}, out)
+    real_rename = Path.rename
+
+    def interrupted(self: Path, target: Path) -> Path:  # the second move: the new one in
+        if Path(target) == out and self.name == "plan":
+            raise KeyboardInterrupt
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_tables({"new": pd.DataFrame({"v": [2]})}, out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["old.csv", "old.parquet"]
+    assert not list(tmp_path.glob(".plan.sustain-*"))
+
+
+def test_cleaning_touches_only_the_leftovers_of_its_own_output(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    other = tmp_path / f".a1.sustain-{dead}-abcd"  # what `a[1]` would match as a pattern
+    (other / "a1.old").mkdir(parents=True)
+    assert clean_leftovers(tmp_path / "a[1]") == []
+    assert other.exists()

@@ -954,7 +954,7 @@ def resilience(
     if result.interrupted:
         out.print(
             f"interrupted: {counts['not_run']:,} of {counts['cases']:,} cases not re-planned "
-            "(listed last, unranked); no mitigation tried",
+            "(listed unranked, as not run); no mitigation tried",
             highlight=False,
         )
     out.print(
@@ -1096,6 +1096,7 @@ def main() -> None:
         _report(str(exc), as_json=as_json)
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted")
-        sys.exit(130)
+        code = 130
+    if code == 130:  # typer turns a Ctrl-C outside the engines' own handling into 130
+        _report("interrupted before any result was finished", as_json=as_json)
     sys.exit(code if isinstance(code, int) else 0)

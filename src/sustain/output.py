@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import glob
 import os
 import shutil
 import tempfile
@@ -64,7 +65,8 @@ def _rename(source: Path, target: Path, flags: int) -> bool:
     if done == 0:
         return True
     code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+    # Not there, not on this filesystem, or refused by a sandbox: the portable way decides.
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM):
         return False
     raise OSError(code, os.strerror(code), str(target))
 
@@ -83,8 +85,13 @@ def _commit(new: Path, out: Path, workdir: Path, *, force: bool) -> None:
     if not out.exists() and not out.is_symlink():
         if new.is_dir():
             new.rename(out)
-        else:
+            return
+        try:
             os.link(new, out)  # fails if another writer got there first
+        except FileExistsError:
+            raise
+        except OSError:  # a filesystem without hard links
+            new.rename(out)
         return
     if not force:
         raise FileExistsError(errno.EEXIST, "exists", str(out))
@@ -129,7 +136,7 @@ def clean_leftovers(out: Path) -> list[Path]:
     old output a kill left moved aside); the ones removed."""
     removed: list[Path] = []
     try:
-        candidates = list(out.parent.glob(f".{out.name}{_MARK}*"))
+        candidates = list(out.parent.glob(f".{glob.escape(out.name)}{_MARK}*"))
     except OSError:  # no parent yet, or not readable: nothing to clean
         return removed
     for workdir in candidates:
@@ -138,14 +145,20 @@ def clean_leftovers(out: Path) -> list[Path]:
             continue
         # Without its lock, a work folder is a writer killed in its first instant or one
         # about to take its lock: told apart by whether the process named in it still runs.
-        if _locked(lock) if lock.exists() else _running(workdir.name):
+        # A free lock with its writer still running: the writer has not taken it yet.
+        if (lock.exists() and _locked(lock)) or _running(workdir.name):
             continue
-        old = workdir / (out.name + _OLD)
-        if old.exists() and not out.exists() and not out.is_symlink():
-            old.rename(out)
+        _put_back(workdir, out)
         shutil.rmtree(workdir, ignore_errors=True)
         removed.append(workdir)
     return removed
+
+
+def _put_back(workdir: Path, out: Path) -> None:
+    """Restore an old output the fallback moved aside, if nothing replaced it."""
+    old = workdir / (out.name + _OLD)
+    if (old.exists() or old.is_symlink()) and not out.exists() and not out.is_symlink():
+        old.rename(out)
 
 
 def check_target(out: Path, *, force: bool) -> None:
@@ -190,4 +203,6 @@ def atomic_output(out: Path, *, force: bool, is_dir: bool) -> Iterator[Path]:
             raise
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:
+        # A failure (or a Ctrl-C) between the fallback's two moves: the old output goes back.
+        _put_back(workdir, out)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -5,6 +5,7 @@ refused with its name before any work, by the library and the command line alike
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 # The longest span Sustain accepts anywhere (a horizon, a lead time, days of cover).
@@ -31,8 +32,9 @@ def check_range(
     ]
     wanted = " and ".join(b for b in bounds if b)
     expected = f"a finite number {wanted}".rstrip()
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's too
         raise ValueError(f"{name} must be {expected}, not {value!r}")
+    value = float(value)
     if (
         not math.isfinite(value)
         or (least is not None and value < least)

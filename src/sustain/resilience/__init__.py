@@ -413,7 +413,8 @@ class _Sweep:
                 for members, member_outcomes in smaller:
                     self._settle_by_members(cases, members, member_outcomes[mode], mode, found)
             outcomes.append(found)
-        # Both modes of a case are solved one after the other: a Ctrl-C leaves whole cases.
+        # Both modes of a case are queued together, so that a Ctrl-C leaves few cases half run
+        # (tasks finish out of order; a half-run case is reported unrun).
         todo = [
             (row, mode)
             for row in range(len(cases))

@@ -19,6 +19,7 @@ COMMENT = "#"  # starts a comment row in a scenario's CSV file
 # Characters an XML 1.0 document cannot hold, and the workbook's escape for any character.
 _NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_OPENS_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
 def _is_number(text: str) -> bool:
@@ -51,7 +52,8 @@ def from_csv(cell: str) -> str:
 def to_workbook(text: str) -> str:
     """Text a workbook can hold: `_xHHHH_` where XML cannot hold a character, and the
     escape's own pattern escaped (its underscore as `_x005F_`)."""
-    text = _ESCAPE.sub(lambda m: "_x005F" + m.group(0), text)
+    # Every underscore that opens the escape's pattern, overlapping ones too (`_x0041_x0042_`).
+    text = _OPENS_ESCAPE.sub("_x005F_", text)
     return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
 
 

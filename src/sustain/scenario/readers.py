@@ -304,9 +304,9 @@ def _read_csv(path: Path, table: str, raw: RawScenario) -> None:
                     )
                     continue
                 values = {
-                    name: cells.from_csv(cell.strip())
+                    name: text
                     for name, cell in zip(header, row, strict=False)
-                    if name and cell.strip()
+                    if name and (text := cells.from_csv(cell.strip()))
                 }
                 if not raw.count(len(row), where):
                     return

@@ -42,9 +42,14 @@ def write_csv_folder(rows: Rows, folder: Path) -> None:
         header = columns(model)
         with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
+            # Quotes every cell of a row with a carriage return, which the minimal quoting
+            # leaves bare under "\n" line ends and a reader would take for a line end.
+            quoting_all = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
             writer.writerow(header)
             for row in rows.get(table, ()):
-                writer.writerow([_cell(row.get(col)) for col in header])
+                cells_of_row = [_cell(row.get(col)) for col in header]
+                carriage = any("\r" in c for c in cells_of_row)
+                (quoting_all if carriage else writer).writerow(cells_of_row)
 
 
 def write_yaml(rows: Rows, path: Path) -> None:
