@@ -54,6 +54,11 @@ MUTATIONS = {
         "quantity: " + "9" * 400,
         "(400 digits)",
     ),
+    "a holding of 400 digits": (
+        "{formation: bde-1, system: m109, quantity: 10}",
+        "{formation: bde-1, system: m109, quantity: " + "9" * 400 + "}",
+        "must be at most 1000000000000000",
+    ),
     "1e29 of an item": (
         "quantity: 500 m3",
         "quantity: 100000000000000000000000000000 m3",

@@ -322,6 +322,7 @@ class System(Record):
     value: float | None = Field(
         None,
         gt=0,
+        le=1e9,
         description=(
             "Weight of one system out of action for a day, against a unit short of weight 1; "
             "blank: the mean priority of the formations holding it times the largest "
@@ -361,7 +362,7 @@ class Holding(Record):
     references: ClassVar[dict[str, str]] = {"formation": "formations", "system": "systems"}
     formation: Text = Field(description="Formation holding the systems.")
     system: Text = Field(description="System held.")
-    quantity: int = Field(ge=0, description="Number of systems held.")
+    quantity: int = Field(ge=0, le=10**15, description="Number of systems held.")
 
 
 class Intensity(Record):
@@ -489,7 +490,9 @@ class Order(Record):
     customer: Text = Field(description="Nation that ordered.")
     quantity: PositiveCount = Field(description="Quantity ordered.")
     date: Date = Field(description="Date the order was placed.")
-    priority: float = Field(0.0, description="Higher is served first when priorities are used.")
+    priority: float = Field(
+        0.0, ge=-1e9, le=1e9, description="Higher is served first when priorities are used."
+    )
 
 
 class Pledge(Record):
