@@ -82,15 +82,21 @@ def test_files_and_folders_replace_one_another(tmp_path: Path, system: bool) -> 
     assert out.read_text() == "a file again\n"
 
 
-def test_an_old_output_a_kill_left_moved_aside_is_put_back(tmp_path: Path) -> None:
-    # What the fallback leaves when killed between its two moves: the old folder inside the
-    # work folder of a process that no longer runs, and nothing at the output's place.
-    dead = subprocess.run(
+def finished_process_id() -> str:
+    """The id of a process that has exited (a killed writer's, as a work folder names it)."""
+    done = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         text=True,
         capture_output=True,
         check=True,
-    ).stdout.strip()
+    )
+    return done.stdout.strip()
+
+
+def test_an_old_output_a_kill_left_moved_aside_is_put_back(tmp_path: Path) -> None:
+    # What the fallback leaves when killed between its two moves: the old folder inside the
+    # work folder of a process that no longer runs, and nothing at the output's place.
+    dead = finished_process_id()
     workdir = tmp_path / f".out.sustain-{dead}-abcd"
     (workdir / "out.old").mkdir(parents=True)
     (workdir / "out.old" / "table.csv").write_text("old\n")
@@ -170,12 +176,7 @@ def test_a_failure_between_the_fallbacks_two_moves_puts_the_old_output_back(
 
 
 def test_cleaning_touches_only_the_leftovers_of_its_own_output(tmp_path: Path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    ).stdout.strip()
+    dead = finished_process_id()
     other = tmp_path / f".a1.sustain-{dead}-abcd"  # what `a[1]` would match as a pattern
     (other / "a1.old").mkdir(parents=True)
     assert clean_leftovers(tmp_path / "a[1]") == []
