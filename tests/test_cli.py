@@ -307,3 +307,23 @@ def test_a_policies_row_for_a_pair_that_does_not_order_is_located(tmp_path: Path
     assert refused.returncode == 2
     assert f"case.yaml:{line}" in refused.stderr and "does not order" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+JSON_COMMANDS = {
+    "validate": [],
+    "info": [],
+    "plan": [],
+    "industry": [],
+    "simulate": ["--replications", "4"],
+    "policy": ["--shortage-cost", "10", "--replications", "2", "--evaluation-replications", "2"],
+    "resilience": [],
+}
+
+
+@pytest.mark.parametrize("command", list(JSON_COMMANDS))
+def test_every_json_output_is_json_on_the_real_stdout(command: str) -> None:
+    """All of stdout, as a real process writes it (HiGHS's banner goes to the process's file
+    descriptor, which an in-process runner never sees)."""
+    done = run(command, str(TINY), *JSON_COMMANDS[command], "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True

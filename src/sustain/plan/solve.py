@@ -9,7 +9,10 @@ of a capacity is worth in shortfall."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -65,13 +68,34 @@ class Solution:
     parts: dict[str, float] | None = None  # each part of the objective at the solution
 
 
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS instance that writes nothing. HiGHS prints its banner on the process's standard
+    output when an instance is made, before any option can be set: that would break the
+    JSON a command prints, so the file descriptor itself is pointed at /dev/null meanwhile."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to keep clean
+        saved = -1
+    try:
+        with Path(os.devnull).open("wb") as sink:
+            if saved >= 0:
+                os.dup2(sink.fileno(), 1)
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]
+            highs.setOptionValue("output_flag", False)
+    finally:
+        if saved >= 0:
+            os.dup2(saved, 1)
+            os.close(saved)
+    return highs
+
+
 class Solver:
     """One HiGHS instance holding one model, solved and re-solved."""
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = quiet_highs()
         options = model.options
         if options.solver not in SOLVERS:
             raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import maximum_flow
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.model import item_sources
+from sustain.plan.solve import quiet_highs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -102,8 +103,7 @@ def _asset_cut(n: Network, sources: npt.NDArray[np.bool_], front: int) -> list[i
     n_sites, n_assets = len(n.sites), len(n.assets)
     if not sources.any():
         return []
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]
-    highs.setOptionValue("output_flag", False)
+    highs = quiet_highs()
     lp = highspy.HighsLp()
     lp.num_col_ = n_assets + n_sites  # assets lost, then site levels
     lp.num_row_ = len(n.lanes)
