@@ -327,3 +327,19 @@ def test_every_json_output_is_json_on_the_real_stdout(command: str) -> None:
     done = run(command, str(TINY), *JSON_COMMANDS[command], "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_the_readmes_python_runs_as_written() -> None:
+    """Every ```python block of the README, in a fresh interpreter, from the repository root,
+    as a user pastes it (nothing imported before it but what it imports)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        done = subprocess.run(
+            [sys.executable, "-c", block], cwd=ROOT, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
