@@ -418,17 +418,6 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     """Assemble the LP for a Network. With investment decisions, `network` has every option
     made (sustain.capacity.with_investments) and `base_capacity` (periods, lines) is each
     line's capacity without them."""
-    if options.lags not in LAGS:
-        raise ValueError(f'unknown lags "{options.lags}": use one of {", ".join(LAGS)}')
-    if options.allocation not in ALLOCATIONS:
-        raise ValueError(
-            f'unknown allocation "{options.allocation}": use one of {", ".join(ALLOCATIONS)}'
-        )
-    if options.investments not in INVESTMENT_MODES:
-        raise ValueError(
-            f'unknown investments mode "{options.investments}": use one of '
-            + ", ".join(INVESTMENT_MODES)
-        )
     n = network
     n_periods = n.n_periods
     n_sites, n_items = len(n.sites), len(n.items)

@@ -18,7 +18,7 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
-from sustain.plan.model import SOLVERS, STAGES, Model
+from sustain.plan.model import STAGES, Model
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,8 +97,6 @@ class Solver:
         self.model = model
         self.highs = quiet_highs()
         options = model.options
-        if options.solver not in SOLVERS:
-            raise ValueError(f'unknown solver "{options.solver}": use one of {", ".join(SOLVERS)}')
         self.method = method(options.solver, model.n_columns, model.network.n_periods)
         if self.method == "ipm-nox" and options.lexicographic:
             self.method = "ipm"  # the stages after the first go on from a basis: cross over
