@@ -70,13 +70,13 @@ def test_info_tables_and_json() -> None:
         assert title in text.output
     result = runner.invoke(app, ["info", str(TINY), "--json"])
     document = json.loads(result.output)
-    demand = {row["family"]: row["demand"] for row in document["demand_by_family"]}
+    demand = {row["family"]: row["demand"] for row in document["rows"]["demand_by_family"]}
     assert demand == pytest.approx({"155mm-NATO": 7000, "152mm-Soviet": 2100, "diesel": 42})
-    lanes = {row["mode"]: row["capacity_t_per_day"] for row in document["lanes_by_mode"]}
+    lanes = {row["mode"]: row["capacity_t_per_day"] for row in document["rows"]["lanes_by_mode"]}
     assert lanes == {"rail": 100, "sea": 1000}
-    sites = {(r["kind"], r["nation"]): r["sites"] for r in document["sites_by_kind_and_nation"]}
+    sites = {(r["kind"], r["nation"]): r["sites"] for r in document["rows"]["sites_by_kind"]}
     assert sites == {("factory", "USA"): 1, ("hub", "POL"): 1, ("front", "UKR"): 1}
-    supply = {row["family"]: row for row in document["supply_by_family"]}
+    supply = {row["family"]: row for row in document["rows"]["supply_by_family"]}
     assert supply["152mm-Soviet"]["stock_above_floor"] == 4000  # 5000 less the 1000 floor
     assert supply["155mm-NATO"]["pledged"] == 3000
 
@@ -135,8 +135,8 @@ def test_plan_json_and_bad_options() -> None:
     assert result.exit_code == 0
     document = json.loads(result.output)
     assert document["ok"] is True
-    assert document["shortfall"][0]["formation"] == "bde-1"
-    assert document["shortfall"][0]["first_short"].startswith("2023-01-02")
+    assert document["rows"]["shortfall_by_formation"][0]["formation"] == "bde-1"
+    assert document["rows"]["shortfall_by_formation"][0]["first_short"] == "2023-01-02"
     bad = runner.invoke(app, ["plan", str(TINY), "--solver", "magic"])
     assert bad.exit_code == 2
 
@@ -161,7 +161,7 @@ def test_industry_lead_times(tmp_path: Path) -> None:
     lead = pd.read_parquet(tmp_path / "i" / "lead_times.parquet")
     assert set(lead["line"]) >= {"us-155-scranton", "bg-152-sopot"}
     document = json.loads(runner.invoke(app, ["industry", str(EXAMPLES[0]), "--json"]).output)
-    assert {row["order"] for row in document["orders"]} >= {"o-us-1", "o-us-2", "o-us-3"}
+    assert {row["order"] for row in document["rows"]["orders"]} >= {"o-us-1", "o-us-2", "o-us-3"}
 
 
 def test_plan_with_investment_decisions() -> None:
@@ -169,7 +169,9 @@ def test_plan_with_investment_decisions() -> None:
         app, ["plan", str(EXAMPLES[0]), "--investments", "whole", "--budget", "5e8", "--json"]
     )
     assert result.exit_code == 0, result.output
-    made = {row["investment"]: row["made"] for row in json.loads(result.output)["investments"]}
+    made = {
+        row["investment"]: row["made"] for row in json.loads(result.output)["rows"]["investments"]
+    }
     chosen = [name for name, share in made.items() if share > 0.5]
     costs = {"scranton-expansion": 3e8, "unterluss-new-line": 5e8, "sopot-expansion": 1.2e8}
     assert sum(costs[name] for name in chosen) <= 5e8  # within the budget, whole options
@@ -183,12 +185,12 @@ def test_simulate_a_policy_and_a_written_plan(tmp_path: Path) -> None:
         app, ["simulate", str(TINY), "--replications", "8", "--seed", "3", "--json"]
     )
     assert result.exit_code == 0, result.output
-    first = json.loads(result.output)
+    first = json.loads(result.output)["figures"]
     assert first["replications"] == 8 and not first["interrupted"]
     again = runner.invoke(
         app, ["simulate", str(TINY), "--replications", "8", "--seed", "3", "--json"]
     )
-    assert json.loads(again.output)["weighted_shortfall"] == first["weighted_shortfall"]
+    assert json.loads(again.output)["figures"]["weighted_shortfall"] == first["weighted_shortfall"]
     planned = tmp_path / "plan"
     assert runner.invoke(app, ["plan", str(TINY), "--out", str(planned)]).exit_code == 0
     out_dir = tmp_path / "sim"
@@ -211,13 +213,13 @@ def test_simulate_a_policy_and_a_written_plan(tmp_path: Path) -> None:
     }
     missing = runner.invoke(app, ["simulate", str(TINY), "--plan", str(tmp_path / "none")])
     assert missing.exit_code == 2
-    assert "no shipments.csv" in missing.output
+    assert "not a folder" in missing.output
 
 
 def test_table_cells_never_show_minus_zero() -> None:
-    from sustain.cli import _format
+    from sustain.render import cell
 
-    assert [_format(v) for v in (-0.0, -8.9e-16, -0.004, -0.01, -150.0, 1234.5)] == [
+    assert [cell(v) for v in (-0.0, -8.9e-16, -0.004, -0.01, -150.0, 1234.5)] == [
         "0.00",
         "0.00",
         "0.00",
@@ -233,8 +235,8 @@ def test_plan_simulate_and_resilience_print_one_weighted_shortfall(tmp_path: Pat
         runner.invoke(app, ["plan", str(TINY), "--json", "--out", str(planned)]).output
     )
     # tiny.yaml: one brigade of priority 2, families of criticality 1.
-    units_short = sum(row["shortfall"] for row in made["shortfall"])
-    assert made["weighted_shortfall"] == pytest.approx(2 * units_short)
+    units_short = sum(row["shortfall"] for row in made["rows"]["shortfall_by_formation"])
+    assert made["figures"]["weighted_shortfall"] == pytest.approx(2 * units_short)
     noise_off = ["--demand-noise", "0", "--surge-probability", "0", "--outage-probability", "0"]
     noise_off += ["--transit-cv", "0", "--yield-cv", "0", "--slip-probability", "0"]
     replay = runner.invoke(
@@ -251,10 +253,12 @@ def test_plan_simulate_and_resilience_print_one_weighted_shortfall(tmp_path: Pat
         ],
     )
     assert replay.exit_code == 0, replay.output
-    replayed = json.loads(replay.output)["weighted_shortfall"]
-    assert replayed["p50"] == pytest.approx(made["weighted_shortfall"], rel=1e-9)
+    replayed = json.loads(replay.output)["figures"]["weighted_shortfall"]
+    assert replayed["p50"] == pytest.approx(made["figures"]["weighted_shortfall"], rel=1e-9)
     swept = json.loads(runner.invoke(app, ["resilience", str(TINY), "--json"]).output)
-    assert swept["base_weighted_shortfall"] == pytest.approx(made["weighted_shortfall"])
+    assert swept["figures"]["base_weighted_shortfall"] == pytest.approx(
+        made["figures"]["weighted_shortfall"]
+    )
 
 
 def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here() -> None:
@@ -263,7 +267,7 @@ def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here
     table; bad vocabularies exit 2 with a message. Run as a real process."""
     shell = run("simulate", str(TINY), "--replications", "16", "--seed", "5", "--json")
     assert shell.returncode == 0, shell.stderr
-    from_shell = json.loads(shell.stdout)["weighted_shortfall"]
+    from_shell = json.loads(shell.stdout)["figures"]["weighted_shortfall"]
     network = sustain.compile_network(sustain.load(TINY))
     library = sustain.simulate.simulate(network, 16, seed=5).weighted_shortfall
     for p in (5, 50, 95):
@@ -275,13 +279,15 @@ def test_simulate_defaults_are_the_librarys_and_costs_and_demand_are_chosen_here
     )  # fmt: skip
     assert priced.returncode == 0, priced.stderr
     document = json.loads(priced.stdout)
-    units_short = sum(row["mean_shortfall"] for row in document["shortfall"])
+    units_short = sum(row["mean_shortfall"] for row in document["rows"]["shortfall"])
     assert units_short > 0
-    assert document["costs_eur"]["shortage"] == pytest.approx(2 * units_short)
-    # Stock on hand on the last day, per site and item that can hold it, with percentiles.
-    stock = document["stock_last_day"]
+    assert document["figures"]["costs_eur"]["shortage"] == pytest.approx(2 * units_short)
+    # Stock on hand on the last day where sites order, with percentiles, fewest days first.
+    stock = document["rows"]["stock_left"]
     assert stock and all(row["p5"] <= row["p50"] <= row["p95"] for row in stock)
-    assert {row["site"] for row in stock} >= {"factory"}
+    assert {row["site"] for row in stock} == {"front"}  # the factory and hub order nothing
+    days = [row["days_served"] for row in stock]
+    assert days == sorted(days)
     for bad, message in (
         (["--demand", "gamma"], 'unknown demand "gamma"'),
         (["--uncertainty", "calm"], 'unknown uncertainty preset "calm"'),

@@ -603,10 +603,11 @@ def test_a_ctrl_c_during_a_simulation_writes_the_replications_finished(tmp_path:
     stdout, stderr = running.communicate(timeout=300)
     assert running.returncode == 0, stderr
     document = json.loads(stdout[stdout.index("{") :])
-    assert document["interrupted"] is True and 0 < document["replications"] < 100_000
+    figures = document["figures"]
+    assert figures["interrupted"] is True and 0 < figures["replications"] < 100_000
     import pandas as pd
 
-    assert len(pd.read_parquet(out / "replications.parquet")) == document["replications"]
+    assert len(pd.read_parquet(out / "replications.parquet")) == figures["replications"]
 
 
 def test_a_ctrl_c_during_a_knock_out_sweep_keeps_the_cases_re_planned(tmp_path: Path) -> None:
@@ -628,7 +629,7 @@ def test_a_ctrl_c_during_a_knock_out_sweep_keeps_the_cases_re_planned(tmp_path: 
     stdout, stderr = running.communicate(timeout=300)
     assert running.returncode == 0, stderr
     document = json.loads(stdout[stdout.index("{") :])
-    assert document["interrupted"] is True, document["counts"]
+    assert document["figures"]["interrupted"] is True, document["counts"]
     counts = document["counts"]
     assert 0 < counts["not_run"] <= counts["cases"] == 91
     cases = pd.read_parquet(out / "cases.parquet")

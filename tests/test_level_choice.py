@@ -187,11 +187,11 @@ def test_sustain_policy_prints_json_a_subprocess_can_read(tmp_path: object) -> N
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["method"] == "simulation search"
-    policies = {row["policy"]: row for row in document["comparison"]}
+    assert document["figures"]["method"] == "simulation search"
+    policies = {row["policy"]: row for row in document["rows"]["comparison"]}
     assert len(policies) == 3 and all(row["cost_eur"] > 0 for row in policies.values())
-    assert len(document["levels"]) > 10
-    assert {"site", "item", "level", "start_level"} <= set(document["levels"][0])
+    assert len(document["rows"]["levels"]) > 10
+    assert {"site", "item", "level", "start_level"} <= set(document["rows"]["levels"][0])
     refused = subprocess.run(
         [sys.executable, "-m", "sustain", "policy", str(EXAMPLES[0]), "--json"],
         capture_output=True,

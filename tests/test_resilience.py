@@ -332,11 +332,11 @@ def test_the_command_ranks_cases_and_refuses_unknown_assets(tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["cases"][0]["case"] == "bridge-0"
-    assert body["cuts"][0]["single_point"] is True
-    assert body["mitigations"][0]["option"] == "forward-stock"
-    assert body["mitigations"][0]["cheapest"] is True
-    assert body["cases"][0]["cheapest_mitigation"] == "forward-stock"
+    assert body["rows"]["cases"][0]["case"] == "bridge-0"
+    assert body["rows"]["cuts"][0]["single_point"] is True
+    assert body["rows"]["mitigations"][0]["option"] == "forward-stock"
+    assert body["rows"]["mitigations"][0]["cheapest"] is True
+    assert body["rows"]["cases"][0]["cheapest_mitigation"] == "forward-stock"
     bad = runner.invoke(
         app, ["resilience", str(tmp_path / "scenario"), "--asset", "bridge-9", "--json"]
     )

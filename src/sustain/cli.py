@@ -6,40 +6,33 @@ Exit codes: 0 success, 2 bad input (every problem listed with its file, line and
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 from rich.text import Text
 
-from sustain import industry as industry_engine
-from sustain import summary
+from sustain import render, service, summary
 from sustain.execute import MissingDependencyError, require_executor
 from sustain.network import compile_network
 from sustain.output import OutputError, OutputExistsError, check_target
-from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions, bottleneck_gain
-from sustain.plan import plan as make_plan
+from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions
 from sustain.resilience import ResilienceOptions
-from sustain.resilience import resilience as run_resilience
-from sustain.results import write_tables
+from sustain.results import DEFAULT_FORMATS, FORMATS, Run, RunReadError, read_run, write_run
 from sustain.scenario import Scenario, ScenarioError, load
-from sustain.scenario.writers import FORMATS, write, write_template
+from sustain.scenario.writers import FORMATS as SCENARIO_FORMATS
+from sustain.scenario.writers import write, write_template
 from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, Uncertainty, preset
-from sustain.simulate import simulate as run_simulation
-from sustain.simulate.optimise import SearchOptions, choose_levels
+from sustain.simulate.optimise import SearchOptions
 
 T = TypeVar("T")
 
@@ -61,7 +54,12 @@ ScenarioPath = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
 OutDir = Annotated[
-    Path | None, typer.Option("--out", help="Write every table as CSV and Parquet here.")
+    Path | None,
+    typer.Option("--out", help="Write the run here: run.json and every table (see --formats)."),
+]
+Formats = Annotated[
+    str,
+    typer.Option("--formats", help=f"Formats of the tables --out writes, of {', '.join(FORMATS)}."),
 ]
 ForceFlag = Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")]
 Executor = Annotated[str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")]
@@ -151,41 +149,48 @@ def _load(path: Path, as_json: bool) -> Scenario:
         raise AssertionError("unreachable") from exc
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(frame.to_json(orient="records", double_precision=15, date_format="iso"))  # type: ignore[no-any-return]
+def _formats(text: str, as_json: bool) -> tuple[str, ...]:
+    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        _fail(f'--formats "{text}": use one or more of {", ".join(FORMATS)}', as_json=as_json)
+    return chosen
 
 
-def _show(title: str, frame: pd.DataFrame) -> None:
-    table = Table(title=title, title_justify="left", title_style="bold")
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(Text(_format(v)) for v in row))
-    out.print(table)
+def _finish(
+    run: Run,
+    *,
+    out_dir: Path | None,
+    formats: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+) -> bool:
+    """Write the run (when --out is given) and, under --json, print it as one document:
+    its metadata and its summary tables' rows. True when the caller should render it."""
+    if out_dir is not None:
+        with _finishing(f"writing the {run.engine} run's tables"):
+            write_run(run, out_dir, formats=formats, force=force)
+    if as_json:
+        document = {"ok": True, **run.document(), "written": str(out_dir) if out_dir else None}
+        print(json.dumps(document, indent=2, allow_nan=False))
+        return False
+    return True
 
 
-def _format(value: Any) -> str:
-    """One table cell: dates as YYYY-MM-DD ('-' for none and for missing figures), numbers to
-    a sensible precision."""
-    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return str(value)[:10]
-    if isinstance(value, float):
-        if value == float("inf"):
-            return "∞"
-        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-        return text.removeprefix("-") if text.strip("-0.") == "" else text  # no "-0.00"
-    return str(value)
+def _written(out_dir: Path | None, formats: tuple[str, ...]) -> None:
+    if out_dir is not None:
+        out.print(
+            f"wrote the run to {out_dir} (run.json and every table as {', '.join(formats)})",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
 def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     """Check a scenario and list every problem at once, each with file, line and field."""
     scenario = _load(path, as_json)
-    network = compile_network(scenario)
-    counts = summary.overview(network)
+    counts = summary.overview(compile_network(scenario))
     if as_json:
         print(json.dumps({"ok": True, "problems": [], "summary": counts}, indent=2))
         return
@@ -198,52 +203,36 @@ def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def info(path: ScenarioPath, as_json: JsonFlag = False) -> None:
+def info(
+    path: ScenarioPath,
+    out_dir: OutDir = None,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
+    force: ForceFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
     """Summary tables: sites by kind and nation, lanes by mode, demand and supply by family."""
-    network = compile_network(_load(path, as_json))
-    tables = {
-        "sites by kind and nation": summary.sites_by_kind(network),
-        "lanes by mode": summary.lanes_by_mode(network),
-        "demand by family (over the horizon, in the family's unit)": summary.demand_by_family(
-            network
-        ),
-        "supply by family (over the horizon, in the family's unit)": summary.supply_by_family(
-            network
-        ),
-    }
-    if as_json:
-        document: dict[str, Any] = {"ok": True, "overview": summary.overview(network)}
-        for title, frame in tables.items():
-            document[title.split(" (")[0].replace(" ", "_")] = _records(frame)
-        print(json.dumps(document, indent=2))
-        return
-    overview = summary.overview(network)
-    out.print(
-        f"[bold]{escape(str(overview['name']))}[/]: from {overview['start']}, "
-        f"{overview['days']} days in {overview['periods']} periods ({overview['grid']}); "
-        + ", ".join(
-            f"{v} {k.replace('_', ' ')}"
-            for k, v in overview.items()
-            if k not in ("name", "start", "days", "periods", "grid")
-        ),
-        highlight=False,
-    )
-    for title, frame in tables.items():
-        _show(title, frame)
+    chosen = _formats(formats, as_json)
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    run = service.info_run(_load(path, as_json), source=path)
+    if _finish(run, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.info(run, out)
+        _written(out_dir, chosen)
 
 
 @app.command()
 def export(
     path: ScenarioPath,
-    to: Annotated[str, typer.Option("--to", help=f"Format to write: {', '.join(FORMATS)}.")],
+    to: Annotated[
+        str, typer.Option("--to", help=f"Format to write: {', '.join(SCENARIO_FORMATS)}.")
+    ],
     destination: Annotated[Path, typer.Argument(metavar="OUT", help="File or folder to write.")],
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Convert a scenario between YAML, a CSV folder and an Excel workbook, losing nothing."""
     fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
-    if fmt not in FORMATS:
-        _fail(f'unknown format "{to}": use one of {", ".join(FORMATS)}', as_json=as_json)
+    if fmt not in SCENARIO_FORMATS:
+        _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
     scenario = _load(path, as_json)
     try:
         write(scenario.rows(), destination, fmt, force=force)
@@ -323,6 +312,7 @@ def plan(
     ] = PlanOptions.investments,
     budget: Annotated[float | None, typer.Option(help="Budget for investments, in EUR.")] = None,
     top: Annotated[int, typer.Option(min=0, help="Rows to show in each summary table.")] = 10,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -340,92 +330,23 @@ def plan(
         investments=investments,
         budget_eur=budget,
     )
+    chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
+    scenario = _load(path, as_json)
     try:
         if as_json:
-            result = make_plan(network, options)
+            run = service.plan_run(scenario, options, source=path)
         else:
             with err.status("planning") as status:
-                result = make_plan(network, options, progress=lambda s: status.update(s))
+                run = service.plan_run(
+                    scenario, options, progress=lambda s: status.update(s), source=path
+                )
     except (PlanError, PlanCheckError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
-    if out_dir is not None:
-        write_tables(result.tables, out_dir, force=force)
-    shortfalls = result.summary()
-    limits = result.bottlenecks
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "objective": result.objective,
-                    "objective_parts": result.parts,
-                    "weighted_shortfall": result.total_shortfall,
-                    "explanation": result.explanation(),
-                    "size": result.size,
-                    "timings": result.timings,
-                    "shortfall": _records(shortfalls),
-                    "bottlenecks": _records(limits),
-                    "investments": _records(result.tables["investments"])
-                    if "investments" in result.tables
-                    else [],
-                    "written": str(out_dir) if out_dir else None,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return
-    size, timings = result.size, result.timings
-    out.print(
-        f"[bold]plan[/] of {escape(network.name)}: {size['columns']:,} variables, {size['rows']:,} "
-        f"constraints; built in {timings['build_s']:.2f} s, solved in {timings['solve_s']:.2f} s, "
-        f"checked in {timings['check_s']:.2f} s; weighted shortfall "
-        f"{result.total_shortfall:,.0f}",
-        highlight=False,
-    )
-    shown = shortfalls[shortfalls["shortfall"] > 1e-6].head(top).copy()
-    # Ranked by weighted shortfall (priority x criticality), shown beside the units short.
-    _show(
-        "largest shortfalls (over the horizon, by weighted shortfall)",
-        shown.rename(columns={"weighted_shortfall": "weighted"}),
-    )
-    shown_limits = pd.DataFrame(
-        {
-            "capacity": limits["name"],
-            "one more": "+1 " + limits["unit"],
-            "removes": [
-                bottleneck_gain(r) if r["family"] else "-" for r in limits.to_dict("records")
-            ],
-            "weighted": limits["value_per_unit"],
-            "binding periods": limits["binding_periods"].astype(int),
-        }
-    ).head(top)
-    _show("what limits deliveries most (what one more unit of each capacity buys)", shown_limits)
-    if "investments" in result.tables:
-        _show("investments made (share of each option)", result.tables["investments"])
-    out.print(result.explanation(), highlight=False, markup=False)
-    if out_dir is not None:
-        out.print(f"wrote every table to {out_dir} (CSV and Parquet)", markup=False)
-
-
-def _read_plan(folder: Path, as_json: bool) -> dict[str, pd.DataFrame]:
-    """The tables of a plan written by `sustain plan --out` (CSV or Parquet)."""
-    tables: dict[str, pd.DataFrame] = {}
-    for name in ("shipments", "consumption", "production", "shortfall"):
-        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        if parquet.exists():
-            tables[name] = pd.read_parquet(parquet)
-        elif csv.exists():
-            tables[name] = pd.read_csv(csv)
-        else:
-            _fail(
-                f"{folder}: no {name}.csv or {name}.parquet (write one with sustain plan --out)",
-                as_json=as_json,
-            )
-    return tables
+    if _finish(run, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.plan(run, out, top)
+        _written(out_dir, chosen)
 
 
 # What the simulator and the level choice share: the policy's options, the noise, the costs.
@@ -463,6 +384,10 @@ OutageProbability = Annotated[
     ),
 ]
 TransitCv = Annotated[float | None, typer.Option(min=0.0, help="Variation of transit times.")]
+YieldMean = Annotated[
+    float | None,
+    typer.Option(min=0.0, max=1.0, help="Mean daily production yield (default 1 - yield cv)."),
+]
 YieldCv = Annotated[
     float | None, typer.Option(min=0.0, max=0.99, help="Variation of daily production yield.")
 ]
@@ -484,26 +409,7 @@ FamilyShortageCost = Annotated[
 ]
 
 
-def _noise(
-    demand_noise: float | None,
-    surge_probability: float | None,
-    outage_probability: float | None,
-    transit_cv: float | None,
-    yield_cv: float | None,
-    slip_probability: float | None,
-) -> dict[str, float | None]:
-    """The noise options of the command line, by the Uncertainty field each changes."""
-    return {
-        "demand_noise": demand_noise,
-        "surge_probability": surge_probability,
-        "asset_failure_probability": outage_probability,
-        "transit_cv": transit_cv,
-        "yield_cv": yield_cv,
-        "slip_probability": slip_probability,
-    }
-
-
-def _noise_and_options(
+def _uncertainty_and_options(
     *,
     as_json: bool,
     uncertainty_preset: str,
@@ -512,13 +418,11 @@ def _noise_and_options(
     family_shortage_cost: list[str] | None,
     **options: Any,
 ) -> tuple[Uncertainty, SimulationOptions]:
-    """The uncertainty preset with the figures changed on the command line, and the options;
-    a figure out of range fails with exit 2."""
+    """The uncertainty preset with the figures changed on the command line (by the
+    Uncertainty field each changes), and the options; a figure out of range fails with
+    exit 2."""
     try:
-        changes: dict[str, Any] = {k: v for k, v in noise.items() if v is not None}
-        yield_cv = noise.get("yield_cv")
-        if yield_cv is not None:  # the mean yield falls as its variation grows
-            changes["yield_mean"] = 1.0 - yield_cv if yield_cv > 0 else 1.0
+        changes = {k: v for k, v in noise.items() if v is not None}
         uncertainty = preset(uncertainty_preset, demand, **changes)
         settings = SimulationOptions(
             family_shortage_costs=_family_costs(family_shortage_cost or []), **options
@@ -527,6 +431,37 @@ def _noise_and_options(
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
     return uncertainty, settings
+
+
+def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:
+    """FAMILY=EUR options as (family, EUR) pairs."""
+    costs = []
+    for pair in pairs:
+        family, _, figure = pair.partition("=")
+        try:
+            cost = float(figure)
+        except ValueError:
+            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR') from None
+        if not family or cost < 0 or not np.isfinite(cost):
+            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR, EUR >= 0')
+        costs.append((family, cost))
+    return tuple(costs)
+
+
+def _read_plan(folder: Path, as_json: bool) -> Run:
+    """A plan run written by `sustain plan --out`."""
+    try:
+        run = read_run(folder)
+    except RunReadError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if run.engine != "plan":
+        _fail(
+            f"{folder}: holds a run of sustain {run.engine}, not a plan "
+            "(write one with sustain plan --out)",
+            as_json=as_json,
+        )
+    return run
 
 
 @app.command()
@@ -553,6 +488,7 @@ def simulate(
     surge_probability: SurgeProbability = None,
     outage_probability: OutageProbability = None,
     transit_cv: TransitCv = None,
+    yield_mean: YieldMean = None,
     yield_cv: YieldCv = None,
     slip_probability: SlipProbability = None,
     holding_cost: HoldingCost = 0.0,
@@ -564,6 +500,7 @@ def simulate(
     workers: Workers = None,
     out_dir: OutDir = None,
     top: Annotated[int, typer.Option(min=0, help="Rows to show in the summary table.")] = 10,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -571,23 +508,22 @@ def simulate(
     _check_executor(executor, as_json)
     if plan_dir is None and policy not in ("base-stock", "s-S"):
         _fail(f'unknown policy "{policy}": use base-stock or s-S', as_json=as_json)
-    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
-    plan_tables = _read_plan(plan_dir, as_json) if plan_dir is not None else None
-    uncertainty, options = _noise_and_options(
+    chosen = _formats(formats, as_json)
+    uncertainty, options = _uncertainty_and_options(
         as_json=as_json,
         uncertainty_preset=uncertainty_preset,
         demand=demand,
-        noise=_noise(
-            demand_noise,
-            surge_probability,
-            outage_probability,
-            transit_cv,
-            yield_cv,
-            slip_probability,
-        ),
+        noise={
+            "demand_noise": demand_noise,
+            "surge_probability": surge_probability,
+            "asset_failure_probability": outage_probability,
+            "transit_cv": transit_cv,
+            "yield_mean": yield_mean,
+            "yield_cv": yield_cv,
+            "slip_probability": slip_probability,
+        },
         family_shortage_cost=family_shortage_cost,
-        policy="plan" if plan_tables is not None else policy,
+        policy="plan" if plan_dir is not None else policy,
         cover_days=cover_days,
         reorder_days=reorder_days,
         backorders=backorders,
@@ -596,109 +532,40 @@ def simulate(
         ordering_cost=ordering_cost,
         shortage_cost=shortage_cost,
     )
-    start = time.perf_counter()
-    try:
-        run = functools.partial(
-            run_simulation,
-            network,
-            replications,
-            seed,
-            uncertainty,
-            options,
-            plan_tables,
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    scenario = _load(path, as_json)
+    plan_run = _read_plan(plan_dir, as_json) if plan_dir is not None else None
+
+    def run(progress: Callable[[int, int], None] | None = None) -> Run:
+        return service.simulate_run(
+            scenario,
+            replications=replications,
+            seed=seed,
+            uncertainty=uncertainty,
+            options=options,
+            plan=plan_run,
             executor=executor,
             workers=workers,
             address=address,
+            progress=progress,
+            finishing=lambda done: _finishing(f"the tables of the {done:,} replications finished"),
+            source=path,
         )
+
+    try:
         if as_json:
-            result = run()
+            made = run()
         else:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("simulating", total=replications)
-                result = run(progress=lambda done, _: bar.update(task, completed=done))
+                made = run(lambda done, _: bar.update(task, completed=done))
     except (KeyError, ValueError) as exc:
-        what = "the plan" if plan_tables is not None else "the policy"
+        what = "the plan" if plan_run is not None else "the policy"
         _fail(f"cannot simulate {what}: {exc}", as_json=as_json)
         raise AssertionError("unreachable") from exc
-    seconds = time.perf_counter() - start
-    with _finishing(f"the tables of the {result.finished:,} replications finished"):
-        tables = result.tables
-        if out_dir is not None:
-            write_tables(tables, out_dir, force=force)
-    summary = tables["shortfall"]
-    totals = result.weighted_shortfall
-    per_replication = tables["replications"]
-    costs = {  # means over the replications
-        kind: float(per_replication[f"{kind}_cost_eur"].mean())
-        for kind in ("holding", "ordering", "shortage")
-    }
-    stock = tables["stock"]
-    last_stock = stock[stock["day"] == stock["day"].max()].drop(columns="day")
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "replications": result.finished,
-                    "interrupted": result.interrupted,
-                    "seconds": seconds,
-                    "weighted_shortfall": {
-                        f"p{p}": float(np.percentile(totals, p)) for p in (5, 50, 95)
-                    },
-                    "costs_eur": costs,
-                    "shortfall": _records(summary),
-                    "stock_last_day": _records(last_stock),
-                    "written": str(out_dir) if out_dir else None,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return
-    note = " (interrupted)" if result.interrupted else ""
-    out.print(
-        f"simulated {result.finished:,} of {replications:,} replications{note} of "
-        f"{network.n_days} days in {seconds:.1f} s (seed {seed}); weighted shortfall "
-        f"p5 {np.percentile(totals, 5):,.0f}, median {np.percentile(totals, 50):,.0f}, "
-        f"p95 {np.percentile(totals, 95):,.0f}",
-        highlight=False,
-    )
-    if any(costs.values()):
-        out.print(
-            "mean cost a replication: "
-            + ", ".join(f"{kind} {value:,.0f} EUR" for kind, value in costs.items()),
-            highlight=False,
-        )
-    shown = [
-        "formation", "family", "unit", "nominal_demand", "fill_rate", "probability_short",
-        "median_first_short", "mean_shortfall", "p95_shortfall", "mean_backlog_days",
-    ]  # fmt: skip
-    _show(
-        "chance and size of shortfall over the horizon (largest share of demand first)",
-        summary[shown].head(top),
-    )
-    # Stock left at the sites that order, fewest days of what they serve first.
-    cell = (
-        [network.sites.names.index(x) for x in last_stock["site"]],
-        [network.items.names.index(x) for x in last_stock["item"]],
-    )
-    served = result.setup.served[cell]
-    orders = (result.setup.supplier_lane[cell] >= 0) & (served > 0)
-    kept = last_stock.assign(days_served=last_stock["p50"] / np.where(orders, served, np.nan))
-    kept = kept[orders].sort_values("days_served")
-    if not kept.empty:
-        _show(
-            f"stock on hand on the last recorded day ({kept['date'].iloc[0]:%Y-%m-%d}) where "
-            "sites order, fewest days of the demand they serve first",
-            kept[["site", "item", "unit", "p5", "p50", "p95", "days_served"]].head(top),
-        )
-    fleet = tables["fleet"]
-    if not fleet.empty:
-        last = fleet[fleet["day"] == fleet["day"].max()].sort_values("mean")
-        _show(
-            "share of each fleet available on the last day (repair loop)",
-            last[["system", "mean", "p5", "p50", "p95"]].head(top),
-        )
+    if _finish(made, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.simulate(made, out, top)
+        _written(out_dir, chosen)
 
 
 @app.command()
@@ -737,6 +604,7 @@ def policy(
     surge_probability: SurgeProbability = None,
     outage_probability: OutageProbability = None,
     transit_cv: TransitCv = None,
+    yield_mean: YieldMean = None,
     yield_cv: YieldCv = None,
     slip_probability: SlipProbability = None,
     holding_cost: HoldingCost = 0.0,
@@ -746,24 +614,25 @@ def policy(
     workers: Workers = None,
     out_dir: OutDir = None,
     top: Annotated[int, typer.Option(min=0, help="Rows to show in the levels table.")] = 15,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Choose base-stock levels per site and item, judged against the days-of-cover rule."""
-    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
-    uncertainty, options = _noise_and_options(
+    chosen = _formats(formats, as_json)
+    uncertainty, options = _uncertainty_and_options(
         as_json=as_json,
         uncertainty_preset=uncertainty_preset,
         demand=demand,
-        noise=_noise(
-            demand_noise,
-            surge_probability,
-            outage_probability,
-            transit_cv,
-            yield_cv,
-            slip_probability,
-        ),
+        noise={
+            "demand_noise": demand_noise,
+            "surge_probability": surge_probability,
+            "asset_failure_probability": outage_probability,
+            "transit_cv": transit_cv,
+            "yield_mean": yield_mean,
+            "yield_cv": yield_cv,
+            "slip_probability": slip_probability,
+        },
         family_shortage_cost=family_shortage_cost,
         cover_days=cover_days,
         backorders=backorders,
@@ -783,91 +652,39 @@ def policy(
         evaluation_replications=evaluation_replications,
         seed=seed,
     )
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    scenario = _load(path, as_json)
+
+    def run(progress: Callable[[int, float], None] | None = None) -> Run:
+        return service.policy_run(
+            scenario,
+            options=options,
+            uncertainty=uncertainty,
+            search=search,
+            workers=workers,
+            progress=progress,
+            source=path,
+        )
+
     try:
         if as_json:
-            choice = choose_levels(network, options, uncertainty, search, workers=workers)
+            made = run()
         else:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("searching", total=None)
-                choice = choose_levels(
-                    network,
-                    options,
-                    uncertainty,
-                    search,
-                    workers=workers,
-                    progress=lambda done, score: bar.update(
+                made = run(
+                    lambda done, score: bar.update(
                         task,
                         completed=done,
                         description=f"searching: {done:,} candidates run, score {score:,.6g}",
-                    ),
+                    )
                 )
     except ValueError as exc:
         _fail(f"cannot choose levels: {exc}", as_json=as_json)
         raise AssertionError("unreachable") from exc
-    if out_dir is not None:
-        write_tables(choice.tables, out_dir, force=force)
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "method": choice.method,
-                    "note": choice.note,
-                    "exact_cost_per_day_eur": choice.exact_cost_per_day,
-                    "cover_days_same_stock": choice.cover_days_same_stock,
-                    "evaluations": choice.evaluations,
-                    "interrupted": choice.interrupted,
-                    "seconds": choice.seconds,
-                    "comparison": _records(choice.comparison),
-                    "levels": _records(choice.levels),
-                    "fill_rates": _records(choice.fill_rates),
-                    "written": str(out_dir) if out_dir else None,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return
-    why = f" ({choice.note})" if choice.note else ""
-    if choice.interrupted:
-        why += " (interrupted: the best levels found so far)"
-    out.print(
-        f"{choice.method}{why}: {choice.evaluations:,} candidates of {search.replications} "
-        f"replications each in {choice.seconds:.1f} s; judged on "
-        f"{search.evaluation_replications} fresh replications (seed {seed + 1})",
-        highlight=False,
-    )
-    shown = [
-        "policy", "levels_t", "mean_stock_t", "cost_eur", "cost_low_eur", "cost_high_eur",
-        "shortage_eur", "lowest_fill_rate",
-    ]  # fmt: skip
-    _show(
-        "the chosen levels against the days-of-cover rule (cost: mean and 95% interval)",
-        choice.comparison[shown],
-    )
-    levels = choice.levels
-    mass = network.item_mass[[network.items.names.index(i) for i in levels["item"]]]
-    moved = levels.assign(change_t=(levels["level"] - levels["start_level"]).abs() * mass)
-    moved = moved[moved["change_t"] > 0].sort_values("change_t", ascending=False)
-    _show(
-        f"{len(moved)} of {len(levels)} levels moved from the scenario's (most tonnes first)",
-        moved[["site", "item", "unit", "start_level", "level", "level_days"]].head(top),
-    )
-
-
-def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:
-    """FAMILY=EUR options as (family, EUR) pairs."""
-    costs = []
-    for pair in pairs:
-        family, _, figure = pair.partition("=")
-        try:
-            cost = float(figure)
-        except ValueError:
-            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR') from None
-        if not family or cost < 0 or not np.isfinite(cost):
-            raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR, EUR >= 0')
-        costs.append((family, cost))
-    return tuple(costs)
+    if _finish(made, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.policy(made, out, top)
+        _written(out_dir, chosen)
 
 
 @app.command()
@@ -891,6 +708,7 @@ def resilience(
     workers: Workers = None,
     out_dir: OutDir = None,
     top: Annotated[int, typer.Option(min=0, help="Rows to show in the ranked table.")] = 10,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -906,93 +724,38 @@ def resilience(
         screen=screen,
         check=check,
     )
+    chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
-    start = time.perf_counter()
-    try:
-        run = functools.partial(
-            run_resilience, network, options, executor=executor, workers=workers, address=address
+    scenario = _load(path, as_json)
+
+    def run(progress: Callable[[str, int, int | None], None] | None = None) -> Run:
+        return service.resilience_run(
+            scenario,
+            options,
+            executor=executor,
+            workers=workers,
+            address=address,
+            progress=progress,
+            source=path,
         )
+
+    try:
         if as_json:
-            result = run()
+            made = run()
         else:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("planning", total=None)
-                result = run(
-                    progress=lambda what, done, total: bar.update(
+                made = run(
+                    lambda what, done, total: bar.update(
                         task, description=what, completed=done, total=total
                     )
                 )
     except (ValueError, PlanError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
-    seconds = time.perf_counter() - start
-    if out_dir is not None:
-        with _finishing("the tables of the cases re-planned"):
-            write_tables(result.tables, out_dir, force=force)
-    ranked = result.cases
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "interrupted": result.interrupted,
-                    "seconds": seconds,
-                    "counts": result.counts,
-                    "base_weighted_shortfall": result.base_weighted_shortfall,
-                    "cases": _records(ranked),
-                    "cuts": _records(result.cuts),
-                    "mitigations": _records(result.mitigations),
-                    "written": str(out_dir) if out_dir else None,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-        return
-    counts = result.counts
-    if result.interrupted:
-        out.print(
-            f"interrupted: {counts['not_run']:,} of {counts['cases']:,} cases not re-planned "
-            "(listed unranked, as not run); no mitigation tried",
-            highlight=False,
-        )
-    out.print(
-        f"{counts['cases']:,} knock-out cases from day {loss_day:g} in {seconds:.1f} s: "
-        f"{counts['solves']:,} re-solves, {counts['settled_without_solving']:,} settled by a plan "
-        f"that avoids the loss; {len(result.vulnerabilities)} vulnerabilities (time to recover "
-        "longer than time to survive); the base plan's weighted shortfall "
-        f"{result.base_weighted_shortfall:,.0f}",
-        highlight=False,
-    )
-    columns = [
-        "rank",
-        "case",
-        "kinds",
-        "weighted_shortfall_added",
-        "time_to_recover_days",
-        "time_to_survive_days",
-        "gap_days",
-        "vulnerable",
-        "first_hit_date",
-        "first_hit",
-    ]
-    if k == 2:
-        columns.insert(3, "same_as")
-    if network.mitigations:
-        columns.append("cheapest_mitigation")
-    _show(
-        "knock-out cases, by shortfall added, then by gap (recovery less survival)"
-        + (" (pairs the same as one of their assets last, unranked)" if k == 2 else ""),
-        ranked[columns].head(top),
-    )
-    _show("smallest asset cuts of each front", result.cuts)
-    if len(result.mitigations):
-        shown = result.mitigations.groupby("case", sort=False).head(3)  # the best few per case
-        _show(
-            "mitigations of vulnerabilities and single points of failure, cheapest full fix first",
-            shown.drop(columns=["name", "time_to_recover_days"]),
-        )
+    if _finish(made, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.resilience(made, out, top)
+        _written(out_dir, chosen)
 
 
 @app.command()
@@ -1005,69 +768,23 @@ def industry(
     by_priority: Annotated[
         bool, typer.Option("--priority", help="Serve order books by priority, not FIFO.")
     ] = False,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Order books and lead times of every line; stockpiles' floor and rebuild dates under the
     optimal plan."""
+    chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
-    network = compile_network(_load(path, as_json))
-    days = np.arange(0, network.n_days, every)
+    scenario = _load(path, as_json)
     try:
-        optimal = make_plan(network)
+        run = service.industry_run(scenario, every_days=every, by_priority=by_priority, source=path)
     except (PlanError, PlanCheckError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
-    drawdown = optimal.inventory
-    tables = {
-        **industry_engine.race(network, optimal.consumption),
-        "lead_times": industry_engine.lead_times(network, days),
-        "orders": industry_engine.order_schedule(network, priority=by_priority),
-        "stockpiles": industry_engine.stockpile_dates(network, drawdown),
-    }
-    if len(network.investments):
-        tables["investments"] = industry_engine.evaluate_investments(network, base=optimal)
-    if out_dir is not None:
-        write_tables(tables, out_dir, force=force)
-    if as_json:
-        print(json.dumps({"ok": True, **{k: _records(v) for k, v in tables.items()}}, indent=2))
-        return
-    lead = tables["lead_times"]
-    wide = lead.pivot(index="line", columns="date", values="lead_time_months")
-    wide.columns = [str(c)[:10] for c in wide.columns]
-    _show("lead time a new order faces (months), by line and date", wide.reset_index())
-    summary_table = tables["race_summary"].copy()
-    crossing = tables["race_crossover"]
-    summary_table["production_catches_up"] = [
-        _crossing_text(crossing[crossing["family"] == family]) for family in summary_table["family"]
-    ]
-    _show("the race: expenditure against production, per day over the horizon", summary_table)
-    piles = tables["stockpiles"]
-    piles = piles[piles["floor"] > 0].copy()
-    _show("donor stockpiles under the optimal plan", piles)
-    if "investments" in tables:
-        options = tables["investments"].copy()
-        _show("investment options against none (shortfall over the horizon)", options)
-    if not tables["orders"].empty:
-        orders = tables["orders"].copy()
-        orders["lead_time_months"] = orders["lead_time_days"] / (365.25 / 12)
-        _show("order books", orders.drop(columns=["lead_time_days"]))
-
-
-def _crossing_text(rows: pd.DataFrame) -> str:
-    """'never' or the first date, without investment and with the best option."""
-    if rows.empty:
-        return "-"
-    dates = {str(r["investment"]): r["cross_over"] for r in rows.to_dict("records")}
-    plain = dates.pop("none", pd.NaT)
-    text = "never" if pd.isna(plain) else _format(plain)
-    reached = {k: v for k, v in dates.items() if not pd.isna(v)}
-    if reached:
-        best = min(reached, key=lambda k: reached[k])
-        text += f" ({_format(reached[best])} with {best})"
-    elif dates:
-        text += " (nor with any option)"
-    return text
+    if _finish(run, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.industry(run, out)
+        _written(out_dir, chosen)
 
 
 def _hint(exc: typer.BadParameter) -> str | None:

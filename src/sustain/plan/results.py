@@ -57,7 +57,7 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
             "mode": [MODES[m] for m in n.lane_mode[lane]],
             "item": n.items.take(item),
             "period": period,
-            "departs": _dates(n, period),
+            "date": _dates(n, period),
             "arrival_period": _placed(model, period, n.lane_transit_days[lane])[3],
             "arrives": n.start + np.floor(first_day).astype("timedelta64[D]"),
             "quantity": ship[moving],
@@ -101,6 +101,7 @@ def tables(model: Model, solution: Solution) -> dict[str, pd.DataFrame]:
             "item": n.items.take(model.use_item[used]),
             "family": n.families.take(n.item_family[model.use_item[used]]),
             "period": model.use_period[used],
+            "date": _dates(n, model.use_period[used]),
             "quantity": use[used],
         }
     )
@@ -196,7 +197,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
             "system": n.systems.take(cargo_system[cargo[moving]]),
             "condition": cargo_condition[cargo[moving]],
             "period": period[moving],
-            "departs": _dates(n, period[moving]),
+            "date": _dates(n, period[moving]),
             "arrival_period": arrival[moving],
             "quantity": moved[moving],
             "tonnes": moved[moving] * mass[moving],
@@ -209,6 +210,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
             "system": n.systems.take(cargo_system[model.hold_cargo]),
             "condition": cargo_condition[model.hold_cargo],
             "period": model.hold_period,
+            "date": _dates(n, model.hold_period),
             "quantity": held,
         }
     )
@@ -218,6 +220,7 @@ def fleet_tables(model: Model, x: FloatArray) -> dict[str, pd.DataFrame]:
             "site": n.sites.take(model.return_site),
             "system": n.systems.take(fleet.systems[model.return_slot]),
             "period": model.return_period,
+            "date": _dates(n, model.return_period),
             "returned": returned,
         }
     )
@@ -299,13 +302,15 @@ def days_of_supply(model: Model, inventory: FloatArray) -> pd.DataFrame:
                     "formation": n.formations.names[f],
                     "family": n.families.names[m],
                     "period": np.arange(n_periods),
+                    "date": n.period_start[:n_periods],
                     "stock": stock,
                     "site_daily_demand": need,
                     "days_of_supply": days,
                 }
             )
         )
-    columns = ["formation", "family", "period", "stock", "site_daily_demand", "days_of_supply"]
+    columns = ["formation", "family", "period", "date", "stock", "site_daily_demand"]
+    columns.append("days_of_supply")
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 

@@ -226,6 +226,21 @@ class Simulation:
             frame[f"p{p}"] = levels[j].ravel()
         return frame
 
+    def stock_left(self, stock: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Stock on hand on the last recorded day at the sites that order, in days of the
+        demand they serve (the median), fewest first; `stock` is the stock table if made."""
+        stock = self.stock() if stock is None else stock
+        last = stock[stock["day"] == stock["day"].max()]
+        n = self.network
+        cell = (n.sites.positions(last["site"]), n.items.positions(last["item"]))
+        served = self.setup.served[cell]
+        orders = (self.setup.supplier_lane[cell] >= 0) & (served > 0)
+        days = last["p50"].to_numpy() / np.where(orders, served, np.nan)
+        kept = last.assign(days_served=days)[orders]
+        columns = ["site", "item", "unit", "date", "p5", "p50", "p95", "days_served"]
+        ordered: pd.DataFrame = kept.sort_values("days_served", ignore_index=True)[columns]
+        return ordered
+
     def replication_table(self) -> pd.DataFrame:
         """Per replication: weighted shortfall and costs."""
         return pd.DataFrame(
@@ -240,13 +255,15 @@ class Simulation:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
+        stock = self.stock()
         return {
             "shortfall": self.shortfall(),
             "stockout": self.stockout(),
             "daily": self.daily(),
             "fleet": self.fleet(),
             "days_of_supply": self.days_of_supply(),
-            "stock": self.stock(),
+            "stock": stock,
+            "stock_left": self.stock_left(stock),
             "replications": self.replication_table(),
         }
 

@@ -451,6 +451,7 @@ def choose_levels(
             "level": chosen,
             "level_days": np.where(served > 0, chosen / np.maximum(served, 1e-300), np.nan),
             "level_t": chosen * mass,
+            "change_t": np.abs(chosen - start) * mass,
         }
     ).sort_values(["item", "site"], ignore_index=True)
     comparison, fill_rates = _report(judge, candidates, results, mass)

@@ -97,7 +97,9 @@ DEMANDS = (*NOISE_SHAPES, "poisson")
 
 
 def preset(name: str, demand: str | None = None, **changes: Any) -> Uncertainty:
-    """A named preset, with some of its figures changed, and its demand named as in DEMANDS."""
+    """A named preset, with some of its figures changed, and its demand named as in DEMANDS.
+    A yield variation given without a mean yield takes the mean 1 - cv, as the presets do
+    (a line loses on average what its yield varies: it cannot make more than its rate)."""
     if name not in PRESETS:
         raise ValueError(f'unknown uncertainty preset "{name}": use one of {", ".join(PRESETS)}')
     if demand is not None:
@@ -106,6 +108,8 @@ def preset(name: str, demand: str | None = None, **changes: Any) -> Uncertainty:
         changes["poisson_demand"] = demand == "poisson"
         if demand != "poisson":
             changes["demand_distribution"] = demand
+    if "yield_cv" in changes and "yield_mean" not in changes:
+        changes["yield_mean"] = 1.0 - changes["yield_cv"]
     return replace(PRESETS[name], **changes)
 
 

@@ -1,0 +1,150 @@
+"""The table specs: every table an engine returns, its columns, units and scope, read from
+tables.yaml (the one source for the docs, the checks, the readers and the store's access)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+TYPES = ("str", "int", "float", "date", "bool")
+SCOPES = ("nation", "site", "formation", "line", "lane")
+# The pandas dtype of each type, without and with missing values allowed.
+DTYPES: dict[tuple[str, bool], str] = {
+    ("str", False): "str",
+    ("str", True): "str",
+    ("int", False): "int64",
+    ("int", True): "Int64",
+    ("float", False): "float64",
+    ("float", True): "float64",
+    ("date", False): "datetime64[s]",
+    ("date", True): "datetime64[s]",
+    ("bool", False): "bool",
+    ("bool", True): "boolean",
+}
+
+
+class TableSpecError(ValueError):
+    """A table that does not match its spec (a defect of the engine that made it)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # one of TYPES
+    nullable: bool
+    unit: str  # a unit, "1", "-", or {item}/{family}/{unit}/{column}: the row's own unit
+    description: str
+
+    @property
+    def dtype(self) -> str:
+        return DTYPES[self.type, self.nullable]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # namespaced: "plan.shortfall"
+    about: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    time: str | None = None  # the date column of the time axis
+    scope: tuple[tuple[str, str], ...] = ()  # (column, what it names: one of SCOPES)
+
+    @property
+    def engine(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame with the spec's columns in order and dtypes; an engine's table missing
+        a column, with one more, or with values that do not fit the type raises."""
+        names = self.column_names
+        missing = [c for c in names if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in names]
+        if missing or extra:
+            raise TableSpecError(f"{self.name}: columns {missing} missing, {extra} not in the spec")
+        out = {}
+        for column in self.columns:
+            values = frame[column.name]
+            try:
+                out[column.name] = _cast(values, column)
+            except (TypeError, ValueError) as exc:
+                raise TableSpecError(f"{self.name}.{column.name}: {exc}") from exc
+        return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _cast(values: pd.Series, column: Column) -> pd.Series:
+    if column.type == "str":
+        if not len(values):
+            return values.astype("str")
+        # Blank, not "nan", where a text column has no value.
+        return values.astype(object).where(values.notna(), "").astype("str")
+    if column.type == "date":
+        if not pd.api.types.is_datetime64_any_dtype(values):
+            values = pd.to_datetime(values)
+        return values.astype("datetime64[s]")
+    if column.type == "bool" and column.nullable:
+        return values.astype("boolean")
+    if not column.nullable and values.isna().any():
+        raise ValueError(f"{int(values.isna().sum())} missing values in a column that has none")
+    return values.astype(pd.api.types.pandas_dtype(column.dtype))
+
+
+def _column(name: str, text: str) -> Column:
+    kind, unit, description = (part.strip() for part in text.split("|", 2))
+    nullable = kind.endswith("?")
+    kind = kind.removesuffix("?")
+    if kind not in TYPES:
+        raise TableSpecError(f"column {name}: type {kind!r} is not one of {TYPES}")
+    return Column(name, kind, nullable, unit, description)
+
+
+def _spec(name: str, entry: dict[str, Any]) -> TableSpec:
+    columns = tuple(_column(c, text) for c, text in entry["columns"].items())
+    spec = TableSpec(
+        name=name,
+        about=entry["about"],
+        key=tuple(entry["key"]),
+        columns=columns,
+        time=entry.get("time"),
+        scope=tuple((entry.get("scope") or {}).items()),
+    )
+    names = set(spec.column_names)
+    named = [*spec.key, *(c for c, _ in spec.scope), *([spec.time] if spec.time else [])]
+    if unknown := [c for c in named if c not in names]:
+        raise TableSpecError(f"{name}: key, time or scope names unknown columns {unknown}")
+    if bad := [what for _, what in spec.scope if what not in SCOPES]:
+        raise TableSpecError(f"{name}: scope {bad} is not one of {SCOPES}")
+    return spec
+
+
+@functools.cache
+def specs() -> dict[str, TableSpec]:
+    """Every table spec, by namespaced name."""
+    text = resources.files("sustain.results").joinpath("tables.yaml").read_text("utf-8")
+    return {name: _spec(name, entry) for name, entry in yaml.safe_load(text).items()}
+
+
+def spec(name: str) -> TableSpec:
+    """The spec of a table by its namespaced name ("plan.shortfall")."""
+    try:
+        return specs()[name]
+    except KeyError:
+        raise KeyError(f"no table spec named {name!r}") from None

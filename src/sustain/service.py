@@ -1,0 +1,323 @@
+"""The service layer: one function per engine, from a scenario (and options) to a Run. The
+command line and the API call these and only render what they return; nothing here prints.
+
+Each function compiles the scenario once, runs its engine, and puts the engine's tables, its
+headline figures and its notes into a Run that records the scenario's digest, the options,
+the seed and the time taken."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sustain import summary
+from sustain.network import Network, compile_network
+from sustain.results import Run
+from sustain.scenario import Scenario
+
+if TYPE_CHECKING:  # the engines load when a run needs them: `sustain validate` stays quick
+    from sustain.plan import PlanOptions
+    from sustain.resilience import ResilienceOptions
+    from sustain.simulate import SimulationOptions, Uncertainty
+    from sustain.simulate.optimise import SearchOptions
+
+PLAN_TABLES_SIMULATED = ("shipments", "consumption", "production", "shortfall")
+
+
+def digest(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's canonical rows: the same for the same scenario written as
+    YAML, a CSV folder or a workbook."""
+    text = json.dumps(scenario.rows(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _scenario(scenario: Scenario, source: Path | str | None) -> dict[str, str]:
+    reference = {"name": scenario.scenario.name, "digest": digest(scenario)}
+    if source is not None:
+        reference["source"] = str(source)
+    return reference
+
+
+def _options(options: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(options) and not isinstance(options, type):
+        return dataclasses.asdict(options)
+    return dict(options)
+
+
+def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
+    """What a scenario holds: sites by kind and nation, lanes by mode, demand and supply by
+    family."""
+    start = time.perf_counter()
+    network = compile_network(scenario)
+    tables = {
+        "sites_by_kind": summary.sites_by_kind(network),
+        "lanes_by_mode": summary.lanes_by_mode(network),
+        "demand_by_family": summary.demand_by_family(network),
+        "supply_by_family": summary.supply_by_family(network),
+    }
+    return Run(
+        engine="info",
+        scenario=_scenario(scenario, source),
+        options={},
+        tables=tables,
+        figures=summary.overview(network),
+        timings={"total_s": time.perf_counter() - start},
+        summary=tuple(tables),
+    )
+
+
+def plan_run(
+    scenario: Scenario,
+    options: PlanOptions | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    source: Path | str | None = None,
+    network: Network | None = None,
+) -> Run:
+    """The optimal, independently checked delivery plan (sustain.plan) as a Run."""
+    from sustain.plan import PlanOptions, plan
+
+    start = time.perf_counter()
+    options = options or PlanOptions()
+    network = network or compile_network(scenario)
+    made = plan(network, options, progress)
+    tables = {**made.tables, "shortfall_by_formation": made.summary()}
+    shown = ["shortfall_by_formation", "bottlenecks"]
+    if "investments" in tables:
+        shown.append("investments")
+    return Run(
+        engine="plan",
+        scenario=_scenario(scenario, source),
+        options=_options(options),
+        tables=tables,
+        figures={
+            "objective": made.objective,
+            "objective_parts": made.parts,
+            "weighted_shortfall": made.total_shortfall,
+        },
+        counts=dict(made.size),
+        timings={**made.timings, "total_s": time.perf_counter() - start},
+        notes={"explanation": made.explanation()},
+        summary=tuple(shown),
+    )
+
+
+def industry_run(
+    scenario: Scenario,
+    *,
+    every_days: int = 91,
+    by_priority: bool = False,
+    source: Path | str | None = None,
+) -> Run:
+    """Order books and lead times of every line (a lead-time row every `every_days` days),
+    the race between expenditure and production under the optimal plan, the stockpiles'
+    floor and rebuild dates, and each investment option against none."""
+    from sustain import industry
+    from sustain.plan import plan
+
+    start = time.perf_counter()
+    network = compile_network(scenario)
+    optimal = plan(network)
+    planned = time.perf_counter()
+    tables = {
+        **industry.race(network, optimal.consumption),
+        "lead_times": industry.lead_times(network, np.arange(0, network.n_days, every_days)),
+        "orders": industry.order_schedule(network, priority=by_priority),
+        "stockpiles": industry.stockpile_dates(network, optimal.inventory),
+    }
+    if len(network.investments):
+        tables["investments"] = industry.evaluate_investments(network, base=optimal)
+    shown = ("lead_times", "race_summary", "race_crossover", "stockpiles", "orders")
+    return Run(
+        engine="industry",
+        scenario=_scenario(scenario, source),
+        options={"every_days": every_days, "by_priority": by_priority},
+        tables=tables,
+        figures={"weighted_shortfall": optimal.total_shortfall},
+        timings={"plan_s": planned - start, "total_s": time.perf_counter() - start},
+        summary=shown + (("investments",) if "investments" in tables else ()),
+    )
+
+
+def simulate_run(
+    scenario: Scenario,
+    *,
+    replications: int = 100,
+    seed: int = 0,
+    uncertainty: Uncertainty | None = None,
+    options: SimulationOptions | None = None,
+    plan: Run | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    finishing: Callable[[int], Any] | None = None,
+    source: Path | str | None = None,
+) -> Run:
+    """A Monte Carlo run (sustain.simulate) as a Run: of a replenishment policy, or of a plan
+    Run executed day by day. A Ctrl-C keeps the replications finished. `finishing(done)`, if
+    given, is a context manager entered while the tables are made (the CLI's Ctrl-C guard)."""
+    import contextlib
+
+    from sustain.simulate import SimulationOptions, simulate
+
+    start = time.perf_counter()
+    options = options or SimulationOptions(policy="plan" if plan is not None else "base-stock")
+    network = compile_network(scenario)
+    notes = {}
+    plan_tables = None
+    if plan is not None:
+        if plan.engine != "plan":
+            raise ValueError(f"the run {plan.id} is of sustain {plan.engine}, not a plan")
+        plan_tables = {name: plan[name] for name in PLAN_TABLES_SIMULATED}
+        ours = digest(scenario)
+        if plan.scenario.get("digest") not in (None, ours):
+            notes["plan"] = (
+                f"the plan {plan.id} was made for another version of the scenario "
+                f"(digest {str(plan.scenario.get('digest'))[:12]}, this one {ours[:12]})"
+            )
+    result = simulate(
+        network,
+        replications,
+        seed,
+        uncertainty,
+        options,
+        plan_tables,
+        executor=executor,
+        workers=workers,
+        address=address,
+        progress=progress,
+    )
+    simulated = time.perf_counter()
+    guard = finishing(result.finished) if finishing is not None else contextlib.nullcontext()
+    with guard:
+        tables = result.tables
+    totals = result.weighted_shortfall
+    per_replication = tables["replications"]
+    if result.interrupted:
+        notes["interrupted"] = (
+            f"interrupted: {result.finished:,} of {replications:,} replications finished"
+        )
+    return Run(
+        engine="simulate",
+        scenario=_scenario(scenario, source),
+        options={
+            **_options(result.options),
+            "uncertainty": _options(result.uncertainty),
+            "replications": replications,
+            "executor": executor,
+            "plan": plan.id if plan is not None else None,
+        },
+        seed=seed,
+        tables=tables,
+        figures={
+            "replications": result.finished,
+            "interrupted": result.interrupted,
+            "days": network.n_days,
+            "weighted_shortfall": {f"p{p}": float(np.percentile(totals, p)) for p in (5, 50, 95)},
+            "costs_eur": {  # means over the replications
+                kind: float(per_replication[f"{kind}_cost_eur"].mean())
+                for kind in ("holding", "ordering", "shortage")
+            },
+        },
+        counts={"replications": result.finished, "requested": replications},
+        timings={"simulate_s": simulated - start, "total_s": time.perf_counter() - start},
+        notes=notes,
+        summary=("shortfall", "stock_left"),
+    )
+
+
+def policy_run(
+    scenario: Scenario,
+    *,
+    options: SimulationOptions | None = None,
+    uncertainty: Uncertainty | None = None,
+    search: SearchOptions | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, float], None] | None = None,
+    source: Path | str | None = None,
+) -> Run:
+    """Base-stock levels per site and item (sustain.simulate.optimise) against the
+    days-of-cover rule, as a Run."""
+    from sustain.simulate.optimise import SearchOptions, choose_levels
+
+    start = time.perf_counter()
+    search = search or SearchOptions()
+    network = compile_network(scenario)
+    choice = choose_levels(
+        network, options, uncertainty, search, workers=workers, progress=progress
+    )
+    notes = {"method": choice.method}
+    if choice.note:
+        notes["why"] = choice.note
+    if choice.interrupted:
+        notes["interrupted"] = "interrupted: the best levels found so far"
+    return Run(
+        engine="policy",
+        scenario=_scenario(scenario, source),
+        options={**(_options(options) if options is not None else {}), "search": _options(search)},
+        seed=search.seed,
+        tables=choice.tables,
+        figures={
+            "method": choice.method,
+            "exact_cost_per_day_eur": choice.exact_cost_per_day,
+            "cover_days_same_stock": choice.cover_days_same_stock,
+            "evaluations": choice.evaluations,
+            "interrupted": choice.interrupted,
+        },
+        counts={"evaluations": choice.evaluations, "rounds": choice.rounds},
+        timings={"search_s": choice.seconds, "total_s": time.perf_counter() - start},
+        notes=notes,
+        summary=("comparison", "levels", "fill_rates"),
+    )
+
+
+def resilience_run(
+    scenario: Scenario,
+    options: ResilienceOptions | None = None,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    source: Path | str | None = None,
+) -> Run:
+    """Every knock-out case, the fronts' smallest cuts and the mitigations (sustain.
+    resilience) as a Run."""
+    from sustain.resilience import ResilienceOptions, resilience
+
+    start = time.perf_counter()
+    options = options or ResilienceOptions()
+    network = compile_network(scenario)
+    result = resilience(
+        network, options, executor=executor, workers=workers, address=address, progress=progress
+    )
+    notes = {}
+    if result.interrupted:
+        notes["interrupted"] = (
+            f"interrupted: {result.counts['not_run']:,} of {result.counts['cases']:,} cases "
+            "not re-planned (listed unranked, as not run); no mitigation tried"
+        )
+    return Run(
+        engine="resilience",
+        scenario=_scenario(scenario, source),
+        options={**_options(options), "executor": executor},
+        tables=result.tables,
+        figures={
+            "base_weighted_shortfall": result.base_weighted_shortfall,
+            "vulnerabilities": len(result.vulnerabilities),
+            "interrupted": result.interrupted,
+            "mitigation_options": len(network.mitigations),
+        },
+        counts=dict(result.counts),
+        timings={**result.timings, "total_s": time.perf_counter() - start},
+        notes=notes,
+        summary=("cases", "cuts", "mitigations"),
+    )
