@@ -24,8 +24,9 @@ from tests.conftest import EXAMPLES, ROOT, TINY
 
 
 def _runs(path: Path) -> list[Run]:
+    """Every engine on a scenario, and the comparisons of the runs that compare."""
     scenario = sustain.load(path)
-    return [
+    made = [
         service.info_run(scenario, source=path),
         service.plan_run(scenario, source=path),
         service.industry_run(scenario, source=path),
@@ -38,6 +39,8 @@ def _runs(path: Path) -> list[Run]:
             source=path,
         ),
     ]
+    compared = [run for run in made if run.engine in ("plan", "simulate", "resilience")]
+    return made + [service.compare_run(run, run) for run in compared]
 
 
 @pytest.fixture(scope="module")

@@ -787,6 +787,30 @@ def industry(
         _written(out_dir, chosen)
 
 
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="A run folder (from --out).")],
+    run_b: Annotated[Path, typer.Argument(metavar="RUN_B", help="The run to compare with A.")],
+    out_dir: OutDir = None,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show in each table.")] = 10,
+    formats: Formats = ",".join(DEFAULT_FORMATS),
+    force: ForceFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Two runs of plan, simulate or resilience side by side: headline figures, shortfall by
+    formation and family, bottlenecks or knock-out cases, each with B less A."""
+    chosen = _formats(formats, as_json)
+    _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
+    try:
+        run = service.compare_run(read_run(run_a), read_run(run_b))
+    except (RunReadError, ValueError) as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if _finish(run, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
+        render.compare(run, out, top)
+        _written(out_dir, chosen)
+
+
 def _hint(exc: typer.BadParameter) -> str | None:
     """The flag a bad value was given to, e.g. '--replications'."""
     param = exc.param

@@ -258,3 +258,19 @@ def _crossing_text(rows: pd.DataFrame) -> str:
     elif dates:
         text += " (nor with any option)"
     return text
+
+
+def compare(run: Run, console: Console, top: int) -> None:
+    options = run.options
+    say(console, f"{options['engine']} runs compared: A {options['a']}, B {options['b']}")
+    if "scenarios" in run.notes:
+        say(console, f"note: {run.notes['scenarios']}")
+    show(console, "headline figures (difference: B less A)", run["figures"])
+    titles = {
+        "shortfall": "shortfall by formation and family over the horizon, largest change first",
+        "bottlenecks": "what one more unit of each capacity buys, largest change first",
+        "cases": "knock-out cases, largest change of shortfall added first",
+    }
+    for name, title in titles.items():
+        if name in run.tables and not run[name].empty:
+            show(console, title, run[name].head(top))

@@ -321,3 +321,10 @@ def resilience_run(
         notes=notes,
         summary=("cases", "cuts", "mitigations"),
     )
+
+
+def compare_run(a: Run, b: Run) -> Run:
+    """Two runs of one engine side by side, with the differences (sustain.compare)."""
+    from sustain.compare import compare
+
+    return compare(a, b)

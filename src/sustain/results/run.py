@@ -18,7 +18,7 @@ from sustain.results.specs import TableSpec, spec
 
 # The packages whose versions can change a run's figures.
 PACKAGES = ("sustain", "highspy", "numpy", "scipy", "numba", "pandas", "pyarrow", "pydantic")
-ENGINES = ("plan", "simulate", "policy", "resilience", "industry", "info")
+ENGINES = ("plan", "simulate", "policy", "resilience", "industry", "info", "compare")
 
 
 def versions() -> dict[str, str]:
