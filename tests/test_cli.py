@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import sustain
@@ -349,3 +351,53 @@ def test_the_readmes_python_runs_as_written() -> None:
             [sys.executable, "-c", block], cwd=ROOT, capture_output=True, text=True, timeout=600
         )
         assert done.returncode == 0, done.stderr
+
+
+def test_help_is_whole_at_80_columns() -> None:
+    """Every command's --help at 80 columns: no option name cut, no line wider."""
+    env = {**os.environ, "COLUMNS": "80"}
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    for command, parameters in group.commands.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "sustain", command, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "…" not in done.stdout, command
+        assert max(len(line) for line in done.stdout.splitlines()) <= 80, command
+        for parameter in parameters.params:
+            for name in parameter.opts:
+                if name.startswith("--"):
+                    assert name in done.stdout, (command, name)
+
+
+def test_tables_cut_nothing_at_160_columns() -> None:
+    """A table wider than the terminal wraps its headers at words and folds its cells: every
+    header and every name is shown whole (the example's industry and resilience tables)."""
+    import io
+
+    from rich.console import Console
+
+    from sustain.render import show
+
+    long_names = [f"bridge-kremenchuk-dnipro-crossing-{k}" for k in range(3)]
+    frame = pd.DataFrame(
+        {
+            "case": long_names,
+            **{f"weighted_shortfall_added_{k}": [1.5, 2.5, 3.5] for k in range(8)},
+            "cheapest_mitigation": ["spare-spans-darnytsia-rail-bridge"] * 3,
+        }
+    )
+    buffer = io.StringIO()
+    show(Console(file=buffer, width=160), "wide", frame)
+    text = buffer.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 160
+    body = [line.split("│")[1:-1] for line in text.splitlines() if line.startswith("│")]
+    first = "".join(cells[0].strip() for cells in body)
+    last = "".join(cells[-1].strip() for cells in body)
+    assert first == "".join(long_names)  # each folded over lines, none cut
+    assert last == "spare-spans-darnytsia-rail-bridge" * 3

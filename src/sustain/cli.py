@@ -42,6 +42,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich's help panels cut long option names at 80 columns (--surge-probabil…).
+    rich_markup_mode=None,
 )
 # Wide enough for the summary tables when output goes to a file or a CI log. Names come from
 # user files: no emoji codes, and every user text is escaped (or a Text) so that `[/x]` or

@@ -35,7 +35,9 @@ def show(console: Console, title: str, frame: pd.DataFrame) -> None:
     table = Table(title=title, title_justify="left", title_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
+        # Headers wrap at words and cells fold: nothing is cut short in a narrow terminal.
+        header = str(column).replace("_", " ")
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*(Text(cell(v)) for v in row))
     console.print(table)
