@@ -9,7 +9,7 @@ import pytest
 
 import sustain
 from sustain.industry import backlog, lead_times, order_schedule
-from sustain.industry.orderbook import free_capacity
+from sustain.orderbook import free_capacity
 from sustain.plan import PlanOptions, plan
 from tests.conftest import EXAMPLES
 from tests.scenarios import base, formation, lane, load_document, site

@@ -7,12 +7,10 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
+from sustain.arrays import FloatArray
 from sustain.network import Index, Network
 from sustain.production import finished, lead_in_days
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def family_output(network: Network, line_output: FloatArray) -> FloatArray:

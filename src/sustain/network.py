@@ -31,6 +31,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_array
 
 from sustain import units
+from sustain.arrays import BoolArray, FloatArray, IndexArray
 from sustain.production import daily_rates, finished, lead_in_days
 from sustain.scenario.schema import (
     AssetKind,
@@ -48,10 +49,6 @@ from sustain.scenario.schema import (
 from sustain.timegrid import arrival_bucket, bucket_edges
 from sustain.timegrid import describe as describe_grid
 from sustain.units import Amount
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int32]
-BoolArray = npt.NDArray[np.bool_]
 
 SITE_KINDS: tuple[str, ...] = tuple(k.value for k in SiteKind)
 ASSET_KINDS: tuple[str, ...] = tuple(k.value for k in AssetKind)
@@ -83,7 +80,7 @@ class Index:
     def __getitem__(self, name: str) -> int:
         return self._positions[name]
 
-    def positions(self, names: Iterable[str]) -> IntArray:
+    def positions(self, names: Iterable[str]) -> IndexArray:
         """Positions of many names at once, as an int32 array."""
         lookup = self._positions
         return np.fromiter((lookup[n] for n in names), dtype=np.int32)
@@ -102,15 +99,15 @@ class Network:
     grid: str  # the planning grid as written tidily, e.g. "28 x day, then week"
     period_start: npt.NDArray[np.datetime64]  # (P,) first day of each period
     period_length: FloatArray  # (P,) days in each period (the last may be shorter)
-    period_first_day: IntArray  # (P,) first day of each period, in days from the start
+    period_first_day: IndexArray  # (P,) first day of each period, in days from the start
 
     nations: Index
 
     sites: Index
-    site_kind: IntArray  # code into SITE_KINDS
+    site_kind: IndexArray  # code into SITE_KINDS
     site_lat: FloatArray
     site_lon: FloatArray
-    site_nation: IntArray
+    site_nation: IndexArray
     site_throughput: FloatArray  # t per day, inf where unlimited
     site_storage: FloatArray  # t, inf where unlimited
     site_holding_cost: FloatArray  # EUR per t a day, nan where the site names none
@@ -121,8 +118,8 @@ class Network:
     family_unit: tuple[str, ...]
 
     items: Index
-    item_class: IntArray  # code into SUPPLY_CLASSES
-    item_family: IntArray
+    item_class: IndexArray  # code into SUPPLY_CLASSES
+    item_family: IndexArray
     item_unit: tuple[str, ...]
     item_mass: FloatArray  # t per unit of count
     item_criticality: FloatArray
@@ -131,20 +128,20 @@ class Network:
     levels: Index  # intensity levels
 
     systems: Index
-    system_standard: IntArray  # code into STANDARDS
+    system_standard: IndexArray  # code into STANDARDS
     system_family: BoolArray  # (systems, families): which families each system can use
     consumption: FloatArray  # (systems, families, levels) family units per system per day
     system_breakdown_rate: FloatArray  # share per day
     system_damage_rate: FloatArray  # share per day
     system_repair_days: FloatArray
-    system_spare_part: IntArray  # item, -1 where none
+    system_spare_part: IndexArray  # item, -1 where none
     system_spare_parts_per_repair: FloatArray  # units of that item
     system_mass: FloatArray  # t per system, 0 where not given
     system_value: FloatArray  # weight of one system out of action per day, nan where derived
 
     formations: Index
-    formation_site: IntArray
-    formation_nation: IntArray
+    formation_site: IndexArray
+    formation_nation: IndexArray
     formation_priority: FloatArray
     holdings: FloatArray  # (formations, systems)
     formation_level_days: FloatArray  # (formations, periods, levels) days at each level
@@ -152,71 +149,71 @@ class Network:
     formation_family: BoolArray  # (formations, families): families its systems can use
 
     lanes: Index
-    lane_origin: IntArray
-    lane_destination: IntArray
-    lane_mode: IntArray  # code into MODES
+    lane_origin: IndexArray
+    lane_destination: IndexArray
+    lane_mode: IndexArray  # code into MODES
     lane_capacity: FloatArray  # (periods, lanes) t per period
     lane_transit_days: FloatArray
     lane_cost: FloatArray  # EUR per t
 
     assets: Index
-    asset_kind: IntArray  # code into ASSET_KINDS
-    asset_site: IntArray  # -1 where the asset is not a whole site
+    asset_kind: IndexArray  # code into ASSET_KINDS
+    asset_site: IndexArray  # -1 where the asset is not a whole site
     asset_recovery_days: FloatArray
     lane_assets: csr_array  # (lanes, assets) 1 where the lane fails with the asset
 
-    stock_site: IntArray
-    stock_item: IntArray
-    stock_nation: IntArray
+    stock_site: IndexArray
+    stock_item: IndexArray
+    stock_nation: IndexArray
     stock_quantity: FloatArray  # item units on the start date
     stock_floor: FloatArray
     stock_target: FloatArray  # nan where none
 
     lines: Index  # production lines
-    line_site: IntArray
-    line_item: IntArray
-    line_nation: IntArray
+    line_site: IndexArray
+    line_item: IndexArray
+    line_nation: IndexArray
     line_capacity: FloatArray  # (periods, lines) item units that can finish in each period
     # The capacity steps themselves, for engines that look before the start or past the end
     # (order books): a line runs at its base rate, then at change_rate[k] from
     # change_day[k] (days from the start, negative before it) on.
     line_base_rate: FloatArray  # item units per day
-    line_change_line: IntArray
-    line_change_day: IntArray
+    line_change_line: IndexArray
+    line_change_day: IndexArray
     line_change_rate: FloatArray  # item units per day
     line_production_days: FloatArray
 
     orders: Index
-    order_line: IntArray
-    order_customer: IntArray
+    order_line: IndexArray
+    order_customer: IndexArray
     order_quantity: FloatArray
     order_date: npt.NDArray[np.datetime64]
-    order_day: IntArray  # days from the start (negative for orders placed before it)
+    order_day: IndexArray  # days from the start (negative for orders placed before it)
     order_priority: FloatArray
 
     investments: Index  # options to add production capacity
-    invest_line: IntArray  # the line it expands, -1 for a new line
-    invest_site: IntArray  # site of the line (existing or new)
-    invest_item: IntArray
+    invest_line: IndexArray  # the line it expands, -1 for a new line
+    invest_site: IndexArray  # site of the line (existing or new)
+    invest_item: IndexArray
     invest_cost: FloatArray  # EUR
     invest_rate: FloatArray  # item units per day at full rate
-    invest_start_day: IntArray  # days from the scenario start
+    invest_start_day: IndexArray  # days from the scenario start
     invest_ramp_days: FloatArray
     invest_production_days: FloatArray  # time from start to finish of a lot on its line
 
     pledges: Index
-    pledge_donor: IntArray
-    pledge_item: IntArray
-    pledge_site: IntArray
+    pledge_donor: IndexArray
+    pledge_item: IndexArray
+    pledge_site: IndexArray
     pledge_quantity: FloatArray
     # First period it can move (0 when available before the start; the number of periods when
     # after the horizon).
-    pledge_period: IntArray
-    pledge_day: IntArray  # first day it can move, from the start (0 when available before)
-    pledge_status: IntArray  # code into PLEDGE_STATUSES
+    pledge_period: IndexArray
+    pledge_day: IndexArray  # first day it can move, from the start (0 when available before)
+    pledge_status: IndexArray  # code into PLEDGE_STATUSES
     # Replenishment levels the scenario sets (the simulator's policies table).
-    policy_site: IntArray
-    policy_item: IntArray
+    policy_site: IndexArray
+    policy_item: IndexArray
     policy_level: FloatArray  # item units
     policy_reorder: FloatArray  # item units, nan for base-stock
     policy_where: tuple[str, ...]  # where each row was read (file:line), for messages
@@ -368,7 +365,7 @@ def _floats(values: Iterable[float]) -> FloatArray:
     return np.fromiter(values, dtype=np.float64)
 
 
-def _codes(values: Iterable[str], vocabulary: Sequence[str]) -> IntArray:
+def _codes(values: Iterable[str], vocabulary: Sequence[str]) -> IndexArray:
     lookup = {v: i for i, v in enumerate(vocabulary)}
     return np.fromiter((lookup[v] for v in values), dtype=np.int32)
 
@@ -633,8 +630,8 @@ def compile_network(scenario: Scenario) -> Network:
 
 
 def _owner(
-    records: Sequence[Any], nations: Index, site_nation: IntArray, site: IntArray
-) -> IntArray:
+    records: Sequence[Any], nations: Index, site_nation: IndexArray, site: IndexArray
+) -> IndexArray:
     """The nation named on each record, or the owner of its site where it names none."""
     named = np.fromiter(
         (nations[r.nation] if r.nation is not None else -1 for r in records), dtype=np.int32
@@ -664,12 +661,12 @@ def _formation_level_days(
 
 
 def _lane_assets(
-    s: Scenario, assets: Index, origin: IntArray, destination: IntArray, asset_site: IntArray
+    s: Scenario, assets: Index, origin: IndexArray, destination: IndexArray, asset_site: IndexArray
 ) -> csr_array:
     """Lane-to-asset incidence: the assets each lane names, and the site-wide assets of both
     of its ends."""
-    rows: list[IntArray] = []
-    cols: list[IntArray] = []
+    rows: list[IndexArray] = []
+    cols: list[IndexArray] = []
     named_counts = np.fromiter((len(x.assets) for x in s.lanes), dtype=np.int64, count=len(s.lanes))
     rows.append(np.repeat(np.arange(len(s.lanes), dtype=np.int32), named_counts))
     cols.append(assets.positions(a for x in s.lanes for a in x.assets))

@@ -17,10 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.integer]
+from sustain.arrays import FloatArray, IndexArray
 
 
 def lead_in_days(production_days: FloatArray) -> int:
@@ -34,8 +32,8 @@ def daily_rates(
     first_day: int,
     n_days: int,
     base: FloatArray,
-    change_line: IntArray,
-    change_day: IntArray,
+    change_line: IndexArray,
+    change_day: IndexArray,
     change_rate: FloatArray,
 ) -> FloatArray:
     """(n_days, lines): the rate each line starts units at on days first_day .. first_day +

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sustain.industry.orderbook import free_capacity
 from sustain.network import MODES, PLEDGE_STATUSES, SITE_KINDS, Network
+from sustain.orderbook import free_capacity
 
 
 def sites_by_kind(network: Network) -> pd.DataFrame:

@@ -38,8 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+from sustain.arrays import FloatArray, IntArray
 
 UNITS = ("day", "week", "month")
 LAGS = ("late", "split", "mean")

@@ -1,5 +1,6 @@
-"""Industry: production lines, their order books and lead times (investment and the race
-between expenditure and production come next)."""
+"""Industry: production lines, their order books and lead times (sustain.orderbook, which
+the planner and the simulator also read), the race between expenditure and production,
+stockpiles' floor and rebuild dates, and investment options."""
 
 from sustain.industry.investment import (
     added_capacity,
@@ -7,9 +8,9 @@ from sustain.industry.investment import (
     gap_closes,
     with_investments,
 )
-from sustain.industry.orderbook import backlog, calendar, lead_times, order_schedule
 from sustain.industry.race import race
 from sustain.industry.stockpiles import stockpile_dates
+from sustain.orderbook import backlog, calendar, lead_times, order_schedule
 
 __all__ = [
     "added_capacity",

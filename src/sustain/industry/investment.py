@@ -10,17 +10,14 @@ date from which the family's production keeps up with its expenditure (the gap c
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from sustain.capacity import added_capacity, family_output, with_investments
-from sustain.industry.orderbook import free_capacity
 from sustain.network import Network
+from sustain.orderbook import free_capacity
 from sustain.plan import Plan, PlanOptions, plan
 
 __all__ = ["added_capacity", "evaluate_investments", "gap_closes", "with_investments"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def gap_closes(network: Network, family: int) -> pd.Timestamp | None:

@@ -19,8 +19,8 @@ import pandas as pd
 
 from sustain.capacity import family_output
 from sustain.industry.investment import gap_closes, with_investments
-from sustain.industry.orderbook import free_capacity
 from sustain.network import PLEDGE_STATUSES, Network
+from sustain.orderbook import free_capacity
 
 
 def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:

@@ -16,6 +16,7 @@ import pandas as pd
 from sustain.capacity import with_investments
 from sustain.graph import reachable
 from sustain.network import Network
+from sustain.orderbook import free_capacity
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import SOLVERS, STAGES, Closure, Model, PlanOptions, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
@@ -162,9 +163,6 @@ class Planner:
         self._progress = progress or (lambda _: None)
         _check_storage(network)
         if self.options.order_books and len(network.orders):
-            # Imported here: the industry package itself plans with this module.
-            from sustain.industry.orderbook import free_capacity
-
             network = dataclasses.replace(network, line_capacity=free_capacity(network))
             self.network = network
         base_capacity = None

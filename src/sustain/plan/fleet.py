@@ -25,17 +25,12 @@ largest criticality of the families it uses that are demanded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from sustain.arrays import BoolArray, FloatArray, IndexArray
 from sustain.graph import reachable
 from sustain.network import Network
-
-IntArray = npt.NDArray[np.integer[Any]]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 DAMAGED, REPAIRED = 0, 1
 CONDITIONS = ("damaged", "repaired")
@@ -63,7 +58,7 @@ class FleetIndex:
     """Tracked system types and the (site, cargo) pairs where their systems can be. A cargo is
     `condition * len(systems) + slot`, slot being the position in `systems`."""
 
-    systems: IntArray  # system types with failures, a repair time and a fleet
+    systems: IndexArray  # system types with failures, a repair time and a fleet
     size: FloatArray  # (slots,) systems of each type held by the formations
     hazard: FloatArray  # (slots, periods) share of the systems in service failing in a period
     site_share: FloatArray  # (sites, slots) share of each type's holdings at each site
@@ -77,7 +72,7 @@ class FleetIndex:
     def n_slots(self) -> int:
         return int(self.systems.size)
 
-    def cargo(self, condition: IntArray | int, slot: IntArray) -> IntArray:
+    def cargo(self, condition: IndexArray | int, slot: IndexArray) -> IndexArray:
         return np.asarray(condition * self.n_slots + slot, dtype=np.int64)
 
 

@@ -38,22 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from scipy.sparse import csc_array, csr_array
 
+from sustain.arrays import BoolArray, FloatArray, IndexArray
 from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
 from sustain.ranges import check_range, check_word
 from sustain.timegrid import LAGS, arrival_bucket, days_away, departures_inside, place_lag
-
-IntArray = npt.NDArray[np.integer[Any]]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -142,7 +137,7 @@ class Block:
         return slice(self.start, self.stop)
 
 
-def _no_index() -> IntArray:
+def _no_index() -> IndexArray:
     return np.zeros(0, np.int64)
 
 
@@ -158,51 +153,51 @@ class Model:
     options: PlanOptions
     n_periods: int
     # columns
-    ship_lane: IntArray = field(default_factory=_no_index)
-    ship_item: IntArray = field(default_factory=_no_index)
-    ship_period: IntArray = field(default_factory=_no_index)
-    inv_site: IntArray = field(default_factory=_no_index)
-    inv_item: IntArray = field(default_factory=_no_index)
-    inv_period: IntArray = field(default_factory=_no_index)
-    prod_line: IntArray = field(default_factory=_no_index)
-    prod_period: IntArray = field(default_factory=_no_index)
-    use_formation: IntArray = field(default_factory=_no_index)
-    use_item: IntArray = field(default_factory=_no_index)
-    use_period: IntArray = field(default_factory=_no_index)
-    short_formation: IntArray = field(default_factory=_no_index)
-    short_family: IntArray = field(default_factory=_no_index)
-    short_period: IntArray = field(default_factory=_no_index)
+    ship_lane: IndexArray = field(default_factory=_no_index)
+    ship_item: IndexArray = field(default_factory=_no_index)
+    ship_period: IndexArray = field(default_factory=_no_index)
+    inv_site: IndexArray = field(default_factory=_no_index)
+    inv_item: IndexArray = field(default_factory=_no_index)
+    inv_period: IndexArray = field(default_factory=_no_index)
+    prod_line: IndexArray = field(default_factory=_no_index)
+    prod_period: IndexArray = field(default_factory=_no_index)
+    use_formation: IndexArray = field(default_factory=_no_index)
+    use_item: IndexArray = field(default_factory=_no_index)
+    use_period: IndexArray = field(default_factory=_no_index)
+    short_formation: IndexArray = field(default_factory=_no_index)
+    short_family: IndexArray = field(default_factory=_no_index)
+    short_period: IndexArray = field(default_factory=_no_index)
     short_weight: FloatArray = field(default_factory=_no_values)
-    fair_short: IntArray = field(default_factory=_no_index)  # the short column's position
-    fair_step: IntArray = field(default_factory=_no_index)  # 1 .. FAIR_STEPS - 1
-    repair_hub: IntArray = field(default_factory=_no_index)
-    repair_system: IntArray = field(default_factory=_no_index)
-    repair_period: IntArray = field(default_factory=_no_index)
-    move_lane: IntArray = field(default_factory=_no_index)
-    move_cargo: IntArray = field(default_factory=_no_index)  # see FleetIndex.cargo
-    move_period: IntArray = field(default_factory=_no_index)
-    hold_site: IntArray = field(default_factory=_no_index)
-    hold_cargo: IntArray = field(default_factory=_no_index)
-    hold_period: IntArray = field(default_factory=_no_index)
-    return_site: IntArray = field(default_factory=_no_index)
-    return_slot: IntArray = field(default_factory=_no_index)
-    return_period: IntArray = field(default_factory=_no_index)
-    avail_slot: IntArray = field(default_factory=_no_index)
-    avail_period: IntArray = field(default_factory=_no_index)
+    fair_short: IndexArray = field(default_factory=_no_index)  # the short column's position
+    fair_step: IndexArray = field(default_factory=_no_index)  # 1 .. FAIR_STEPS - 1
+    repair_hub: IndexArray = field(default_factory=_no_index)
+    repair_system: IndexArray = field(default_factory=_no_index)
+    repair_period: IndexArray = field(default_factory=_no_index)
+    move_lane: IndexArray = field(default_factory=_no_index)
+    move_cargo: IndexArray = field(default_factory=_no_index)  # see FleetIndex.cargo
+    move_period: IndexArray = field(default_factory=_no_index)
+    hold_site: IndexArray = field(default_factory=_no_index)
+    hold_cargo: IndexArray = field(default_factory=_no_index)
+    hold_period: IndexArray = field(default_factory=_no_index)
+    return_site: IndexArray = field(default_factory=_no_index)
+    return_slot: IndexArray = field(default_factory=_no_index)
+    return_period: IndexArray = field(default_factory=_no_index)
+    avail_slot: IndexArray = field(default_factory=_no_index)
+    avail_period: IndexArray = field(default_factory=_no_index)
     fleet: FleetIndex | None = None
     columns: dict[str, Block] = field(default_factory=dict)
     rows: dict[str, Block] = field(default_factory=dict)
     # rows that carry capacities (for bottlenecks and re-solves)
-    lane_row_lane: IntArray = field(default_factory=_no_index)
-    lane_row_period: IntArray = field(default_factory=_no_index)
-    site_out_row_site: IntArray = field(default_factory=_no_index)
-    site_out_row_period: IntArray = field(default_factory=_no_index)
-    site_in_row_site: IntArray = field(default_factory=_no_index)
-    site_in_row_period: IntArray = field(default_factory=_no_index)
-    storage_row_site: IntArray = field(default_factory=_no_index)
-    storage_row_period: IntArray = field(default_factory=_no_index)
-    hub_row_site: IntArray = field(default_factory=_no_index)
-    hub_row_period: IntArray = field(default_factory=_no_index)
+    lane_row_lane: IndexArray = field(default_factory=_no_index)
+    lane_row_period: IndexArray = field(default_factory=_no_index)
+    site_out_row_site: IndexArray = field(default_factory=_no_index)
+    site_out_row_period: IndexArray = field(default_factory=_no_index)
+    site_in_row_site: IndexArray = field(default_factory=_no_index)
+    site_in_row_period: IndexArray = field(default_factory=_no_index)
+    storage_row_site: IndexArray = field(default_factory=_no_index)
+    storage_row_period: IndexArray = field(default_factory=_no_index)
+    hub_row_site: IndexArray = field(default_factory=_no_index)
+    hub_row_period: IndexArray = field(default_factory=_no_index)
     # the LP
     # The objective's parts (STAGES), each a cost per column, minimised in order.
     objectives: dict[str, FloatArray] = field(default_factory=dict)
@@ -213,7 +208,7 @@ class Model:
     matrix: csc_array | None = None
     lane_capacity: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     invest_added: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (options, T)
-    invest_line_of: IntArray = field(default_factory=_no_index)
+    invest_line_of: IndexArray = field(default_factory=_no_index)
     initial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
     floor: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
 
@@ -274,7 +269,7 @@ def paths_to_demand(network: Network) -> BoolArray:
     return on_path
 
 
-def closed_lanes(network: Network, closure: Closure) -> IntArray:
+def closed_lanes(network: Network, closure: Closure) -> IndexArray:
     """The lanes a closure shuts: its lane, or every lane that fails with its asset."""
     if closure.asset is not None:
         a = network.assets[closure.asset]
@@ -307,7 +302,7 @@ def open_share(network: Network, closures: tuple[Closure, ...]) -> FloatArray:
 # Assembly.
 
 
-def _expand(counts: IntArray) -> tuple[IntArray, IntArray]:
+def _expand(counts: IndexArray) -> tuple[IndexArray, IndexArray]:
     """For groups of sizes `counts`: (group of each element, position within its group)."""
     group = np.repeat(np.arange(counts.size), counts)
     starts = np.cumsum(counts) - counts
@@ -318,11 +313,11 @@ class _Triplets:
     """Coefficients gathered block by block, turned into one sparse matrix at the end."""
 
     def __init__(self) -> None:
-        self.rows: list[IntArray] = []
-        self.cols: list[IntArray] = []
+        self.rows: list[IndexArray] = []
+        self.cols: list[IndexArray] = []
         self.vals: list[FloatArray] = []
 
-    def add(self, rows: IntArray, cols: IntArray, vals: FloatArray | float) -> None:
+    def add(self, rows: IndexArray, cols: IndexArray, vals: FloatArray | float) -> None:
         self.rows.append(np.asarray(rows, dtype=np.int64))
         self.cols.append(np.asarray(cols, dtype=np.int64))
         self.vals.append(np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(rows)))
@@ -338,20 +333,20 @@ class _Triplets:
 class Arrivals:
     """Where flows arrive: one part per (flow, period its arrivals fall in)."""
 
-    flow: IntArray  # position of the flow in its block
-    destination: IntArray
-    period: IntArray
+    flow: IndexArray  # position of the flow in its block
+    destination: IndexArray
+    period: IndexArray
     share: FloatArray  # of the flow
 
 
 def _stocks_and_flows(
     triplets: _Triplets,
-    row_of: Callable[[IntArray, IntArray, IntArray], IntArray],
-    stocks: tuple[IntArray, IntArray, IntArray, IntArray],
-    flows: tuple[IntArray, IntArray, IntArray, IntArray],
+    row_of: Callable[[IndexArray, IndexArray, IndexArray], IndexArray],
+    stocks: tuple[IndexArray, IndexArray, IndexArray, IndexArray],
+    flows: tuple[IndexArray, IndexArray, IndexArray, IndexArray],
     network: Network,
     lags: str,
-) -> tuple[IntArray, Arrivals]:
+) -> tuple[IndexArray, Arrivals]:
     """Coefficients of stocks (columns, site, cargo, period) carried from period to period, and
     of flows (columns, lane, cargo, period) leaving their origin and reaching their destination
     the lane's transit later (placed by `lags`, timegrid.place_lag), in the conservation rows
@@ -566,7 +561,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     np.add.at(injection, (p_pair[p_ok], p_period[p_ok]), n.pledge_quantity[live][p_ok])
     base = add_rows("balance", injection.ravel(), injection.ravel())
 
-    def balance_row(site: IntArray, item: IntArray, period: IntArray) -> IntArray:
+    def balance_row(site: IndexArray, item: IndexArray, period: IndexArray) -> IndexArray:
         return base + pair_id[site, item] * n_periods + period
 
     inv_cols = np.arange(col["inv"].start, col["inv"].stop)
@@ -612,7 +607,7 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     failing[damaged, 0] = fleet.site_share[site, slot] * fleet.hazard[slot, 0] * fleet.size[slot]
     fleet_base = add_rows("fleet", failing.ravel(), failing.ravel())
 
-    def fleet_row(site: IntArray, cargo: IntArray, period: IntArray) -> IntArray:
+    def fleet_row(site: IndexArray, cargo: IndexArray, period: IndexArray) -> IndexArray:
         return fleet_base + fleet_pair[site, cargo] * n_periods + period
 
     hold_cols = np.arange(col["hold"].start, col["hold"].stop)

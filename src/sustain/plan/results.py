@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from sustain.arrays import FloatArray, IndexArray
 from sustain.network import MODES, Network
 from sustain.plan.fleet import CONDITIONS
 from sustain.plan.model import Model
@@ -18,8 +19,6 @@ TOLERANCE = 1e-7
 # What a repair hub or a lane carrying only systems limits: systems out of action.
 FLEET = -2
 FLEET_NAME = "systems out of action"
-FloatArray = npt.NDArray[Any]
-IndexArray = npt.NDArray[np.integer[Any]]
 
 
 def _dates(network: Network, periods: npt.ArrayLike) -> npt.NDArray[np.datetime64]:

@@ -18,9 +18,8 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 
+from sustain.arrays import FloatArray
 from sustain.plan.model import STAGES, Model
-
-FloatArray = npt.NDArray[np.float64]
 
 # How far a later stage may move an earlier part off its optimum: HiGHS's own optimality
 # tolerance is 1e-7 relative to the costs; this keeps each bound feasible after rounding.

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from sustain.arrays import IntArray, ObjectArray
 from sustain.execute import run_tasks
 from sustain.network import ASSET_KINDS, Network
 from sustain.plan import PlanOptions
@@ -44,10 +44,6 @@ __all__ = ["Resilience", "ResilienceOptions", "resilience"]
 
 # Called as work is done: what is being done, how much of it is done, and how much there is.
 Progress = Callable[[str, int, int], None]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-ObjectArray = npt.NDArray[np.object_]
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_array
 
+from sustain.arrays import BoolArray, IntArray
 from sustain.network import Network
 from sustain.plan import Closure
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 RECOVERY, LOST = 0, 1  # the two solves of a case: out for the recovery time, lost for good
 MODES = ("recovery", "lost")

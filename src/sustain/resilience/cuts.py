@@ -18,12 +18,11 @@ import pandas as pd
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
+from sustain.arrays import FloatArray
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.plan.model import item_sources
 from sustain.plan.solve import quiet_highs
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def min_cuts(network: Network) -> pd.DataFrame:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from sustain.arrays import FloatArray, IntArray
 from sustain.network import Network
 from sustain.plan import Closure, Planner, PlanOptions, TimeLimitError
 from sustain.plan.check import check_plan
@@ -19,8 +19,6 @@ from sustain.plan.solve import Solution
 from sustain.resilience.cases import LOST, closures
 from sustain.timegrid import bucket_of
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 USED = 1e-6  # t in a period: a lane carrying less counts as unused
 # The sweep's figures are shortfall (added, and survival against the base plan's): its solves
 # stop after the shortfall stage of a lexicographic solve (lateness and cost as the weighted

@@ -19,6 +19,7 @@ import pandas as pd
 
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
+from sustain.orderbook import free_capacity
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.series import Series, stock_days, stock_every
 from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
@@ -306,8 +307,6 @@ def simulate(
     options = options or SimulationOptions()
     capacity = None
     if len(network.orders):
-        from sustain.industry.orderbook import free_capacity
-
         capacity = free_capacity(network)
     setup = prepare(network, options, plan_tables, capacity)
     if batch_size is None:  # two batches per worker, in multiples of 16

@@ -19,9 +19,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from sustain.arrays import BoolArray, FloatArray, IntArray
+
 Function = TypeVar("Function", bound=Callable[..., Any])
 EPSILON = 1e-9
 # Replications stepped side by side: LLVM vectorizes a loop only if it may run at least 16

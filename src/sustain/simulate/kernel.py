@@ -32,13 +32,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sustain.arrays import FloatArray, IntArray
 from sustain.simulate.compiled import Outputs, Random, block_width, simulate_replications
 from sustain.simulate.series import Series, stock_days
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws, Uncertainty, transit_days
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass

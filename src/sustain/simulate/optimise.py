@@ -27,16 +27,15 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import norm
 
+from sustain.arrays import FloatArray, IntArray
 from sustain.execute import default_workers
 from sustain.network import Network
+from sustain.orderbook import free_capacity
 from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.kernel import BatchResult, pair_shortage_cost, run_batch
 from sustain.simulate.serial import SerialChain, SerialLevels, optimal_levels
 from sustain.simulate.setup import Setup, SimulationOptions, prepare
 from sustain.simulate.uncertainty import Draws, Uncertainty, draw, transit_days
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 OBJECTIVES = ("cost", "fill-rate")
 METHODS = ("auto", "exact", "search")
@@ -390,8 +389,6 @@ def choose_levels(
     _check(options, search)
     capacity = None
     if len(network.orders):
-        from sustain.industry.orderbook import free_capacity
-
         capacity = free_capacity(network)
     setup = prepare(network, options, None, capacity)
     x = setup.inputs

@@ -22,10 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from scipy.stats import poisson
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

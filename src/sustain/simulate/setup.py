@@ -12,16 +12,13 @@ import pandas as pd
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
+from sustain.arrays import BoolArray, FloatArray, IntArray
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.plan.model import Closure, closed_lanes, item_sinks
 from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 POLICIES = ("base-stock", "s-S", "plan")
 POSITIONS = ("installation", "echelon")

@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sustain.arrays import BoolArray, FloatArray
 from sustain.network import Network
 from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.compiled import outage_days
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
 
 NOISE_SHAPES = ("lognormal", "normal")  # of the daily demand factor
 

@@ -22,10 +22,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from sustain.arrays import FloatArray
 from sustain.network import Network
 from sustain.production import daily_rates, finished, lead_in_days
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
