@@ -411,6 +411,27 @@ FamilyShortageCost = Annotated[
 ]
 
 
+def _noise(
+    demand_noise: float | None,
+    surge_probability: float | None,
+    outage_probability: float | None,
+    transit_cv: float | None,
+    yield_mean: float | None,
+    yield_cv: float | None,
+    slip_probability: float | None,
+) -> dict[str, float | None]:
+    """The noise flags of simulate and policy, by the Uncertainty field each changes."""
+    return {
+        "demand_noise": demand_noise,
+        "surge_probability": surge_probability,
+        "asset_failure_probability": outage_probability,
+        "transit_cv": transit_cv,
+        "yield_mean": yield_mean,
+        "yield_cv": yield_cv,
+        "slip_probability": slip_probability,
+    }
+
+
 def _uncertainty_and_options(
     *,
     as_json: bool,
@@ -515,15 +536,15 @@ def simulate(
         as_json=as_json,
         uncertainty_preset=uncertainty_preset,
         demand=demand,
-        noise={
-            "demand_noise": demand_noise,
-            "surge_probability": surge_probability,
-            "asset_failure_probability": outage_probability,
-            "transit_cv": transit_cv,
-            "yield_mean": yield_mean,
-            "yield_cv": yield_cv,
-            "slip_probability": slip_probability,
-        },
+        noise=_noise(
+            demand_noise,
+            surge_probability,
+            outage_probability,
+            transit_cv,
+            yield_mean,
+            yield_cv,
+            slip_probability,
+        ),
         family_shortage_cost=family_shortage_cost,
         policy="plan" if plan_dir is not None else policy,
         cover_days=cover_days,
@@ -626,15 +647,15 @@ def policy(
         as_json=as_json,
         uncertainty_preset=uncertainty_preset,
         demand=demand,
-        noise={
-            "demand_noise": demand_noise,
-            "surge_probability": surge_probability,
-            "asset_failure_probability": outage_probability,
-            "transit_cv": transit_cv,
-            "yield_mean": yield_mean,
-            "yield_cv": yield_cv,
-            "slip_probability": slip_probability,
-        },
+        noise=_noise(
+            demand_noise,
+            surge_probability,
+            outage_probability,
+            transit_cv,
+            yield_mean,
+            yield_cv,
+            slip_probability,
+        ),
         family_shortage_cost=family_shortage_cost,
         cover_days=cover_days,
         backorders=backorders,
