@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from sustain.compare import compare
+from sustain.results import Run, read_run
 from tests.conftest import TINY
 
 SUSTAIN = [sys.executable, "-m", "sustain"]
@@ -88,3 +91,26 @@ def test_runs_of_different_engines_are_refused(plans: tuple[Path, Path], tmp_pat
     assert "Traceback" not in refused.stderr
     missing = _sustain("compare", str(a), str(tmp_path / "nothing"), "--json")
     assert missing.returncode == 2 and "not a folder" in json.loads(missing.stdout)["error"]
+
+
+def test_a_row_in_one_run_only_is_marked_and_units_must_agree(plans: tuple[Path, Path]) -> None:
+    a = read_run(plans[0])
+    table = a["shortfall_by_formation"]
+    first = table.iloc[0]
+    fewer = _with_table(a, "shortfall_by_formation", table.iloc[1:])
+    compared = compare(a, fewer)["shortfall"].set_index(["formation", "family"])
+    gone = compared.loc[(first["formation"], first["family"])]
+    # The pair has no demand in B: nothing short there, and the row says it is A's only.
+    assert gone["in_runs"] == "a" and gone["shortfall_b"] == 0.0
+    assert gone["shortfall_a"] == pytest.approx(first["shortfall"])
+    assert (compared.drop(index=[(first["formation"], first["family"])])["in_runs"] == "both").all()
+    recounted = table.assign(unit=["kg"] * len(table))
+    with pytest.raises(ValueError, match=r"counted in .* in run A and in kg in run B"):
+        compare(a, _with_table(a, "shortfall_by_formation", recounted))
+    twice = pd.concat([table, table.iloc[:1]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"run B has .* twice"):
+        compare(a, _with_table(a, "shortfall_by_formation", twice))
+
+
+def _with_table(run: Run, name: str, table: pd.DataFrame) -> Run:
+    return dataclasses.replace(run, tables={**run.tables, name: table.reset_index(drop=True)})

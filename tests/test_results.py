@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sustain
 from sustain import service
@@ -208,3 +209,120 @@ def _fields(run: Run) -> dict[str, object]:
 def test_the_table_docs_are_generated_from_the_specs() -> None:
     written = (ROOT / "docs" / "tables.md").read_text()
     assert written == markdown(), "run: python -m sustain.results.docs"
+
+
+@pytest.mark.parametrize("drop", [("orders",), ("orders", "production_lines", "capacity_changes")])
+def test_industry_of_a_scenario_without_orders_or_lines_is_a_run(
+    drop: tuple[str, ...], tmp_path: Path
+) -> None:
+    """A scenario with no order book (or no line at all) has empty industry tables, each
+    still with its spec's columns, through the real command line."""
+    document = yaml.safe_load(TINY.read_text())
+    for table in drop:
+        document.pop(table)
+    path = tmp_path / "bare.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "sustain", "industry", str(path), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    run = service.industry_run(sustain.load(path))
+    assert run["orders"].empty and list(run["orders"]) == spec("industry.orders").column_names
+
+
+def _lanes(**changed: object) -> pd.DataFrame:
+    good: dict[str, object] = {
+        "mode": ["rail", "sea"],
+        "lanes": [1, 2],
+        "capacity_t_per_day": [1.0, 2.5],
+        "mean_transit_days": [2.0, 14.0],
+    }
+    return pd.DataFrame({**good, **changed})
+
+
+def test_conform_takes_rows_by_position_whatever_their_index() -> None:
+    lanes_spec = spec("info.lanes_by_mode")
+    shuffled = _lanes().set_axis([7, 3])  # as a sorted or filtered frame has
+    conformed = lanes_spec.conform(shuffled)
+    assert list(conformed["mode"]) == ["rail", "sea"] and list(conformed["lanes"]) == [1, 2]
+    assert list(conformed["capacity_t_per_day"]) == [1.0, 2.5]
+    empty = lanes_spec.conform(pd.DataFrame())  # "nothing", as pandas writes it
+    assert empty.empty and list(empty) == lanes_spec.column_names
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "values", "says"),
+    [
+        ("info.lanes_by_mode", "lanes", [1.5, 2.0], "not whole numbers"),
+        ("info.lanes_by_mode", "lanes", [2.0**70, 1.0], "64-bit"),
+        ("info.lanes_by_mode", "lanes", [True, False], "kind boolean"),
+        ("info.lanes_by_mode", "lanes", ["1", "2"], "kind string"),
+        ("info.lanes_by_mode", "mode", [None, "sea"], "1 missing values"),
+        ("info.lanes_by_mode", "mode", [1, 2], "kind integer"),
+        ("plan.days_of_supply", "date", [19000, 19001], "kind integer"),
+        ("plan.days_of_supply", "date", [pd.NaT, pd.Timestamp("2024-01-08")], "1 missing"),
+        ("plan.days_of_supply", "date", pd.to_datetime(["2024-01-01 12:00"] * 2), "time of day"),
+        ("resilience.cases", "vulnerable", ["False", "True"], "kind string"),
+    ],
+)
+def test_conform_refuses_values_it_would_have_to_change(
+    table: str, column: str, values: list[object], says: str
+) -> None:
+    """A value of the wrong kind raises: it is not truncated, wrapped, read as a date or
+    taken for True."""
+    table_spec = spec(table)
+    frame = pd.DataFrame(
+        {c.name: _valid(c.type, 2) for c in table_spec.columns} | {column: list(values)}
+    )
+    with pytest.raises(ValueError, match=says):
+        table_spec.conform(frame)
+    table_spec.conform(frame.assign(**{column: _valid(table_spec.column(column).type, 2)}))
+
+
+def _valid(kind: str, n: int) -> list[object]:
+    return {
+        "str": ["a", "b"],
+        "int": [1, 2],
+        "float": [1.0, 2.0],
+        "date": list(pd.to_datetime(["2024-01-01", "2024-01-08"])),
+        "bool": [True, False],
+    }[kind][:n]
+
+
+def test_text_with_a_carriage_return_reads_back_from_csv(tmp_path: Path) -> None:
+    kinds = ["depot\rnorth", "port\r\nsouth", "plain"]
+    table = pd.DataFrame({"kind": kinds, "nation": ["A", "B", "C"], "sites": [1, 2, 3]})
+    run = Run(engine="info", scenario={"name": "t"}, options={}, tables={"sites_by_kind": table})
+    write_run(run, tmp_path / "out", formats=("csv",))
+    back = read_run(tmp_path / "out")["sites_by_kind"]
+    assert list(back["kind"]) == kinds and list(back["sites"]) == [1, 2, 3]
+
+
+def test_a_plan_of_another_time_grid_is_refused(tmp_path: Path) -> None:
+    """A plan of daily periods replayed on weekly ones would be read on the wrong days."""
+    daily = TINY.read_text().replace("period: week", "period: day")
+    (tmp_path / "daily.yaml").write_text(daily)
+    plan = service.plan_run(sustain.load(tmp_path / "daily.yaml"))
+    with pytest.raises(ValueError, match=r"the plan does not fit this scenario.*period"):
+        service.simulate_run(sustain.load(TINY), replications=2, plan=plan)
+    write_run(plan, tmp_path / "plan")
+    done = subprocess.run(
+        [sys.executable, "-m", "sustain", "simulate", str(TINY), "--plan", str(tmp_path / "plan")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "does not fit this scenario" in done.stdout + done.stderr
+
+
+def test_a_manifest_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    run = service.info_run(sustain.load(TINY))
+    write_run(run, tmp_path / "run", formats=("json",))
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    for field, value in (("options", [1]), ("figures", "x"), ("summary", 3)):
+        (tmp_path / "run" / "run.json").write_text(json.dumps({**manifest, field: value}))
+        with pytest.raises(RunReadError, match=f"its {field} is not"):
+            read_run(tmp_path / "run")

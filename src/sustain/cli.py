@@ -152,7 +152,7 @@ def _load(path: Path, as_json: bool) -> Scenario:
 
 
 def _formats(text: str, as_json: bool) -> tuple[str, ...]:
-    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         _fail(f'--formats "{text}": use one or more of {", ".join(FORMATS)}', as_json=as_json)

@@ -98,10 +98,22 @@ def _shortfall(a: Run, b: Run) -> pd.DataFrame:
             ]
         )
     pick = [*keys, column, "fill_rate"]
-    joined = a[table][pick].merge(b[table][pick], on=keys, how="outer", suffixes=("_a", "_b"))
+    joined = _join(a[table][pick], b[table][pick], ["formation", "family"])
+    differ = joined["unit_a"].notna() & joined["unit_b"].notna()
+    differ &= joined["unit_a"] != joined["unit_b"]
+    if differ.any():
+        row = joined[differ].iloc[0]
+        raise ValueError(
+            f"the family {row['family']} is counted in {row['unit_a']} in run A and in "
+            f"{row['unit_b']} in run B: their shortfalls do not compare"
+        )
+    # A pair absent from a run has no demand there, so nothing short.
     frame = pd.DataFrame(
         {
-            **{k: joined[k] for k in keys},
+            "formation": joined["formation"],
+            "family": joined["family"],
+            "unit": joined["unit_b"].fillna(joined["unit_a"]),
+            "in_runs": joined["in_runs"],
             "shortfall_a": joined[f"{column}_a"].fillna(0.0),
             "shortfall_b": joined[f"{column}_b"].fillna(0.0),
         }
@@ -112,15 +124,27 @@ def _shortfall(a: Run, b: Run) -> pd.DataFrame:
     return _largest_change_first(frame)
 
 
+def _join(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """The rows of both tables on their key (each key once per table), with `in_runs`
+    saying whether a row is in both runs, only in A or only in B."""
+    for side, table in (("A", a), ("B", b)):
+        if table.duplicated(key).any():
+            twice = table[table.duplicated(key)].iloc[0]
+            raise ValueError(f"run {side} has {key} {[twice[k] for k in key]} twice")
+    joined = a.merge(b, on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
+    names = {"both": "both", "left_only": "a", "right_only": "b"}
+    joined["in_runs"] = joined.pop("_merge").astype(str).map(names)
+    return joined
+
+
 def _bottlenecks(a: Run, b: Run) -> pd.DataFrame:
     pick = ["name", "unit", "value_per_unit", "binding_periods"]
-    joined = a["bottlenecks"][pick].merge(
-        b["bottlenecks"][pick], on=["name", "unit"], how="outer", suffixes=("_a", "_b")
-    )
+    joined = _join(a["bottlenecks"][pick], b["bottlenecks"][pick], ["name"])
     frame = pd.DataFrame(
         {
             "name": joined["name"],
-            "unit": joined["unit"],
+            "unit": joined["unit_b"].fillna(joined["unit_a"]),
+            "in_runs": joined["in_runs"],
             "value_a": joined["value_per_unit_a"].fillna(0.0),
             "value_b": joined["value_per_unit_b"].fillna(0.0),
         }
@@ -133,10 +157,11 @@ def _bottlenecks(a: Run, b: Run) -> pd.DataFrame:
 
 def _cases(a: Run, b: Run) -> pd.DataFrame:
     pick = ["case", "weighted_shortfall_added", "gap_days", "vulnerable"]
-    joined = a["cases"][pick].merge(b["cases"][pick], on="case", how="outer", suffixes=("_a", "_b"))
+    joined = _join(a["cases"][pick], b["cases"][pick], ["case"])
     frame = pd.DataFrame(
         {
             "case": joined["case"],
+            "in_runs": joined["in_runs"],
             "added_a": joined["weighted_shortfall_added_a"],
             "added_b": joined["weighted_shortfall_added_b"],
         }
@@ -149,5 +174,8 @@ def _cases(a: Run, b: Run) -> pd.DataFrame:
 
 
 def _largest_change_first(frame: pd.DataFrame) -> pd.DataFrame:
-    order = frame["difference"].abs().fillna(np.inf).sort_values(ascending=False, kind="stable")
+    """Largest change first; rows with no difference (a case in one run only) last."""
+    order = (
+        frame["difference"].abs().sort_values(ascending=False, kind="stable", na_position="last")
+    )
     return frame.loc[order.index].reset_index(drop=True)

@@ -4,11 +4,12 @@ their specs (CSV keeps no types: the spec gives them back)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ def write_tables(
     with atomic_output(out, force=force, is_dir=True) as folder:
         for name, table in tables.items():
             if "csv" in formats:
-                _csv_ready(table).to_csv(folder / f"{name}.csv", index=False)
+                _write_csv(table, folder / f"{name}.csv")
             if "parquet" in formats:
                 table.to_parquet(folder / f"{name}.parquet", index=False)
             if "json" in formats:
@@ -66,13 +67,18 @@ def write_tables(
             (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
-def _csv_ready(table: pd.DataFrame) -> pd.DataFrame:
-    """Text marked where a spreadsheet would run it as a formula (cells.to_csv)."""
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Text marked where a spreadsheet would run it as a formula (cells.to_csv); every cell
+    quoted when a text holds a carriage return, which minimal quoting leaves bare under "\n"
+    line ends and a reader would take for a line end (as the scenario's CSV writer does)."""
     out = table.copy()
+    carriage = False
     for name in table.columns:
         if pd.api.types.is_string_dtype(table[name]) or table[name].dtype == object:
             out[name] = [cells.to_csv(v) if isinstance(v, str) else v for v in table[name]]
-    return out
+            carriage = carriage or bool(table[name].astype(str).str.contains("\r").any())
+    quoting: Literal[0, 1] = csv.QUOTE_ALL if carriage else csv.QUOTE_MINIMAL
+    out.to_csv(path, index=False, lineterminator="\n", quoting=quoting)
 
 
 def read_run(folder: Path) -> Run:
@@ -81,11 +87,21 @@ def read_run(folder: Path) -> Run:
     if not folder.is_dir():
         raise RunReadError(f"{folder}: not a folder (write one with --out)")
     if not manifest_path.is_file():
-        raise RunReadError(f"{folder}: no {MANIFEST} (not a run written by --out)")
+        raise RunReadError(
+            f"{folder}: no {MANIFEST}, so not a run written by --out (a folder written by a "
+            "Sustain older than runs has none: run the command again with --out)"
+        )
     try:
-        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise TypeError("not a JSON object")
         engine = str(manifest["engine"])
         names = list(manifest["tables"])
+        for field in ("scenario", "options", "figures", "counts", "timings", "notes", "versions"):
+            if not isinstance(manifest.get(field, {}), dict):
+                raise TypeError(f"its {field} is not a JSON object")
+        if not isinstance(manifest.get("summary", []), list):
+            raise TypeError("its summary is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise RunReadError(f"{manifest_path}: not a run's manifest ({exc})") from exc
     tables = read_tables(folder, engine, names)

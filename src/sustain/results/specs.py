@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -73,9 +74,11 @@ class TableSpec:
         raise KeyError(name)
 
     def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The frame with the spec's columns in order and dtypes; an engine's table missing
-        a column, with one more, or with values that do not fit the type raises."""
+        """The frame with the spec's columns in order and dtypes, rows by position; an engine's
+        table missing a column, with one more, or with values that do not fit the type raises."""
         names = self.column_names
+        if frame.empty and not len(frame.columns):  # "nothing", written as pandas writes it
+            frame = pd.DataFrame({name: [] for name in names})
         missing = [c for c in names if c not in frame.columns]
         extra = [c for c in frame.columns if c not in names]
         if missing or extra:
@@ -90,20 +93,44 @@ class TableSpec:
         return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
+# What pandas.api.types.infer_dtype may call the values of each type (missing ones skipped).
+KINDS: dict[str, frozenset[str]] = {
+    "str": frozenset({"string", "empty"}),
+    "int": frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"}),
+    "float": frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"}),
+    "date": frozenset({"datetime64", "datetime", "date", "string", "empty"}),
+    "bool": frozenset({"boolean", "empty"}),
+}
+
+
 def _cast(values: pd.Series, column: Column) -> pd.Series:
+    """The values as the column's dtype, by position; a value of another kind raises rather
+    than being turned into something else (a number into a date, "False" into True)."""
+    values = values.reset_index(drop=True)
+    missing = values.isna()
+    if not column.nullable and missing.any():
+        raise ValueError(f"{int(missing.sum())} missing values in a column that has none")
+    present = values[~missing]
+    kind = pd.api.types.infer_dtype(present, skipna=True) if len(present) else "empty"
+    if kind not in KINDS[column.type]:
+        example = present.iloc[0]
+        raise ValueError(f"values of kind {kind} (such as {example!r}) in a {column.type} column")
     if column.type == "str":
-        if not len(values):
-            return values.astype("str")
         # Blank, not "nan", where a text column has no value.
-        return values.astype(object).where(values.notna(), "").astype("str")
+        return values.astype(object).where(~missing, "").astype("str")
     if column.type == "date":
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            values = pd.to_datetime(values)
-        return values.astype("datetime64[s]")
-    if column.type == "bool" and column.nullable:
-        return values.astype("boolean")
-    if not column.nullable and values.isna().any():
-        raise ValueError(f"{int(values.isna().sum())} missing values in a column that has none")
+        dates = pd.to_datetime(values)
+        if (timed := dates[dates.notna() & (dates != dates.dt.normalize())]).size:
+            raise ValueError(f"dates with a time of day, such as {timed.iloc[0]}")
+        return dates.astype("datetime64[s]")
+    if column.type == "int" and not pd.api.types.is_integer_dtype(values.dtype):
+        numbers = pd.to_numeric(values[~missing]).to_numpy(dtype=np.float64)
+        if (wrong := numbers[~(np.isfinite(numbers) & (numbers == np.round(numbers)))]).size:
+            raise ValueError(f"values that are not whole numbers: {wrong[:3].tolist()}")
+        if numbers.size and np.abs(numbers).max() >= 2.0**63:
+            raise ValueError("values beyond the range of a 64-bit integer")
+    if column.type in ("int", "float"):
+        values = pd.to_numeric(values)
     return values.astype(pd.api.types.pandas_dtype(column.dtype))
 
 

@@ -475,7 +475,10 @@ def _check(options: SimulationOptions, search: SearchOptions) -> None:
         and options.shortage_cost <= 0
         and not any(cost > 0 for _, cost in options.family_shortage_costs)
     ):
-        raise ValueError("choosing levels by cost needs a shortage cost above 0")
+        raise ValueError(
+            "choosing levels by cost needs a shortage cost above 0 (one for all families or "
+            "per family: --shortage-cost, --family-shortage-cost), or the fill-rate objective"
+        )
     if not 0.0 < search.target_fill_rate <= 1.0:
         raise ValueError("the target fill rate must be above 0 and at most 1")
     if not 0.5 <= search.confidence < 1.0:

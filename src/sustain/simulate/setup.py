@@ -338,12 +338,54 @@ def _stock_cells(
     return np.unique(cells.astype(np.int64))
 
 
+def _check_plan_fits(network: Network, tables: dict[str, pd.DataFrame]) -> None:
+    """A plan made for another time grid or another network is refused, not replayed on
+    periods, lanes or formations it does not name."""
+    n = network
+    starts = n.period_start.astype("datetime64[D]")
+    indexes = {"lane": n.lanes, "formation": n.formations, "item": n.items}
+    named = {
+        "shipments": ("lane", "item"),
+        "consumption": ("formation", "item"),
+        "production": ("item",),
+    }
+    for table, columns in named.items():
+        rows = tables[table]
+        period = rows["period"].to_numpy(dtype=np.int64)
+        outside = (period < 0) | (period >= n.n_periods)
+        if outside.any():
+            k = int(np.flatnonzero(outside)[0])
+            raise ValueError(
+                f"the plan does not fit this scenario: its {table} row {k + 1} is in period "
+                f"{period[k]}, and this scenario has {n.n_periods} periods (plan it again)"
+            )
+        dates = rows["date"].to_numpy().astype("datetime64[D]")
+        moved = dates != starts[period]
+        if moved.any():
+            k = int(np.flatnonzero(moved)[0])
+            raise ValueError(
+                f"the plan does not fit this scenario: its {table} row {k + 1} has period "
+                f"{period[k]} starting {dates[k]}, here it starts {starts[period[k]]} "
+                "(plan it again)"
+            )
+        for column in columns:
+            unknown = ~rows[column].isin(list(indexes[column].names)).to_numpy()
+            if unknown.any():
+                k = int(np.flatnonzero(unknown)[0])
+                raise ValueError(
+                    f"the plan does not fit this scenario: its {table} row {k + 1} names "
+                    f"{column} {rows[column].iloc[k]!r}, which this scenario has not "
+                    "(plan it again)"
+                )
+
+
 def _plan_arrays(
     network: Network, tables: dict[str, pd.DataFrame]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The plan's departures, consumption and production, per day (each period's spread evenly
     over its days)."""
     n = network
+    _check_plan_fits(n, tables)
     periods = n.n_periods
     ship = np.zeros((periods, len(n.lanes), len(n.items)))
     s = tables["shipments"]
