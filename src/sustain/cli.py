@@ -7,32 +7,42 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.text import Text
 
-from sustain import render, service, summary
+# Only what the flags need is imported here: the engines, pandas and the solver load in the
+# command that uses them, so that `sustain validate` and `--help` start at once.
 from sustain.execute import MissingDependencyError, require_executor
-from sustain.network import compile_network
+from sustain.options import (
+    DEFAULT_PRESET,
+    PRESETS,
+    SOLVERS,
+    PlanOptions,
+    ResilienceOptions,
+    SearchOptions,
+    SimulationOptions,
+    Uncertainty,
+    preset,
+)
 from sustain.output import OutputError, OutputExistsError, check_target
-from sustain.plan import SOLVERS, PlanCheckError, PlanError, PlanOptions
-from sustain.resilience import ResilienceOptions
-from sustain.results import DEFAULT_FORMATS, FORMATS, Run, RunReadError, read_run, write_run
+from sustain.results.formats import DEFAULT_FORMATS, FORMATS
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS as SCENARIO_FORMATS
 from sustain.scenario.writers import write, write_template
-from sustain.simulate import DEFAULT_PRESET, PRESETS, SimulationOptions, Uncertainty, preset
-from sustain.simulate.optimise import SearchOptions
+
+if TYPE_CHECKING:
+    from sustain.results import Run
 
 T = TypeVar("T")
 
@@ -169,6 +179,8 @@ def _finish(
 ) -> bool:
     """Write the run (when --out is given) and, under --json, print it as one document:
     its metadata and its summary tables' rows. True when the caller should render it."""
+    from sustain.results import write_run
+
     if out_dir is not None:
         with _finishing(f"writing the {run.engine} run's tables"):
             write_run(run, out_dir, formats=formats, force=force)
@@ -191,8 +203,10 @@ def _written(out_dir: Path | None, formats: tuple[str, ...]) -> None:
 @app.command()
 def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     """Check a scenario and list every problem at once, each with file, line and field."""
+    from sustain.network import compile_network, overview
+
     scenario = _load(path, as_json)
-    counts = summary.overview(compile_network(scenario))
+    counts = overview(compile_network(scenario))
     if as_json:
         print(json.dumps({"ok": True, "problems": [], "summary": counts}, indent=2))
         return
@@ -213,6 +227,8 @@ def info(
     as_json: JsonFlag = False,
 ) -> None:
     """Summary tables: sites by kind and nation, lanes by mode, demand and supply by family."""
+    from sustain import render, service
+
     chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     run = service.info_run(_load(path, as_json), source=path)
@@ -319,6 +335,9 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """The optimal delivery plan (HiGHS), checked independently, and what limits it."""
+    from sustain import render, service
+    from sustain.plan import PlanCheckError, PlanError
+
     options = _options(
         PlanOptions,
         as_json,
@@ -465,7 +484,7 @@ def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:
             cost = float(figure)
         except ValueError:
             raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR') from None
-        if not family or cost < 0 or not np.isfinite(cost):
+        if not family or cost < 0 or not math.isfinite(cost):
             raise ValueError(f'--family-shortage-cost "{pair}": write FAMILY=EUR, EUR >= 0')
         costs.append((family, cost))
     return tuple(costs)
@@ -473,6 +492,8 @@ def _family_costs(pairs: list[str]) -> tuple[tuple[str, float], ...]:
 
 def _read_plan(folder: Path, as_json: bool) -> Run:
     """A plan run written by `sustain plan --out`."""
+    from sustain.results import RunReadError, read_run
+
     try:
         run = read_run(folder)
     except RunReadError as exc:
@@ -528,6 +549,8 @@ def simulate(
     as_json: JsonFlag = False,
 ) -> None:
     """Monte Carlo of sustainment: how likely each formation is to run short, when, by how much."""
+    from sustain import render, service
+
     _check_executor(executor, as_json)
     if plan_dir is None and policy not in ("base-stock", "s-S"):
         _fail(f'unknown policy "{policy}": use base-stock or s-S', as_json=as_json)
@@ -642,6 +665,8 @@ def policy(
     as_json: JsonFlag = False,
 ) -> None:
     """Choose base-stock levels per site and item, judged against the days-of-cover rule."""
+    from sustain import render, service
+
     chosen = _formats(formats, as_json)
     uncertainty, options = _uncertainty_and_options(
         as_json=as_json,
@@ -737,6 +762,9 @@ def resilience(
 ) -> None:
     """Knock out each asset (and pair with --k 2): shortfall added, time-to-survive against
     time-to-recover, and the smallest sets of assets that cut each front off."""
+    from sustain import render, service
+    from sustain.plan import PlanError
+
     _check_executor(executor, as_json)
     options = _options(
         ResilienceOptions,
@@ -797,6 +825,9 @@ def industry(
 ) -> None:
     """Order books and lead times of every line; stockpiles' floor and rebuild dates under the
     optimal plan."""
+    from sustain import render, service
+    from sustain.plan import PlanCheckError, PlanError
+
     chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     scenario = _load(path, as_json)
@@ -822,6 +853,9 @@ def compare(
 ) -> None:
     """Two runs of plan, simulate or resilience side by side: headline figures, shortfall by
     formation and family, bottlenecks or knock-out cases, each with B less A."""
+    from sustain import render, service
+    from sustain.results import RunReadError, read_run
+
     chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     try:

@@ -682,3 +682,24 @@ def _lane_assets(
     incidence.sum_duplicates()
     incidence.data[:] = 1
     return incidence
+
+
+def overview(network: Network) -> dict[str, int | str]:
+    """Counts of each component, the horizon and the period."""
+    return {
+        "name": network.name,
+        "start": str(network.start),
+        "days": network.n_days,
+        "periods": network.n_periods,
+        "grid": network.grid,
+        "nations": len(network.nations),
+        "sites": len(network.sites),
+        "lanes": len(network.lanes),
+        "assets": len(network.assets),
+        "items": len(network.items),
+        "families": len(network.families),
+        "systems": len(network.systems),
+        "formations": len(network.formations),
+        "production_lines": len(network.lines),
+        "pledges": len(network.pledges),
+    }

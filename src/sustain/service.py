@@ -13,20 +13,21 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sustain import summary
-from sustain.network import Network, compile_network
+from sustain.network import Network, compile_network, overview
+from sustain.options import (
+    PlanOptions,
+    ResilienceOptions,
+    SearchOptions,
+    SimulationOptions,
+    Uncertainty,
+)
 from sustain.results import Run
 from sustain.scenario import Scenario
-
-if TYPE_CHECKING:  # the engines load when a run needs them: `sustain validate` stays quick
-    from sustain.plan import PlanOptions
-    from sustain.resilience import ResilienceOptions
-    from sustain.simulate import SimulationOptions, Uncertainty
-    from sustain.simulate.optimise import SearchOptions
 
 PLAN_TABLES_SIMULATED = ("shipments", "consumption", "production", "shortfall")
 
@@ -67,7 +68,7 @@ def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
         scenario=_scenario(scenario, source),
         options={},
         tables=tables,
-        figures=summary.overview(network),
+        figures=overview(network),
         timings={"total_s": time.perf_counter() - start},
         summary=tuple(tables),
     )
@@ -82,7 +83,7 @@ def plan_run(
     network: Network | None = None,
 ) -> Run:
     """The optimal, independently checked delivery plan (sustain.plan) as a Run."""
-    from sustain.plan import PlanOptions, plan
+    from sustain.plan import plan
 
     start = time.perf_counter()
     options = options or PlanOptions()
@@ -166,7 +167,7 @@ def simulate_run(
     given, is a context manager entered while the tables are made (the CLI's Ctrl-C guard)."""
     import contextlib
 
-    from sustain.simulate import SimulationOptions, simulate
+    from sustain.simulate import simulate
 
     start = time.perf_counter()
     options = options or SimulationOptions(policy="plan" if plan is not None else "base-stock")
@@ -246,7 +247,7 @@ def policy_run(
 ) -> Run:
     """Base-stock levels per site and item (sustain.simulate.optimise) against the
     days-of-cover rule, as a Run."""
-    from sustain.simulate.optimise import SearchOptions, choose_levels
+    from sustain.simulate.optimise import choose_levels
 
     start = time.perf_counter()
     search = search or SearchOptions()
@@ -291,7 +292,7 @@ def resilience_run(
 ) -> Run:
     """Every knock-out case, the fronts' smallest cuts and the mitigations (sustain.
     resilience) as a Run."""
-    from sustain.resilience import ResilienceOptions, resilience
+    from sustain.resilience import resilience
 
     start = time.perf_counter()
     options = options or ResilienceOptions()

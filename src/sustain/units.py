@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import pint
-
 # Units of count are distinct dimensions, so that "30 rounds" written for an item counted in
 # kits is an error rather than a silent one-to-one conversion.
 _COUNT_UNITS = """
@@ -30,9 +28,18 @@ piece = [pieces] = pcs = each
 EUR = [currency] = euro
 """
 
-ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-for _line in _COUNT_UNITS.strip().splitlines():
-    ureg.define(_line)
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    """pint's registry with the units of count, built on first use: building it is most of
+    the cost of reading a small scenario, and `sustain --help` needs none."""
+    import pint
+
+    registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for line in _COUNT_UNITS.strip().splitlines():
+        registry.define(line)
+    return registry
+
 
 MASS = "t"
 DAYS = "day"
@@ -88,7 +95,7 @@ def _symbol(unit: str) -> bool:
         name = str(_parse_unit(unit))
     except UnitError:
         return False
-    return bool(ureg.get_symbol(name) == unit != name)
+    return bool(_registry().get_symbol(name) == unit != name)
 
 
 def split_number(text: str) -> tuple[float, str]:
@@ -117,8 +124,8 @@ def _parse_unit(unit_text: str) -> Any:
             "of one digit)"
         )
     try:
-        unit = ureg.parse_units(_EXPONENT.sub(r"**\1", unit_text.replace("%", " percent ")))
-        multiplicative = ureg.Quantity(1.0, unit)._is_multiplicative
+        unit = _registry().parse_units(_EXPONENT.sub(r"**\1", unit_text.replace("%", " percent ")))
+        multiplicative = _registry().Quantity(1.0, unit)._is_multiplicative
     except Exception as exc:  # pint's parser of free text raises many kinds, even AssertionError
         if any(not _multiplicative(name) for name in re.split(r"[\s*/]+", unit_text) if name):
             multiplicative = False
@@ -132,7 +139,8 @@ def _parse_unit(unit_text: str) -> Any:
 def _multiplicative(name: str) -> bool:
     """Whether one unit name alone is a plain multiple of its base (not dB, not degC)."""
     try:
-        return bool(ureg.Quantity(1.0, ureg.parse_units(name))._is_multiplicative)
+        registry = _registry()
+        return bool(registry.Quantity(1.0, registry.parse_units(name))._is_multiplicative)
     except Exception:  # not a unit at all: the caller says so
         return True
 
@@ -149,7 +157,7 @@ def conversion_factor(unit_text: str, canonical: str) -> float:
     if source.dimensionality != target.dimensionality:
         raise UnitError(f'unit "{unit_text}" is not a {describe_dimension(canonical)}')
     try:
-        factor = float(ureg.Quantity(1.0, source).to(target).magnitude)
+        factor = float(_registry().Quantity(1.0, source).to(target).magnitude)
     except Exception as exc:  # pint raises many kinds on units it half knows
         raise UnitError(f'unit "{unit_text}" cannot be converted to {canonical}') from exc
     if not math.isfinite(factor) or factor == 0.0:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sustain.capacity import added_capacity
 from sustain.network import PLEDGE_STATUSES, Network
-from sustain.plan.model import Closure
+from sustain.options import Closure
 
 RELATIVE = 1e-6
 ABSOLUTE = 1e-6

@@ -46,80 +46,15 @@ from sustain.arrays import BoolArray, FloatArray, IndexArray
 from sustain.capacity import added_capacity
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
+from sustain.options import Closure, PlanOptions
 from sustain.plan.fleet import DAMAGED, REPAIRED, FleetIndex, fleet_index
-from sustain.ranges import check_range, check_word
-from sustain.timegrid import LAGS, arrival_bucket, days_away, departures_inside, place_lag
-
-
-@dataclass(frozen=True)
-class Closure:
-    """An asset (or a single lane) out of action from `start_day` up to, not including,
-    `end_day`, counted in days from the scenario start."""
-
-    start_day: float
-    end_day: float
-    asset: str | None = None
-    lane: str | None = None
-
+from sustain.timegrid import arrival_bucket, days_away, departures_inside, place_lag
 
 STAGES = ("shortfall", "lateness", "cost")
-SOLVERS = ("auto", "choose", "simplex", "ipm", "ipm-nox", "pdlp")  # HiGHS methods (solve.py)
-INVESTMENT_MODES = ("none", "relax", "whole")
-ALLOCATIONS = ("priority", "fair")
 # Under the fair allocation, each formation's share short in a period costs more the larger it
 # is: the marginal weight of a unit short is 1, 2, ... FAIR_STEPS times the linear one over
 # successive equal steps of the share (a convex piecewise-linear penalty).
 FAIR_STEPS = 4
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    """Weights of the objective and how to solve. The objective has three parts, minimised in
-    order (`lexicographic`): what the force lacks (priority-weighted shortfall and systems out
-    of action), then lateness (the same shortfall weighted towards the first periods), then
-    cost. Each later part is minimised only among the plans optimal for the ones before, so no
-    cost, however large, turns into shortfall. `lexicographic=False` minimises their weighted
-    sum in one solve instead (keep the weights in that order of size then)."""
-
-    shortfall_weight: float = 1.0
-    lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
-    # Per system out of action (not in repair) per day, times the type's value (fleet.py).
-    repair_weight: float = 1.0
-    cost_weight: float = 1e-6  # per euro of transport
-    lexicographic: bool = True
-    # How a lag (transit, repair) that is not whole periods arrives (timegrid.LAGS): "late",
-    # all in the first period by whose start all of it has come; "split", shared by the
-    # periods it falls in; "mean", all in the period of its mean arrival. Only "late" plans
-    # are sure to run as planned day by day (timegrid).
-    lags: str = "late"
-    # How shortfall is shared when not every formation can be served (ALLOCATIONS):
-    # "priority", each unit short weighs priority x criticality whatever its formation already
-    # lacks (the higher priority is served first, strictly); "fair", the same weight times 1 to
-    # FAIR_STEPS as the formation's share short in the period grows, so fill rates move
-    # together, tilted by priority.
-    allocation: str = "priority"
-    solver: str = "auto"  # auto, choose, simplex, ipm, ipm-nox, pdlp (see solve.method)
-    closures: tuple[Closure, ...] = ()
-    time_limit: float | None = None
-    check: bool = True
-    # Investment options as decisions: "none" (ignored), "relax" (any share of each, an LP),
-    # "whole" (each made or not, a MIP); within `budget_eur` if given. A tiny weight per euro
-    # keeps options that remove no shortfall unmade.
-    order_books: bool = True  # production first serves other customers' orders (FIFO)
-    investments: str = "none"
-    budget_eur: float | None = None
-    investment_weight: float = 1e-9
-
-    def __post_init__(self) -> None:
-        check_range("shortfall_weight", self.shortfall_weight, above=0)
-        for name in ("lateness_weight", "repair_weight", "cost_weight", "investment_weight"):
-            check_range(name, getattr(self, name), least=0)
-        check_range("budget_eur", self.budget_eur, least=0, optional=True)
-        check_range("time_limit", self.time_limit, above=0, optional=True)
-        check_word("solver", self.solver, SOLVERS)
-        check_word("lags", self.lags, LAGS)
-        check_word("allocation", self.allocation, ALLOCATIONS)
-        check_word("investments mode", self.investments, INVESTMENT_MODES)
 
 
 @dataclass(frozen=True)

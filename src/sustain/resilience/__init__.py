@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,7 @@ import pandas as pd
 from sustain.arrays import IntArray, ObjectArray
 from sustain.execute import run_tasks
 from sustain.network import ASSET_KINDS, Network
-from sustain.plan import PlanOptions
-from sustain.ranges import CENTURY_DAYS, check_range, check_word
+from sustain.options import ResilienceOptions
 from sustain.resilience.cases import (
     LOST,
     MODES,
@@ -44,24 +43,6 @@ __all__ = ["Resilience", "ResilienceOptions", "resilience"]
 
 # Called as work is done: what is being done, how much of it is done, and how much there is.
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class ResilienceOptions:
-    k: int = 1  # 1: every asset alone; 2: also every pair
-    loss_day: float = 0.0  # days from the scenario start
-    assets: tuple[str, ...] | None = None  # the assets to knock out; all by default
-    screen: bool = True  # settle cases the base plan avoids without re-solving them
-    warm_start: bool = True  # start re-solves from the base plan's basis, not from scratch
-    check: bool = False  # verify every re-solved plan with the independent checker
-    mitigate: bool = True  # try the scenario's mitigation options on the vulnerabilities
-    plan_options: PlanOptions = field(default_factory=lambda: PlanOptions(check=False))
-    cases_per_task: int = 8
-
-    def __post_init__(self) -> None:
-        check_word("k", str(self.k), ("1", "2"))
-        check_range("loss_day", self.loss_day, least=0, most=CENTURY_DAYS)
-        check_range("cases_per_task", self.cases_per_task, least=1)
 
 
 @dataclass(frozen=True)

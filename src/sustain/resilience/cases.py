@@ -18,7 +18,7 @@ from scipy.sparse import csr_array
 
 from sustain.arrays import BoolArray, IntArray
 from sustain.network import Network
-from sustain.plan import Closure
+from sustain.options import Closure
 
 RECOVERY, LOST = 0, 1  # the two solves of a case: out for the recovery time, lost for good
 MODES = ("recovery", "lost")

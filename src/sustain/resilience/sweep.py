@@ -11,7 +11,8 @@ import numpy as np
 
 from sustain.arrays import FloatArray, IntArray
 from sustain.network import Network
-from sustain.plan import Closure, Planner, PlanOptions, TimeLimitError
+from sustain.options import Closure, PlanOptions
+from sustain.plan import Planner, TimeLimitError
 from sustain.plan.check import check_plan
 from sustain.plan.model import Model
 from sustain.plan.results import tables

@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 
 from sustain.output import atomic_output
+from sustain.results.formats import DEFAULT_FORMATS, FORMATS
 from sustain.results.run import Run, records
 from sustain.results.specs import Column, TableSpec, spec
 from sustain.scenario import cells
 
-FORMATS = ("csv", "parquet", "json")
-DEFAULT_FORMATS = ("csv", "parquet")
 MANIFEST = "run.json"
 # Reading prefers the format that keeps types.
 READ_ORDER = ("parquet", "json", "csv")

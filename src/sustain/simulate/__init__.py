@@ -19,11 +19,19 @@ import pandas as pd
 
 from sustain.execute import default_workers, run_tasks
 from sustain.network import Network
+from sustain.options import (
+    DEFAULT_PRESET,
+    POLICIES,
+    PRESETS,
+    SimulationOptions,
+    Uncertainty,
+    preset,
+)
 from sustain.orderbook import free_capacity
 from sustain.simulate.kernel import BatchResult, run_batch
 from sustain.simulate.series import Series, stock_days, stock_every
-from sustain.simulate.setup import POLICIES, Setup, SimulationOptions, prepare
-from sustain.simulate.uncertainty import DEFAULT_PRESET, PRESETS, Uncertainty, draw, preset
+from sustain.simulate.setup import Setup, prepare
+from sustain.simulate.uncertainty import draw
 
 __all__ = [
     "DEFAULT_PRESET",

@@ -33,10 +33,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sustain.arrays import FloatArray, IntArray
+from sustain.options import Uncertainty
 from sustain.simulate.compiled import Outputs, Random, block_width, simulate_replications
 from sustain.simulate.series import Series, stock_days
 from sustain.simulate.setup import Setup
-from sustain.simulate.uncertainty import Draws, Uncertainty, transit_days
+from sustain.simulate.uncertainty import Draws, transit_days
 
 
 @dataclass

@@ -30,43 +30,12 @@ from scipy.stats import norm
 from sustain.arrays import FloatArray, IntArray
 from sustain.execute import default_workers
 from sustain.network import Network
+from sustain.options import DEFAULT_PRESET, SearchOptions, SimulationOptions, Uncertainty, preset
 from sustain.orderbook import free_capacity
-from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.simulate.kernel import BatchResult, pair_shortage_cost, run_batch
 from sustain.simulate.serial import SerialChain, SerialLevels, optimal_levels
-from sustain.simulate.setup import Setup, SimulationOptions, prepare
-from sustain.simulate.uncertainty import Draws, Uncertainty, draw, transit_days
-
-OBJECTIVES = ("cost", "fill-rate")
-METHODS = ("auto", "exact", "search")
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    objective: str = "cost"  # cost, or fill-rate: the least stock meeting the target
-    method: str = "auto"  # auto (exact where it holds, else search), exact, or search
-    target_fill_rate: float = 0.95  # every (formation, family), under fill-rate
-    confidence: float = 0.9  # that the fill rate is at least the target (one-sided)
-    replications: int = 32  # common random numbers of every candidate
-    evaluation_replications: int = 200  # fresh ones, to report the result
-    seed: int = 0  # of the search; the evaluation uses seed + 1
-    steps_days: tuple[float, ...] = (16.0, 8.0, 4.0, 2.0, 1.0, 0.5)  # of a pair's demand
-    # A move is taken only if it gains at least this share of the run's cost (or, under
-    # fill-rate, of its stock): gains smaller than that are not worth a planner's change.
-    tolerance: float = 1e-4
-    max_evaluations: int = 5000
-
-    def __post_init__(self) -> None:
-        check_word("objective", self.objective, OBJECTIVES)
-        check_word("method", self.method, METHODS)
-        check_range("target_fill_rate", self.target_fill_rate, least=0, most=1)
-        check_range("confidence", self.confidence, least=0.5, most=0.999)
-        for name in ("replications", "evaluation_replications"):
-            check_range(name, getattr(self, name), least=2)
-        check_range("max_evaluations", self.max_evaluations, least=1)
-        check_range("tolerance", self.tolerance, least=0, most=1)
-        for step in self.steps_days:
-            check_range("a step of the search", step, above=0, most=CENTURY_DAYS)
+from sustain.simulate.setup import Setup, prepare
+from sustain.simulate.uncertainty import Draws, draw, transit_days
 
 
 @dataclass(frozen=True)
@@ -380,7 +349,6 @@ def choose_levels(
     they give on fresh replications against the days-of-cover rule. `progress(candidates
     run, score)` before each round of the search. A Ctrl-C during the search keeps the best
     levels found so far (`interrupted`) and judges them."""
-    from sustain.simulate.uncertainty import DEFAULT_PRESET, preset
 
     began = time.perf_counter()
     options = options or SimulationOptions()

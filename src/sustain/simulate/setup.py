@@ -15,53 +15,14 @@ from scipy.sparse.csgraph import dijkstra
 from sustain.arrays import BoolArray, FloatArray, IntArray
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
-from sustain.plan.model import Closure, closed_lanes, item_sinks
-from sustain.ranges import CENTURY_DAYS, check_range, check_word
+from sustain.options import SimulationOptions
+from sustain.plan.model import closed_lanes, item_sinks
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
-POLICIES = ("base-stock", "s-S", "plan")
-POSITIONS = ("installation", "echelon")
 # What a lane of no transit time counts in the distance from a source: a chain of such lanes
 # still has a direction, so that no two sites supply each other.
 HOP_DAYS = 1e-3
-
-
-@dataclass(frozen=True)
-class SimulationOptions:
-    """How to run: what moves (a replenishment policy, or a plan), the policy's levels, the
-    costs counted, and whether unmet demand is lost (the default: a round not fired today is
-    not fired tomorrow) or backordered."""
-
-    policy: str = "base-stock"  # base-stock, s-S, or plan (needs a plan)
-    cover_days: float = 14.0  # order-up-to level: days of the demand a site serves, + lead time
-    # The scenario's policies table sets the levels of the pairs it names (else days of cover
-    # everywhere, as when comparing a choice of levels with the rule).
-    scenario_levels: bool = True
-    reorder_days: float = 7.0  # (s, S): reorder when the position falls to this many days
-    backorders: bool = False
-    # What a level is compared with: the site's installation position (on hand + in transit +
-    # owed to it - owed by it), or its echelon position (that and the positions of every site
-    # it supplies: the stock of its whole echelon, less what is owed to its formations).
-    position: str = "installation"
-    holding_cost: float = 0.0  # EUR per t per day held
-    ordering_cost: float = 0.0  # EUR per order placed
-    # EUR per family unit lost (lost sales) or per unit and day waited (backorders): the
-    # run's rate, or a family's own in `family_shortage_costs` ((family, EUR), ...).
-    shortage_cost: float = 0.0
-    family_shortage_costs: tuple[tuple[str, float], ...] = ()
-    closures: tuple[Closure, ...] = ()  # scripted disruptions, on top of random outages
-
-    def __post_init__(self) -> None:
-        check_word("policy", self.policy, POLICIES)
-        check_word("position", self.position, POSITIONS)
-        # Levels beyond a century of demand are a typing error, not a policy.
-        for name in ("cover_days", "reorder_days"):
-            check_range(name, getattr(self, name), least=0, most=CENTURY_DAYS)
-        for name in ("holding_cost", "ordering_cost", "shortage_cost"):
-            check_range(name, getattr(self, name), least=0)
-        for family, cost in self.family_shortage_costs:
-            check_range(f"the shortage cost of {family}", cost, least=0)
 
 
 @dataclass(frozen=True)

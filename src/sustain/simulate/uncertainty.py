@@ -12,7 +12,7 @@ draws nothing and leaves the other sources' figures as they were.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,95 +20,8 @@ import numpy.typing as npt
 
 from sustain.arrays import BoolArray, FloatArray
 from sustain.network import Network
-from sustain.ranges import CENTURY_DAYS, check_range, check_word
+from sustain.options import Uncertainty
 from sustain.simulate.compiled import outage_days
-
-NOISE_SHAPES = ("lognormal", "normal")  # of the daily demand factor
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """Each source of uncertainty, switchable. All off gives the expected-value war."""
-
-    # Demand: a daily factor of mean 1 around each formation's intensity schedule (lognormal,
-    # or normal cut at 0), surges (a formation's demand multiplied by `surge_factor` for
-    # `surge_days`) starting at random, and Poisson counts around the result.
-    demand_noise: float = 0.0  # standard deviation of the factor (of its log if lognormal)
-    demand_distribution: str = "lognormal"  # of the factor: lognormal or normal
-    surge_probability: float = 0.0  # per formation per day
-    surge_factor: float = 2.0
-    surge_days: int = 7
-    poisson_demand: bool = False  # integer Poisson demand around the (noisy) mean
-    # Outages: each asset fails with this probability a day and is out for an exponentially
-    # distributed time with mean the asset's recovery time.
-    asset_failure_probability: float = 0.0
-    # Transit: each day's departures on a lane take a transit time drawn from a gamma
-    # distribution with the lane's mean and this coefficient of variation, rounded to days.
-    transit_cv: float = 0.0
-    # Production: a daily yield factor (beta around `yield_mean`) and slips (a line producing
-    # nothing for `slip_days` after a slip starting with `slip_probability` a day).
-    yield_mean: float = 1.0
-    yield_cv: float = 0.0
-    slip_probability: float = 0.0
-    slip_days: int = 30
-    # Failures of systems: Poisson counts around the expected breakdowns and combat damage.
-    random_failures: bool = False
-
-    def __post_init__(self) -> None:
-        check_word("demand distribution", self.demand_distribution, NOISE_SHAPES)
-        # A factor's spread beyond these is no longer noise around the schedule.
-        check_range("demand_noise", self.demand_noise, least=0, most=10)
-        check_range("transit_cv", self.transit_cv, least=0, most=10)
-        for name in ("surge_probability", "asset_failure_probability", "slip_probability"):
-            check_range(name, getattr(self, name), least=0, most=1)
-        check_range("surge_factor", self.surge_factor, least=0, most=1e6)
-        check_range("yield_mean", self.yield_mean, above=0, most=1)
-        check_range("yield_cv", self.yield_cv, least=0, most=0.99)
-        for name in ("surge_days", "slip_days"):
-            check_range(name, getattr(self, name), least=1, most=CENTURY_DAYS)
-
-
-# What `sustain simulate` and `simulate()` run when not told otherwise: the theatre's usual
-# frictions (a fifth of demand as daily noise, surges, outages of assets, variable transit
-# and yield, slips of lines, random failures of systems). "expected-value" switches every
-# source off: the war of the expected figures, the plan's question.
-PRESETS: dict[str, Uncertainty] = {
-    "theatre": Uncertainty(
-        demand_noise=0.2,
-        surge_probability=0.01,
-        asset_failure_probability=0.002,
-        transit_cv=0.2,
-        yield_mean=0.9,
-        yield_cv=0.1,
-        slip_probability=0.0005,
-        random_failures=True,
-    ),
-    "expected-value": Uncertainty(),
-}
-DEFAULT_PRESET = "theatre"
-
-
-# Demand as a user names it: the daily factor's shape, or Poisson counts (around the mean
-# the factor gives).
-DEMANDS = (*NOISE_SHAPES, "poisson")
-
-
-def preset(name: str, demand: str | None = None, **changes: Any) -> Uncertainty:
-    """A named preset, with some of its figures changed, and its demand named as in DEMANDS.
-    A yield variation given without a mean yield takes the mean 1 - cv, as the presets do
-    (a line loses on average what its yield varies: it cannot make more than its rate)."""
-    if name not in PRESETS:
-        raise ValueError(f'unknown uncertainty preset "{name}": use one of {", ".join(PRESETS)}')
-    if demand is not None:
-        if demand not in DEMANDS:
-            raise ValueError(f'unknown demand "{demand}": use one of {", ".join(DEMANDS)}')
-        changes["poisson_demand"] = demand == "poisson"
-        if demand != "poisson":
-            changes["demand_distribution"] = demand
-    if "yield_cv" in changes and "yield_mean" not in changes:
-        changes["yield_mean"] = 1.0 - changes["yield_cv"]
-    return replace(PRESETS[name], **changes)
-
 
 # The sources, each drawn from its own stream (its number in this tuple), so that switching one
 # on or off leaves the others' figures as they were.
