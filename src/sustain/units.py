@@ -35,7 +35,7 @@ def _registry() -> Any:
     the cost of reading a small scenario, and `sustain --help` needs none."""
     import pint
 
-    registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    registry: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     for line in _COUNT_UNITS.strip().splitlines():
         registry.define(line)
     return registry
