@@ -18,6 +18,7 @@ from sustain.graph import reachable
 from sustain.network import Network
 from sustain.options import SOLVERS, Closure, PlanOptions
 from sustain.orderbook import free_capacity
+from sustain.plan import provenance
 from sustain.plan.check import PlanCheckError, check_plan
 from sustain.plan.model import STAGES, Model, build, open_share
 from sustain.plan.results import FLEET_NAME, tables
@@ -220,6 +221,7 @@ class Planner:
         options = self.model.options
         start = time.perf_counter()
         result = tables(self.model, solution)
+        result.update(provenance.tables(self.model, solution.col_value))
         tables_seconds = time.perf_counter() - start
         check_seconds = 0.0
         if options.check:

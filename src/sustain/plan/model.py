@@ -145,6 +145,12 @@ class Model:
     invest_added: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (options, T)
     invest_line_of: IndexArray = field(default_factory=_no_index)
     initial: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
+    # What the conservation rows' right-hand sides are made of: each stock and pledge, its
+    # row, its owner or donor nation, its quantity, and whether it is a pledge.
+    injection_row: IndexArray = field(default_factory=_no_index)
+    injection_nation: IndexArray = field(default_factory=_no_index)
+    injection_quantity: FloatArray = field(default_factory=_no_values)
+    injection_pledged: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     floor: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))  # (sites, items)
 
     @property
@@ -495,6 +501,21 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     p_ok = (p_pair >= 0) & (p_period < n_periods)
     np.add.at(injection, (p_pair[p_ok], p_period[p_ok]), n.pledge_quantity[live][p_ok])
     base = add_rows("balance", injection.ravel(), injection.ravel())
+    # Whose each injection is (a stock's owner, a pledge's donor): the plan's provenance.
+    s_pair = pair_id[n.stock_site, n.stock_item]
+    s_ok = s_pair >= 0
+    model.injection_row = base + np.concatenate(
+        [s_pair[s_ok] * n_periods, p_pair[p_ok] * n_periods + p_period[p_ok]]
+    )
+    model.injection_nation = np.concatenate(
+        [n.stock_nation[s_ok], n.pledge_donor[live][p_ok]]
+    ).astype(np.int64)
+    model.injection_quantity = np.concatenate(
+        [n.stock_quantity[s_ok], n.pledge_quantity[live][p_ok]]
+    )
+    model.injection_pledged = np.concatenate(
+        [np.zeros(int(s_ok.sum()), dtype=bool), np.ones(int(p_ok.sum()), dtype=bool)]
+    )
 
     def balance_row(site: IndexArray, item: IndexArray, period: IndexArray) -> IndexArray:
         return base + pair_id[site, item] * n_periods + period

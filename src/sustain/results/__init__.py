@@ -19,7 +19,7 @@ if TYPE_CHECKING:
         write_tables,
     )
     from sustain.results.run import Run, records
-    from sustain.results.specs import Column, TableSpec, TableSpecError, spec, specs
+    from sustain.results.table_specs import Column, TableSpec, TableSpecError, spec, specs
 
 _HOMES = {
     "DEFAULT_FORMATS": "formats",
@@ -31,11 +31,11 @@ _HOMES = {
     "write_tables": "io",
     "Run": "run",
     "records": "run",
-    "Column": "specs",
-    "TableSpec": "specs",
-    "TableSpecError": "specs",
-    "spec": "specs",
-    "specs": "specs",
+    "Column": "table_specs",
+    "TableSpec": "table_specs",
+    "TableSpecError": "table_specs",
+    "spec": "table_specs",
+    "specs": "table_specs",
 }
 __all__ = [
     "DEFAULT_FORMATS",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sustain.results.run import ENGINES
-from sustain.results.specs import TableSpec, specs
+from sustain.results.table_specs import TableSpec, specs
 
 INTRO = """# The tables of a run
 

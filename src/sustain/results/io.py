@@ -17,7 +17,7 @@ import pandas as pd
 from sustain.output import atomic_output
 from sustain.results.formats import DEFAULT_FORMATS, FORMATS
 from sustain.results.run import Run, records
-from sustain.results.specs import Column, TableSpec, spec
+from sustain.results.table_specs import Column, TableSpec, spec
 from sustain.scenario import cells
 
 MANIFEST = "run.json"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sustain.results.specs import TableSpec, spec
+from sustain.results.table_specs import TableSpec, spec
 
 # The packages whose versions can change a run's figures.
 PACKAGES = ("sustain", "highspy", "numpy", "scipy", "numba", "pandas", "pyarrow", "pydantic")
