@@ -32,18 +32,15 @@ from scipy.sparse import csr_array
 
 from sustain import units
 from sustain.arrays import BoolArray, FloatArray, IndexArray
+from sustain.mitigations import MitigationOption, mitigation_options
 from sustain.production import daily_rates, finished, lead_in_days
 from sustain.scenario.schema import (
     AssetKind,
-    Lane,
-    Mitigation,
-    MitigationKind,
     Mode,
     PledgeStatus,
     Scenario,
     SiteKind,
     Standard,
-    Stock,
     SupplyClass,
 )
 from sustain.timegrid import arrival_bucket, bucket_edges
@@ -275,78 +272,6 @@ class Network:
     def nbytes(self) -> int:
         sparse = self.lane_assets.data.nbytes + self.lane_assets.indices.nbytes
         return sum(a.nbytes for a in self.arrays().values()) + sparse
-
-
-@dataclass(frozen=True, eq=False)
-class MitigationOption:
-    """A mitigation the scenario lists (its rows sharing one id), compiled: the network with
-    it taken. Its lanes follow the network's own, so lane and asset positions carry over."""
-
-    id: str
-    name: str
-    kinds: tuple[str, ...]  # lane, stock, recovery: what its rows do
-    cost: float  # EUR, its rows' costs added
-    network: Network
-
-
-def _with_mitigation(scenario: Scenario, option: str, rows: list[Mitigation]) -> Scenario:
-    """The scenario with the rows of one mitigation option taken, and no options left."""
-    # The checks made sure each row has its kind's fields: construct without re-parsing.
-    lane_fields: list[dict[str, Any]] = [
-        {
-            "id": f"{option}#{k}",
-            "origin": m.origin,
-            "destination": m.destination,
-            "mode": m.mode,
-            "capacity": m.capacity,
-            "transit_time": m.transit_time,
-            "cost": m.transport_cost,
-            "assets": m.assets,
-            "source": m.source,
-        }
-        for k, m in enumerate(rows, start=1)
-        if m.kind == MitigationKind.LANE
-    ]
-    stock_fields: list[dict[str, Any]] = [
-        {"site": m.site, "item": m.item, "nation": None, "quantity": m.quantity, "source": m.source}
-        for m in rows
-        if m.kind == MitigationKind.STOCK
-    ]
-    lanes = [Lane.model_construct(**f) for f in lane_fields]
-    stocks = [Stock.model_construct(**f) for f in stock_fields]
-    faster: dict[str | None, Any] = {
-        m.asset: m.recovery_time for m in rows if m.kind == MitigationKind.RECOVERY
-    }
-    assets = [
-        a.model_copy(update={"recovery_time": min(a.recovery_time, faster[a.id])})
-        if a.id in faster
-        else a
-        for a in scenario.assets
-    ]
-    return scenario.model_copy(
-        update={
-            "lanes": (*scenario.lanes, *lanes),
-            "stocks": (*scenario.stocks, *stocks),
-            "assets": tuple(assets),
-            "mitigations": (),
-        }
-    )
-
-
-def _mitigation_options(scenario: Scenario) -> tuple[MitigationOption, ...]:
-    options = []
-    for option in dict.fromkeys(m.id for m in scenario.mitigations):
-        rows = [m for m in scenario.mitigations if m.id == option]
-        options.append(
-            MitigationOption(
-                id=option,
-                name=next((m.name for m in rows if m.name), option),
-                kinds=tuple(dict.fromkeys(m.kind.value for m in rows)),
-                cost=float(sum(m.cost for m in rows)),
-                network=compile_network(_with_mitigation(scenario, option, rows)),
-            )
-        )
-    return tuple(options)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,7 +550,7 @@ def compile_network(scenario: Scenario) -> Network:
             str(s.location("policies", k) or f"policies row {k + 1}")
             for k in range(len(s.policies))
         ),
-        mitigations=_mitigation_options(s),
+        mitigations=mitigation_options(s),
     )
 
 
