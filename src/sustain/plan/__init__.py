@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 
 from sustain.capacity import with_investments
+from sustain.facts import open_share
 from sustain.graph import reachable
 from sustain.network import Network
 from sustain.options import SOLVERS, Closure, PlanOptions
 from sustain.orderbook import free_capacity
 from sustain.plan import provenance
 from sustain.plan.check import PlanCheckError, check_plan
-from sustain.plan.model import STAGES, Model, build, open_share
+from sustain.plan.model import STAGES, Model, build
 from sustain.plan.results import FLEET_NAME, tables
 from sustain.plan.size import ModelTooLargeError, check_fits
 from sustain.plan.solve import PlanError, Solution, Solver, TimeLimitError

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sustain.facts import paths_to_demand
 from sustain.network import Network
 from sustain.options import PlanOptions
 from sustain.plan.fleet import fleet_index
-from sustain.plan.model import FAIR_STEPS, paths_to_demand
+from sustain.plan.model import FAIR_STEPS
 from sustain.plan.solve import PlanError
 from sustain.timegrid import departures_inside
 

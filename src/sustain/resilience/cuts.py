@@ -19,10 +19,10 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
 from sustain.arrays import FloatArray
+from sustain.facts import item_sources
 from sustain.graph import reachable
+from sustain.highs import quiet_highs
 from sustain.network import Network
-from sustain.plan.model import item_sources
-from sustain.plan.solve import quiet_highs
 
 
 def min_cuts(network: Network) -> pd.DataFrame:

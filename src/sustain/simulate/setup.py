@@ -13,10 +13,10 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from sustain.arrays import BoolArray, FloatArray, IntArray
+from sustain.facts import closed_lanes, item_sinks
 from sustain.graph import reachable
 from sustain.network import PLEDGE_STATUSES, Network
 from sustain.options import SimulationOptions
-from sustain.plan.model import closed_lanes, item_sinks
 from sustain.simulate.compiled import Inputs
 from sustain.simulate.repair import RepairSetup, repair_setup
 
