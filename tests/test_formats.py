@@ -109,3 +109,59 @@ def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
         write(rows, out, "csv", force=True)  # type: ignore[arg-type]
     assert (out / "mine.csv").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["folder"]
+
+
+@pytest.mark.parametrize("fmt", list(TARGETS))
+def test_figures_are_exported_as_written(fmt: str, tmp_path: Path) -> None:
+    """A figure keeps the text it was written in ("14000 rounds/month", not "459.9589...
+    rounds/day"), so that a row's source still reads as its figure; optional figures too."""
+    out = tmp_path / TARGETS[fmt]
+    write(sustain.load(TINY).rows(), out, fmt)
+    if fmt == "xlsx":
+        book = openpyxl.load_workbook(out)
+        text = "\n".join(
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+        )
+    else:
+        text = "\n".join(p.read_text() for p in ([out] if out.is_file() else out.glob("*.csv")))
+    for written in ("14000 rounds/month", "2 months", "45 kg", "1000 rounds", "500 t/day"):
+        assert written in text, written
+    assert "459.95893223819303" not in text and "60.875 day" not in text
+
+
+def test_the_digest_is_of_the_figures_not_how_they_are_written(tmp_path: Path) -> None:
+    from sustain import service
+
+    same = TINY.read_text().replace("production_time: 2 months", "production_time: 60.875 days")
+    (tmp_path / "same.yaml").write_text(same)
+    original, rewritten = sustain.load(TINY), sustain.load(tmp_path / "same.yaml")
+    assert original.rows() != rewritten.rows()  # each keeps its own text
+    assert service.digest(original) == service.digest(rewritten)
+
+
+def test_the_workbook_has_dates_filters_and_drop_downs(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.xlsx"
+    write(sustain.load(TINY).rows(), out, "xlsx")
+    book = openpyxl.load_workbook(out)
+    pledges = book["pledges"]
+    header = [c.value for c in pledges[1]]
+    available = pledges.cell(2, header.index("available") + 1)
+    assert available.is_date and available.value.date().isoformat() == "2023-01-10"
+    assert pledges.auto_filter.ref == f"A1:{pledges.cell(1, len(header)).column_letter}2"
+    sites = book["sites"]
+    lists = {str(v.sqref): v.formula1 for v in sites.data_validations.dataValidation}
+    kind = sites.cell(1, [c.value for c in sites[1]].index("kind") + 1).column_letter
+    assert lists[f"{kind}2:{kind}1048576"].strip('"').split(",")[:2] == ["factory", "depot"]
+    statuses = {v.formula1 for v in pledges.data_validations.dataValidation}
+    assert '"pledged,committed,shipped,delivered,cancelled"' in statuses
+
+
+def test_optional_figures_are_documented_as_figures_with_units() -> None:
+    """The validator refuses a bare number for a stock's floor: the docs must not say
+    "number"."""
+    docs = {(d.table, d.column): d for d in all_docs()}
+    for table, column in (("stocks", "floor"), ("sites", "throughput"), ("systems", "mass")):
+        assert docs[table, column].kind.startswith("figure with a unit"), (table, column)

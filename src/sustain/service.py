@@ -35,7 +35,9 @@ PLAN_TABLES_SIMULATED = ("shipments", "consumption", "production", "shortfall")
 def digest(scenario: Scenario) -> str:
     """SHA-256 of the scenario's canonical rows: the same for the same scenario written as
     YAML, a CSV folder or a workbook."""
-    text = json.dumps(scenario.rows(), sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(
+        scenario.rows(as_written=False), sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

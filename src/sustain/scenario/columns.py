@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from pydantic.fields import FieldInfo
 
-from sustain.scenario.schema import TABLES, Figure, Record, columns
+from sustain.scenario.schema import TABLES, Record, columns, figure_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,8 @@ class ColumnDoc:
 HEADER = ["table", "column", "required", "what to write", "example", "default", "description"]
 
 
-def _enum_of(annotation: Any) -> type[Enum] | None:
+def enum_of(annotation: Any) -> type[Enum] | None:
+    """The Enum a field's values come from, also inside an optional type."""
     candidates = [annotation, *get_args(annotation)]
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, Enum):
@@ -46,10 +47,10 @@ def _enum_of(annotation: Any) -> type[Enum] | None:
 
 def _kind(info: FieldInfo) -> tuple[str, str]:
     """(what to write, example) for one field."""
-    for meta in info.metadata:
-        if isinstance(meta, Figure):
-            return f"figure with a unit ({meta.unit_label})", meta.example
-    enum = _enum_of(info.annotation)
+    figure = figure_of(info)
+    if figure is not None:
+        return f"figure with a unit ({figure.unit_label})", figure.example
+    enum = enum_of(info.annotation)
     if enum is not None:
         values = [str(m.value) for m in enum]
         return "one of: " + ", ".join(values), values[0]

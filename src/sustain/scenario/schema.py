@@ -10,9 +10,10 @@ check names unknown references with a did-you-mean suggestion.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -22,9 +23,12 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
     PlainSerializer,
     PrivateAttr,
+    model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
 
 from sustain import units
@@ -247,6 +251,31 @@ Grid = Annotated[str, AfterValidator(_grid)]
 # `key` lists the fields that must be unique together.
 
 
+def figure_of(field: FieldInfo) -> Figure | None:
+    """The Figure annotation of a field, also inside an optional type (`Count | None`)."""
+    for meta in field.metadata:
+        if isinstance(meta, Figure):
+            return meta
+    for member in get_args(field.annotation):
+        for meta in getattr(member, "__metadata__", ()):
+            if isinstance(meta, Figure):
+                return meta
+    return None
+
+
+@functools.cache
+def figure_columns(model: type[BaseModel]) -> dict[str, str]:
+    """The columns of a table that hold figures with units: by the name or alias a file may
+    use, the field's name."""
+    found = {}
+    for name, field in model.model_fields.items():
+        if figure_of(field) is not None:
+            found[name] = name
+            if field.alias:
+                found[field.alias] = name
+    return found
+
+
 class Record(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -261,6 +290,44 @@ class Record(BaseModel):
     references: ClassVar[dict[str, str]] = {}
 
     source: str | None = Field(None, description="Where the figures of this row were published.")
+    # The figures as the file wrote them ("14000 rounds/month", "300 MEUR"), by column: export
+    # writes them back so that a row's source still matches its figures.
+    _written: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_written(cls, data: Any, handler: ModelWrapValidatorHandler[Record]) -> Record:
+        record = handler(data)
+        if isinstance(data, dict):
+            figures = figure_columns(cls)
+            written = {
+                figures[key]: value.strip()
+                for key, value in data.items()
+                if key in figures and isinstance(value, str)
+            }
+            if written:
+                record._written = written
+        return record
+
+    def __eq__(self, other: object) -> bool:
+        # How a figure was written is not what it is: records holding equal values are equal.
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = BaseModel.__hash__  # defining __eq__ would otherwise drop it
+
+    def written(self, column: str, figure: Figure) -> str | None:
+        """The figure of `column` (a field name) as the file wrote it, if it still reads as
+        the record's value (a copy with the figure changed has only the new value)."""
+        text = self._written.get(column)
+        if text is None:
+            return None
+        try:
+            same = figure.parse(text) == getattr(self, column)
+        except PydanticCustomError:
+            return None
+        return text if same else None
 
 
 class Settings(Record):
@@ -667,19 +734,32 @@ class Scenario(BaseModel):
         found = self._locations.get(table)
         return found[index] if found is not None and index < len(found) else None
 
-    def rows(self) -> dict[str, list[dict[str, Any]]]:
-        """Every table as rows keyed by column, figures written with their units: for export."""
+    def rows(self, *, as_written: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """Every table as rows keyed by column, figures with their units: as the files wrote
+        them (for export), or with `as_written=False` in canonical units (the same text for
+        the same figure however it was written: for digests)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for table, model in TABLES.items():
             order = columns(model)
-            out[table] = [
-                {
-                    col: dumped[col]
-                    for col in order
-                    if col in (dumped := record.model_dump(mode="json", by_alias=True))
-                    and dumped[col] is not None
-                    and dumped[col] != ""
-                }
-                for record in self.records(table)
-            ]
+            figures = {
+                (field.alias or name): (name, figure)
+                for name, field in model.model_fields.items()
+                if (figure := figure_of(field)) is not None
+            }
+            rows = []
+            for record in self.records(table):
+                dumped = record.model_dump(mode="json", by_alias=True)
+                if as_written:
+                    for column, (name, figure) in figures.items():
+                        if dumped.get(column) is not None:
+                            text = record.written(name, figure)
+                            dumped[column] = text if text is not None else dumped[column]
+                rows.append(
+                    {
+                        col: dumped[col]
+                        for col in order
+                        if col in dumped and dumped[col] is not None and dumped[col] != ""
+                    }
+                )
+            out[table] = rows
         return out

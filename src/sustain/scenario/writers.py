@@ -8,19 +8,21 @@ half-written scenario behind, nor the old one gone.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
 from sustain.output import OutputExistsError, atomic_output
 from sustain.scenario import cells
-from sustain.scenario.columns import HEADER, all_docs, markdown, table_docs
-from sustain.scenario.schema import TABLES, columns
+from sustain.scenario.columns import HEADER, all_docs, enum_of, markdown, table_docs
+from sustain.scenario.schema import TABLES, Record, columns
 
 Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 FORMATS = ("yaml", "csv", "xlsx")
+SHEET_ROWS = 1_048_576  # the last row of an Excel sheet
 __all__ = ["FORMATS", "OutputExistsError", "write", "write_template"]
 
 
@@ -28,6 +30,17 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     return cells.to_csv(value) if isinstance(value, str) else str(value)
+
+
+def _sheet_date(value: Any) -> Any:
+    """A date written as text ("2023-01-02") as a date, so that Excel shows, sorts and filters
+    it as one; anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return _sheet_value(value)
+    return _sheet_value(value)
 
 
 def _sheet_value(value: Any) -> Any:
@@ -64,10 +77,35 @@ def write_yaml(rows: Rows, path: Path) -> None:
         yaml.safe_dump(document, handle, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _is_date(annotation: Any) -> bool:
+    """Whether a field holds a date (also an optional one, or one with validators)."""
+    members = [annotation, *get_args(annotation)]
+    return any(getattr(m, "__origin__", m) is dt.date for m in members)
+
+
+def _column_kinds(model: type[Record]) -> tuple[set[str], dict[str, list[str]]]:
+    """A table's date columns, and its columns of enumerated values with those values (by
+    the column names files use)."""
+    dates: set[str] = set()
+    choices: dict[str, list[str]] = {}
+    for name, field in model.model_fields.items():
+        column = field.alias or name
+        if _is_date(field.annotation):
+            dates.add(column)
+        enum = enum_of(field.annotation)
+        if enum is not None:
+            choices[column] = [str(member.value) for member in enum]
+    return dates, choices
+
+
 def write_workbook(rows: Rows, path: Path) -> None:
+    """One sheet per table: a header with each column's documentation as a comment, dates as
+    real dates, filters on every column, and a drop-down of the allowed values in every column
+    of enumerated values; then the `_columns` sheet of every column's documentation."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = Workbook()
     default = workbook.active
@@ -82,18 +120,37 @@ def write_workbook(rows: Rows, path: Path) -> None:
             cell.font = bold
             note = f"{doc.description}\n{doc.kind}" + ("; required" if doc.required else "")
             cell.comment = Comment(note, "Sustain")
+        dates, choices = _column_kinds(model)
         for row in rows.get(table, ()):
-            values = [_sheet_value(row.get(col)) for col in header]
+            values = [
+                _sheet_date(row.get(col)) if col in dates else _sheet_value(row.get(col))
+                for col in header
+            ]
             sheet.append(values)
             for cell, value in zip(sheet[sheet.max_row], values, strict=False):
-                if isinstance(value, str) and cells.runs_as_formula(value):
+                if isinstance(value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+                elif isinstance(value, str) and cells.runs_as_formula(value):
                     cell.data_type = "s"  # text, never a formula, and shown so when edited
                     cell.quotePrefix = True
         for index, name in enumerate(header, start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(
-                12, len(name) + 4
-            )
+            letter = sheet.cell(1, index).column_letter
+            sheet.column_dimensions[letter].width = max(12, len(name) + 4)
+            if name in choices:
+                # A drop-down of the allowed values, down the whole column; blank allowed
+                # (the column may be optional; the validator says where one is missing).
+                listed = DataValidation(
+                    type="list",
+                    formula1='"' + ",".join(choices[name]) + '"',
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle=f"{table}.{name}",
+                    error=f"Use one of: {', '.join(choices[name])}",
+                )
+                listed.add(f"{letter}2:{letter}{SHEET_ROWS}")
+                sheet.add_data_validation(listed)
         sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{sheet.cell(1, len(header)).column_letter}{sheet.max_row}"
     docs = workbook.create_sheet("_columns")
     docs.append(HEADER)
     for cell in docs[1]:
