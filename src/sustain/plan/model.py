@@ -275,25 +275,87 @@ def _objectives(model: Model, n_cols: int) -> dict[str, FloatArray]:
     return dict(zip(STAGES, (shortfall, lateness, cost), strict=True))
 
 
+class _Rows:
+    """The rows of the LP gathered block by block: each block's bounds, and the coefficients
+    of every block (one sparse matrix at the end)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.triplets = _Triplets()
+        self.lower: list[FloatArray] = []
+        self.upper: list[FloatArray] = []
+        self.count = 0
+
+    def add(self, name: str, lower: FloatArray, upper: FloatArray) -> int:
+        """A block of rows with these bounds; returns the first row's index."""
+        self.model.rows[name] = Block(self.count, int(lower.size))
+        self.lower.append(lower)
+        self.upper.append(upper)
+        first = self.count
+        self.count += int(lower.size)
+        return first
+
+    def coefficients(self, rows: IndexArray, cols: IndexArray, vals: FloatArray | float) -> None:
+        self.triplets.add(rows, cols, vals)
+
+
+@dataclass
+class _Layout:
+    """What the blocks of columns and rows share while the model is built: where each item
+    and system can be, and the positions of the pairs the conservation rows are kept for."""
+
+    on_path: BoolArray  # (items, sites)
+    pair_id: IndexArray  # (sites, items) -> (site, item) pair of the conservation rows, or -1
+    fleet_pair: IndexArray = field(default_factory=_no_index)  # (sites, cargoes) -> pair or -1
+    repair_slot: IndexArray = field(default_factory=_no_index)  # per repair column
+    # Filled by the conservation rows: each shipment's and system move's origin and arrivals.
+    origin: IndexArray = field(default_factory=_no_index)
+    arrivals: Arrivals | None = None
+    move_origin: IndexArray = field(default_factory=_no_index)
+    move_arrivals: Arrivals | None = None
+
+
+def _columns(model: Model, block: str) -> IndexArray:
+    return np.arange(model.columns[block].start, model.columns[block].stop)
+
+
 def build(network: Network, options: PlanOptions, base_capacity: FloatArray | None = None) -> Model:
     """Assemble the LP for a Network. With investment decisions, `network` has every option
     made (sustain.capacity.with_investments) and `base_capacity` (periods, lines) is each
-    line's capacity without them."""
-    n = network
-    n_periods = n.n_periods
+    line's capacity without them. Each family of columns and of rows is its own function
+    (the module docstring lists them)."""
+    model = Model(network=network, options=options, n_periods=network.n_periods)
+    layout = _item_columns(model)
+    _fleet_columns(model, layout)
+    _lay_out_columns(model, base_capacity)
+    rows = _Rows(model)
+    _conservation_rows(model, rows, layout)
+    _fleet_rows(model, rows, layout)
+    _in_service_rows(model, rows)
+    _lane_and_handling_rows(model, rows, layout)
+    _storage_rows(model, rows, layout)
+    _demand_rows(model, rows)
+    _repair_hub_rows(model, rows)
+    if base_capacity is not None and model.columns["invest"].size:
+        _investment_rows(model, rows, base_capacity)
+    model.row_lower = np.concatenate(rows.lower)
+    model.row_upper = np.concatenate(rows.upper)
+    model.matrix = rows.triplets.matrix(rows.count, model.n_columns)
+    return model
+
+
+def _item_columns(model: Model) -> _Layout:
+    """Shipments, inventories, production, use and shortfall: only where an item can be, on a
+    path from a source of it to a formation that uses it."""
+    n, options, n_periods = model.network, model.options, model.n_periods
     n_sites, n_items = len(n.sites), len(n.items)
-    model = Model(network=n, options=options, n_periods=n_periods)
-
     on_path = paths_to_demand(n)
-
     initial = np.zeros((n_sites, n_items))
     np.add.at(initial, (n.stock_site, n.stock_item), n.stock_quantity)
     floor = np.zeros((n_sites, n_items))
     np.add.at(floor, (n.stock_site, n.stock_item), n.stock_floor)
-    floor = np.minimum(floor, initial)
-    model.initial, model.floor = initial, floor
+    model.initial, model.floor = initial, np.minimum(floor, initial)
 
-    # --- columns -----------------------------------------------------------------------------
     # Shipments: (lane, item) pairs on a path, for every period whose arrival is in the horizon.
     usable = on_path[:, n.lane_origin].T & on_path[:, n.lane_destination].T  # (lanes, items)
     pair_lane, pair_item = np.nonzero(usable)
@@ -336,26 +398,32 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     keep = demand[model.use_period, model.use_formation, n.item_family[model.use_item]] > 0
     model.use_formation, model.use_item = model.use_formation[keep], model.use_item[keep]
     model.use_period = model.use_period[keep]
+    return _Layout(on_path=on_path, pair_id=pair_id)
 
-    # Damaged and repaired systems: repairs at hubs that can reach them, with parts on hand.
-    fleet = fleet_index(n, on_path.T)
+
+def _fleet_columns(model: Model, layout: _Layout) -> None:
+    """Damaged and repaired systems: repairs at hubs that can reach them (with parts on hand),
+    their moves and holdings, returns to formations, and the systems in service."""
+    n, options, n_periods = model.network, model.options, model.n_periods
+    fleet = fleet_index(n, layout.on_path.T)
     model.fleet = fleet
     k = fleet.n_slots
     hub, slot = np.nonzero(fleet.can_repair)
     model.repair_hub = np.repeat(hub, n_periods).astype(np.int64)
     model.repair_system = np.repeat(fleet.systems[slot], n_periods)
-    repair_slot = np.repeat(slot, n_periods)
+    layout.repair_slot = np.repeat(slot, n_periods)
     model.repair_period = np.tile(np.arange(n_periods), hub.size)
     movable = (
         fleet.on_path[:, n.lane_origin].T & fleet.on_path[:, n.lane_destination].T
     )  # (lanes, cargoes)
     pair_lane, pair_cargo = np.nonzero(movable)
+    departures = departures_inside(n.period_edges, n.lane_transit_days, options.lags)
     group, offset = _expand(departures[pair_lane])
     model.move_lane, model.move_cargo = pair_lane[group], pair_cargo[group]
     model.move_period = offset
     hold_cargo_pair, hold_site_pair = np.nonzero(fleet.on_path)
-    fleet_pair = np.full((n_sites, 2 * k), -1, dtype=np.int64)
-    fleet_pair[hold_site_pair, hold_cargo_pair] = np.arange(hold_site_pair.size)
+    layout.fleet_pair = np.full((len(n.sites), 2 * k), -1, dtype=np.int64)
+    layout.fleet_pair[hold_site_pair, hold_cargo_pair] = np.arange(hold_site_pair.size)
     model.hold_site = np.repeat(hold_site_pair, n_periods)
     model.hold_cargo = np.repeat(hold_cargo_pair, n_periods)
     model.hold_period = np.tile(np.arange(n_periods), hold_site_pair.size)
@@ -366,6 +434,10 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     model.avail_slot = np.repeat(np.arange(k), n_periods)
     model.avail_period = np.tile(np.arange(n_periods), k)
 
+
+def _lay_out_columns(model: Model, base_capacity: FloatArray | None) -> None:
+    """Every block of columns in order, their bounds and the objective's parts."""
+    n = model.network
     sizes = {
         "ship": model.ship_lane.size,
         "inv": model.inv_site.size,
@@ -384,48 +456,37 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     for name, size in sizes.items():
         model.columns[name] = Block(start, int(size))
         start += int(size)
-    n_cols = start
     col = model.columns
-
-    lower = np.zeros(n_cols)
-    upper = np.full(n_cols, np.inf)
+    lower = np.zeros(start)
+    upper = np.full(start, np.inf)
     model.col_lower = lower
     # Weighted shortfall: priority x criticality per unit short (lateness apart).
     model.short_weight = (
         n.formation_priority[model.short_formation] * n.family_criticality()[model.short_family]
     )
-    model.objectives = _objectives(model, n_cols)
+    model.objectives = _objectives(model, start)
     upper[col["invest"].slice()] = 1.0
-
-    # bounds
-    lower[col["inv"].slice()] = floor[model.inv_site, model.inv_item]
+    lower[col["inv"].slice()] = model.floor[model.inv_site, model.inv_item]
     upper[col["prod"].slice()] = n.line_capacity[model.prod_period, model.prod_line]
+    model.col_lower, model.col_upper = lower, upper
 
-    # --- rows --------------------------------------------------------------------------------
-    triplets = _Triplets()
-    row_lower: list[FloatArray] = []
-    row_upper: list[FloatArray] = []
-    n_rows = 0
 
-    def add_rows(name: str, lo: FloatArray, hi: FloatArray) -> int:
-        nonlocal n_rows
-        model.rows[name] = Block(n_rows, int(lo.size))
-        row_lower.append(lo)
-        row_upper.append(hi)
-        first = n_rows
-        n_rows += int(lo.size)
-        return first
-
-    # Conservation at every (site, item, period) on a path.
-    n_pairs = inv_site_pair.size
+def _conservation_rows(model: Model, rows: _Rows, layout: _Layout) -> None:
+    """Conservation at every (site, item, period) on a path: stock carried in, arrivals,
+    production, stocks and pledges placed there = stock carried on, departures, use, spare
+    parts for repairs."""
+    n, options, n_periods = model.network, model.options, model.n_periods
+    pair_id = layout.pair_id
+    n_pairs = model.inv_site.size // max(n_periods, 1)
     injection = np.zeros((n_pairs, n_periods))
-    injection[:, 0] = initial[inv_site_pair, inv_item_pair]
+    first_of_pair = model.inv_period == 0
+    injection[:, 0] = model.initial[model.inv_site[first_of_pair], model.inv_item[first_of_pair]]
     live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
     p_pair = pair_id[n.pledge_site[live], n.pledge_item[live]]
     p_period = arrival_bucket(n.period_edges, n.pledge_day[live], options.lags)
     p_ok = (p_pair >= 0) & (p_period < n_periods)
     np.add.at(injection, (p_pair[p_ok], p_period[p_ok]), n.pledge_quantity[live][p_ok])
-    base = add_rows("balance", injection.ravel(), injection.ravel())
+    base = rows.add("balance", injection.ravel(), injection.ravel())
     # Whose each injection is (a stock's owner, a pledge's donor): the plan's provenance.
     s_pair = pair_id[n.stock_site, n.stock_item]
     s_ok = s_pair >= 0
@@ -445,63 +506,72 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     def balance_row(site: IndexArray, item: IndexArray, period: IndexArray) -> IndexArray:
         return base + pair_id[site, item] * n_periods + period
 
-    inv_cols = np.arange(col["inv"].start, col["inv"].stop)
-    ship_cols = np.arange(col["ship"].start, col["ship"].stop)
-    origin, arrivals = _stocks_and_flows(
-        triplets,
+    layout.origin, layout.arrivals = _stocks_and_flows(
+        rows.triplets,
         balance_row,
-        (inv_cols, model.inv_site, model.inv_item, model.inv_period),
-        (ship_cols, model.ship_lane, model.ship_item, model.ship_period),
+        (_columns(model, "inv"), model.inv_site, model.inv_item, model.inv_period),
+        (_columns(model, "ship"), model.ship_lane, model.ship_item, model.ship_period),
         n,
         options.lags,
     )
-    prod_cols = np.arange(col["prod"].start, col["prod"].stop)
-    triplets.add(
+    rows.coefficients(
         balance_row(
             n.line_site[model.prod_line].astype(np.int64),
             n.line_item[model.prod_line].astype(np.int64),
             model.prod_period,
         ),
-        prod_cols,
+        _columns(model, "prod"),
         -1.0,
     )
-    use_cols = np.arange(col["use"].start, col["use"].stop)
     use_site = n.formation_site[model.use_formation].astype(np.int64)
-    triplets.add(balance_row(use_site, model.use_item, model.use_period), use_cols, 1.0)
-    repair_cols = np.arange(col["repair"].start, col["repair"].stop)
+    rows.coefficients(
+        balance_row(use_site, model.use_item, model.use_period), _columns(model, "use"), 1.0
+    )
     part = n.system_spare_part[model.repair_system].astype(np.int64)
     with_part = part >= 0
-    triplets.add(
+    rows.coefficients(
         balance_row(model.repair_hub[with_part], part[with_part], model.repair_period[with_part]),
-        repair_cols[with_part],
+        _columns(model, "repair")[with_part],
         n.system_spare_parts_per_repair[model.repair_system[with_part]],
     )
 
-    # Conservation of damaged and repaired systems at every (site, type, period) they can be:
-    # failures appear at the formations' sites, repairs turn damaged into repaired after the
-    # repair time, returns hand repaired systems back to formations.
-    # Failures come from the systems in service at the start of each period (the `avail`
-    # columns): in the first period from the whole fleet, a constant.
+
+def _fleet_rows(model: Model, rows: _Rows, layout: _Layout) -> None:
+    """Conservation of damaged and repaired systems at every (site, type, period) they can be:
+    failures appear at the formations' sites, repairs turn damaged into repaired after the
+    repair time, returns hand repaired systems back to formations. Failures come from the
+    systems in service at the start of each period (the `avail` columns): in the first period
+    from the whole fleet, a constant."""
+    n, options, n_periods = model.network, model.options, model.n_periods
+    fleet = model.fleet
+    assert fleet is not None
+    k = fleet.n_slots
+    fleet_pair = layout.fleet_pair
+    first_of_pair = model.hold_period == 0
+    hold_site_pair, hold_cargo_pair = (
+        model.hold_site[first_of_pair],
+        model.hold_cargo[first_of_pair],
+    )
     failing = np.zeros((hold_site_pair.size, n_periods))
     damaged = hold_cargo_pair < k  # the cargo is then the type's slot
     site, slot = hold_site_pair[damaged], hold_cargo_pair[damaged]
     failing[damaged, 0] = fleet.site_share[site, slot] * fleet.hazard[slot, 0] * fleet.size[slot]
-    fleet_base = add_rows("fleet", failing.ravel(), failing.ravel())
+    fleet_base = rows.add("fleet", failing.ravel(), failing.ravel())
 
     def fleet_row(site: IndexArray, cargo: IndexArray, period: IndexArray) -> IndexArray:
         return fleet_base + fleet_pair[site, cargo] * n_periods + period
 
-    hold_cols = np.arange(col["hold"].start, col["hold"].stop)
-    move_cols = np.arange(col["move"].start, col["move"].stop)
-    move_origin, move_arrivals = _stocks_and_flows(
-        triplets,
+    repair_cols = _columns(model, "repair")
+    repair_slot = layout.repair_slot
+    layout.move_origin, layout.move_arrivals = _stocks_and_flows(
+        rows.triplets,
         fleet_row,
-        (hold_cols, model.hold_site, model.hold_cargo, model.hold_period),
-        (move_cols, model.move_lane, model.move_cargo, model.move_period),
+        (_columns(model, "hold"), model.hold_site, model.hold_cargo, model.hold_period),
+        (_columns(model, "move"), model.move_lane, model.move_cargo, model.move_period),
         n,
         options.lags,
     )
-    triplets.add(
+    rows.coefficients(
         fleet_row(model.repair_hub, fleet.cargo(DAMAGED, repair_slot), model.repair_period),
         repair_cols,
         1.0,
@@ -510,65 +580,78 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
     part, ready, share = place_lag(
         n.period_edges, model.repair_period, fleet.repair_days[repair_slot], options.lags
     )
-    triplets.add(
+    rows.coefficients(
         fleet_row(model.repair_hub[part], fleet.cargo(REPAIRED, repair_slot[part]), ready),
         repair_cols[part],
         -share,
     )
-    return_cols = np.arange(col["return"].start, col["return"].stop)
-    triplets.add(
+    rows.coefficients(
         fleet_row(model.return_site, fleet.cargo(REPAIRED, model.return_slot), model.return_period),
-        return_cols,
+        _columns(model, "return"),
         1.0,
-    )
-    # Systems in service: available now = available before x (1 - hazard) + returns; the
-    # damaged rows of the holders' sites take their share of hazard x available before.
-    avail_cols = np.arange(col["avail"].start, col["avail"].stop)
-    survive = 1.0 - fleet.hazard[model.avail_slot, model.avail_period]
-    in_service = np.zeros(model.avail_slot.size)
-    first_period = model.avail_period == 0
-    in_service[first_period] = survive[first_period] * fleet.size[model.avail_slot[first_period]]
-    avail_base = add_rows("available", in_service, in_service)
-    triplets.add(avail_base + np.arange(avail_cols.size), avail_cols, 1.0)
-    later = ~first_period
-    triplets.add(avail_base + np.flatnonzero(later), avail_cols[later] - 1, -survive[later])
-    triplets.add(
-        avail_base + model.return_slot * n_periods + model.return_period, return_cols, -1.0
     )
     holder_site, holder_slot = np.nonzero(fleet.site_share > 0)
     group, offset = _expand(np.full(holder_site.size, max(n_periods - 1, 0)))
     site_of, slot_of, period_of = holder_site[group], holder_slot[group], offset + 1
-    triplets.add(
+    rows.coefficients(
         fleet_row(site_of, fleet.cargo(DAMAGED, slot_of), period_of),
-        col["avail"].start + slot_of * n_periods + period_of - 1,
+        model.columns["avail"].start + slot_of * n_periods + period_of - 1,
         -fleet.site_share[site_of, slot_of] * fleet.hazard[slot_of, period_of],
     )
 
-    # Lane capacity: mass of every item and system leaving on the lane in the period.
+
+def _in_service_rows(model: Model, rows: _Rows) -> None:
+    """Systems in service: available now = available before x (1 - hazard) + returns (the
+    damaged rows of the holders' sites take their share of hazard x available before)."""
+    fleet = model.fleet
+    assert fleet is not None
+    n_periods = model.n_periods
+    avail_cols = _columns(model, "avail")
+    survive = 1.0 - fleet.hazard[model.avail_slot, model.avail_period]
+    in_service = np.zeros(model.avail_slot.size)
+    first_period = model.avail_period == 0
+    in_service[first_period] = survive[first_period] * fleet.size[model.avail_slot[first_period]]
+    avail_base = rows.add("available", in_service, in_service)
+    rows.coefficients(avail_base + np.arange(avail_cols.size), avail_cols, 1.0)
+    later = ~first_period
+    rows.coefficients(avail_base + np.flatnonzero(later), avail_cols[later] - 1, -survive[later])
+    rows.coefficients(
+        avail_base + model.return_slot * n_periods + model.return_period,
+        _columns(model, "return"),
+        -1.0,
+    )
+
+
+def _lane_and_handling_rows(model: Model, rows: _Rows, layout: _Layout) -> None:
+    """Lane capacity (the mass of every item and system leaving on a lane in a period, scaled
+    by the share of the period it is open), and handling at sites with a throughput limit:
+    out (departures) and in (arrivals)."""
+    n, n_periods = model.network, model.n_periods
+    fleet, arrivals, move_arrivals = model.fleet, layout.arrivals, layout.move_arrivals
+    assert fleet is not None and arrivals is not None and move_arrivals is not None
+    ship_cols, move_cols = _columns(model, "ship"), _columns(model, "move")
     carried_lane = np.concatenate([model.ship_lane, model.move_lane])
     carried_period = np.concatenate([model.ship_period, model.move_period])
     carried_cols = np.concatenate([ship_cols, move_cols])
     mass = n.item_mass[model.ship_item]
     system_mass = np.tile(n.system_mass[fleet.systems], 2)  # per cargo
     carried_mass = np.concatenate([mass, system_mass[model.move_cargo]])
-    open_ = open_share(n, options.closures)
-    model.lane_capacity = n.lane_capacity * open_
+    model.lane_capacity = n.lane_capacity * open_share(n, model.options.closures)
     keys, lane_row = np.unique(carried_lane * n_periods + carried_period, return_inverse=True)
     model.lane_row_lane, model.lane_row_period = keys // n_periods, keys % n_periods
-    first = add_rows(
+    first = rows.add(
         "lane",
         np.full(keys.size, -np.inf),
         model.lane_capacity[model.lane_row_period, model.lane_row_lane],
     )
-    triplets.add(first + lane_row, carried_cols, carried_mass)
+    rows.coefficients(first + lane_row, carried_cols, carried_mass)
 
-    # Handling at sites with a throughput limit: out (departures) and in (arrivals).
     limited = np.isfinite(n.site_throughput)
     arriving = np.concatenate([arrivals.flow, ship_cols.size + move_arrivals.flow])
     for name, site, period, position, weight in (
         (
             "site_out",
-            np.concatenate([origin, move_origin]),
+            np.concatenate([layout.origin, layout.move_origin]),
             carried_period,
             np.arange(carried_cols.size),
             carried_mass,
@@ -582,102 +665,110 @@ def build(network: Network, options: PlanOptions, base_capacity: FloatArray | No
         ),
     ):
         sel = limited[site]
-        keys, rows = np.unique(site[sel] * n_periods + period[sel], return_inverse=True)
+        keys, at = np.unique(site[sel] * n_periods + period[sel], return_inverse=True)
         row_site, row_period = keys // n_periods, keys % n_periods
-        first = add_rows(
+        first = rows.add(
             name,
             np.full(keys.size, -np.inf),
             n.site_throughput[row_site] * n.period_length[row_period],
         )
-        triplets.add(first + rows, carried_cols[position[sel]], weight[sel])
+        rows.coefficients(first + at, carried_cols[position[sel]], weight[sel])
         setattr(model, f"{name}_row_site", row_site)
         setattr(model, f"{name}_row_period", row_period)
 
-    # Storage: mass held at the end of each period, less what lies there off every path.
+
+def _storage_rows(model: Model, rows: _Rows, layout: _Layout) -> None:
+    """Storage: the mass held at the end of each period, less what lies there off every
+    path."""
+    n, n_periods = model.network, model.n_periods
     stored = np.isfinite(n.site_storage)
     sel = stored[model.inv_site]
-    keys, rows = np.unique(
+    keys, at = np.unique(
         model.inv_site[sel] * n_periods + model.inv_period[sel], return_inverse=True
     )
     model.storage_row_site, model.storage_row_period = keys // n_periods, keys % n_periods
-    off_path_mass = ((initial * ~on_path.T) * n.item_mass[None, :]).sum(axis=1)
-    first = add_rows(
+    off_path_mass = ((model.initial * ~layout.on_path.T) * n.item_mass[None, :]).sum(axis=1)
+    first = rows.add(
         "storage",
         np.full(keys.size, -np.inf),
         n.site_storage[model.storage_row_site] - off_path_mass[model.storage_row_site],
     )
-    triplets.add(first + rows, inv_cols[sel], n.item_mass[model.inv_item[sel]])
+    rows.coefficients(first + at, _columns(model, "inv")[sel], n.item_mass[model.inv_item[sel]])
 
-    # Demand: compatible use (in family units) plus shortfall equals demand.
+
+def _demand_rows(model: Model, rows: _Rows) -> None:
+    """Demand: compatible use (in family units) plus shortfall equals demand; under the fair
+    allocation, the steps of each share short."""
+    n, col = model.network, model.columns
+    demand = n.demand
     need = demand[model.short_period, model.short_formation, model.short_family]
-    first = add_rows("demand", need, need)
+    first = rows.add("demand", need, need)
     short_row = np.full(demand.shape, -1, dtype=np.int64)
     short_row[model.short_period, model.short_formation, model.short_family] = np.arange(need.size)
-    triplets.add(
-        first + np.arange(need.size), np.arange(col["short"].start, col["short"].stop), 1.0
-    )
-    triplets.add(
+    rows.coefficients(first + np.arange(need.size), _columns(model, "short"), 1.0)
+    rows.coefficients(
         first + short_row[model.use_period, model.use_formation, n.item_family[model.use_item]],
-        use_cols,
+        _columns(model, "use"),
         n.item_family_factor[model.use_item],
     )
     if col["fair"].size:
         # Excess k over step k of the share short: short - excess_k <= k / FAIR_STEPS x demand.
-        first = add_rows(
+        first = rows.add(
             "fair",
             np.full(model.fair_short.size, -np.inf),
             need[model.fair_short] * model.fair_step / FAIR_STEPS,
         )
-        rows = first + np.arange(model.fair_short.size)
-        triplets.add(rows, col["short"].start + model.fair_short, 1.0)
-        triplets.add(rows, np.arange(col["fair"].start, col["fair"].stop), -1.0)
+        at = first + np.arange(model.fair_short.size)
+        rows.coefficients(at, col["short"].start + model.fair_short, 1.0)
+        rows.coefficients(at, _columns(model, "fair"), -1.0)
 
-    # Repair-hub capacity.
-    keys, rows = np.unique(model.repair_hub * n_periods + model.repair_period, return_inverse=True)
+
+def _repair_hub_rows(model: Model, rows: _Rows) -> None:
+    """Repair-hub capacity: systems started in repair per period."""
+    n, n_periods = model.network, model.n_periods
+    keys, at = np.unique(model.repair_hub * n_periods + model.repair_period, return_inverse=True)
     model.hub_row_site, model.hub_row_period = keys // n_periods, keys % n_periods
-    first = add_rows(
+    first = rows.add(
         "hub",
         np.full(keys.size, -np.inf),
         n.site_repair_capacity[model.hub_row_site] * n.period_length[model.hub_row_period],
     )
-    triplets.add(first + rows, repair_cols, 1.0)
+    rows.coefficients(first + at, _columns(model, "repair"), 1.0)
 
-    if base_capacity is not None and col["invest"].size:
-        # Output of a line is at most its own capacity plus what the chosen options add.
-        added = np.stack([added_capacity(n, k) for k in range(col["invest"].size)])
-        line_of = np.array(
-            [
-                int(k) if k >= 0 else n.lines[name]  # a new line carries the option's name
-                for k, name in zip(n.invest_line, n.investments.names, strict=True)
-            ]
-        )
-        model.invest_added, model.invest_line_of = added, line_of.astype(np.int64)
-        invested = np.isin(model.prod_line, line_of)
-        first = add_rows(
-            "invest_link",
-            np.full(int(invested.sum()), -np.inf),
-            base_capacity[model.prod_period[invested], model.prod_line[invested]],
-        )
-        rows_of = np.full(prod_cols.size, -1, dtype=np.int64)
-        rows_of[invested] = first + np.arange(int(invested.sum()))
-        triplets.add(rows_of[invested], prod_cols[invested], 1.0)
-        for k in range(col["invest"].size):
-            mine = invested & (model.prod_line == line_of[k])
-            triplets.add(
-                rows_of[mine],
-                np.full(int(mine.sum()), col["invest"].start + k),
-                -added[k, model.prod_period[mine]],
-            )
-        if options.budget_eur is not None:
-            first = add_rows("budget", np.array([-np.inf]), np.array([options.budget_eur]))
-            triplets.add(
-                np.full(col["invest"].size, first),
-                np.arange(col["invest"].start, col["invest"].stop),
-                n.invest_cost[: col["invest"].size],
-            )
 
-    model.col_lower, model.col_upper = lower, upper
-    model.row_lower = np.concatenate(row_lower)
-    model.row_upper = np.concatenate(row_upper)
-    model.matrix = triplets.matrix(n_rows, n_cols)
-    return model
+def _investment_rows(model: Model, rows: _Rows, base_capacity: FloatArray) -> None:
+    """Output of a line is at most its own capacity plus what the chosen options add; the
+    options within the budget."""
+    n, col = model.network, model.columns
+    prod_cols = _columns(model, "prod")
+    added = np.stack([added_capacity(n, k) for k in range(col["invest"].size)])
+    line_of = np.array(
+        [
+            int(k) if k >= 0 else n.lines[name]  # a new line carries the option's name
+            for k, name in zip(n.invest_line, n.investments.names, strict=True)
+        ]
+    )
+    model.invest_added, model.invest_line_of = added, line_of.astype(np.int64)
+    invested = np.isin(model.prod_line, line_of)
+    first = rows.add(
+        "invest_link",
+        np.full(int(invested.sum()), -np.inf),
+        base_capacity[model.prod_period[invested], model.prod_line[invested]],
+    )
+    rows_of = np.full(prod_cols.size, -1, dtype=np.int64)
+    rows_of[invested] = first + np.arange(int(invested.sum()))
+    rows.coefficients(rows_of[invested], prod_cols[invested], 1.0)
+    for k in range(col["invest"].size):
+        mine = invested & (model.prod_line == line_of[k])
+        rows.coefficients(
+            rows_of[mine],
+            np.full(int(mine.sum()), col["invest"].start + k),
+            -added[k, model.prod_period[mine]],
+        )
+    if model.options.budget_eur is not None:
+        first = rows.add("budget", np.array([-np.inf]), np.array([model.options.budget_eur]))
+        rows.coefficients(
+            np.full(col["invest"].size, first),
+            _columns(model, "invest"),
+            n.invest_cost[: col["invest"].size],
+        )
