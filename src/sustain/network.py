@@ -31,7 +31,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_array
 
 from sustain import units
-from sustain.arrays import BoolArray, FloatArray, IndexArray
+from sustain.arrays import BoolArray, FloatArray, IndexArray, IntArray
 from sustain.mitigations import MitigationOption, mitigation_options
 from sustain.production import daily_rates, finished, lead_in_days
 from sustain.scenario.schema import (
@@ -300,32 +300,105 @@ def _day_offset(start: dt.date, day: dt.date) -> int:
 
 
 def compile_network(scenario: Scenario) -> Network:
-    """Compile a validated Scenario into a Network."""
+    """Compile a validated Scenario into a Network: one function per table (or tables read
+    together), each giving its part of the Network's fields."""
     s = scenario
-    settings = s.scenario
-    n_days = round(settings.horizon)
-    start = np.datetime64(settings.start, "D")
-    edges = bucket_edges(settings.period, settings.start, n_days)
-    n_periods = edges.size - 1
-    period_first_day = edges[:-1].astype(np.int32)
-    period_start = start + period_first_day.astype("timedelta64[D]")
-    period_length = np.diff(edges).astype(np.float64)
-    day_period = np.repeat(np.arange(n_periods, dtype=np.int64), np.diff(edges))
-
+    grid = _Grid.of(s)
     nations = Index(tuple(n.id for n in s.nations))
-    sites = Index(tuple(x.id for x in s.sites))
-    site_nation = nations.positions(x.nation for x in s.sites)
+    fields: dict[str, Any] = {"name": s.scenario.name, "nations": nations, **grid.fields()}
+    fields |= _sites(s, nations)
+    fields |= _items(s)
+    fields |= _systems(s, fields)
+    fields |= _formations(s, grid, fields)
+    fields |= _lanes_and_assets(s, fields)
+    fields |= _stocks(s, fields)
+    fields |= _production_lines(s, grid, fields)
+    fields |= _orders(s, grid, fields)
+    fields |= _investments(s, grid, fields)
+    fields |= _pledges(s, grid, fields)
+    fields |= _policies(s, fields)
+    return Network(**fields, mitigations=mitigation_options(s))
 
-    items = Index(tuple(i.id for i in s.items))
+
+@dataclass(frozen=True)
+class _Grid:
+    """The horizon in days and its periods."""
+
+    start: dt.date
+    n_days: int
+    edges: IntArray  # (periods + 1,) first day of each period, then the horizon's end
+    period: str  # as the scenario writes it
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> _Grid:
+        settings = scenario.scenario
+        n_days = round(settings.horizon)
+        edges = bucket_edges(settings.period, settings.start, n_days)
+        return cls(settings.start, n_days, edges, settings.period)
+
+    def day(self, date: dt.date) -> int:
+        return _day_offset(self.start, date)
+
+    def fields(self) -> dict[str, Any]:
+        start = np.datetime64(self.start, "D")
+        period_first_day = self.edges[:-1].astype(np.int32)
+        return {
+            "start": start,
+            "grid": describe_grid(self.period),
+            "period_start": start + period_first_day.astype("timedelta64[D]"),
+            "period_length": np.diff(self.edges).astype(np.float64),
+            "period_first_day": period_first_day,
+        }
+
+    @property
+    def day_period(self) -> IntArray:
+        n_periods = self.edges.size - 1
+        return np.repeat(np.arange(n_periods, dtype=np.int64), np.diff(self.edges))
+
+
+def _sites(s: Scenario, nations: Index) -> dict[str, Any]:
+    sites = Index(tuple(x.id for x in s.sites))
+    return {
+        "sites": sites,
+        "site_kind": _codes((x.kind.value for x in s.sites), SITE_KINDS),
+        "site_lat": _floats(x.lat for x in s.sites),
+        "site_lon": _floats(x.lon for x in s.sites),
+        "site_nation": nations.positions(x.nation for x in s.sites),
+        "site_throughput": _floats(
+            np.inf if x.throughput is None else x.throughput for x in s.sites
+        ),
+        "site_storage": _floats(np.inf if x.storage is None else x.storage for x in s.sites),
+        "site_holding_cost": _floats(
+            np.nan if x.holding_cost is None else x.holding_cost for x in s.sites
+        ),
+        "site_repair_capacity": _floats(x.repair_capacity or 0.0 for x in s.sites),
+    }
+
+
+def _items(s: Scenario) -> dict[str, Any]:
+    """Items and their families; a family is counted in the unit of its first item."""
     families = Index(tuple(dict.fromkeys(i.family for i in s.items)))
     family_unit_of: dict[str, str] = {}
     for item in s.items:
         family_unit_of.setdefault(item.family, item.unit)
-    family_unit = tuple(family_unit_of[f] for f in families)
-    item_unit = tuple(i.unit for i in s.items)
-    item_family = families.positions(i.family for i in s.items)
-    item_family_factor = _floats(_factor(i.unit, family_unit_of[i.family]) for i in s.items)
+    return {
+        "families": families,
+        "family_unit": tuple(family_unit_of[f] for f in families),
+        "items": Index(tuple(i.id for i in s.items)),
+        "item_class": _codes((i.supply_class.value for i in s.items), SUPPLY_CLASSES),
+        "item_family": families.positions(i.family for i in s.items),
+        "item_unit": tuple(i.unit for i in s.items),
+        "item_mass": _floats(i.mass for i in s.items),
+        "item_criticality": _floats(i.criticality for i in s.items),
+        "item_family_factor": _floats(_factor(i.unit, family_unit_of[i.family]) for i in s.items),
+    }
 
+
+def _systems(s: Scenario, known: dict[str, Any]) -> dict[str, Any]:
+    """Systems, the families they fire or burn, their consumption by intensity, the repair
+    hubs that take them."""
+    families, family_unit, items = known["families"], known["family_unit"], known["items"]
+    item_unit, sites = known["item_unit"], known["sites"]
     levels = Index(tuple(dict.fromkeys(c.intensity for c in s.consumption)))
     systems = Index(tuple(x.id for x in s.systems))
     system_family = np.zeros((len(systems), len(families)), dtype=bool)
@@ -335,56 +408,159 @@ def compile_network(scenario: Scenario) -> Network:
     for use in s.consumption:
         f = families[use.family]
         consumption[systems[use.system], f, levels[use.intensity]] = _in(use.rate, family_unit[f])
-
     site_repairs = np.zeros((len(sites), len(systems)), dtype=bool)
     for k, x in enumerate(s.sites):
         if x.repair_capacity:
             site_repairs[k, systems.positions(x.repairs) if x.repairs else slice(None)] = True
+    return {
+        "levels": levels,
+        "systems": systems,
+        "system_standard": _codes((x.standard.value for x in s.systems), STANDARDS),
+        "system_family": system_family,
+        "consumption": consumption,
+        "system_breakdown_rate": _floats(x.breakdown_rate for x in s.systems),
+        "system_damage_rate": _floats(x.combat_damage_rate for x in s.systems),
+        "system_repair_days": _floats(x.repair_time for x in s.systems),
+        "system_spare_part": np.fromiter(
+            (items[x.spare_part] if x.spare_part else -1 for x in s.systems), dtype=np.int32
+        ),
+        "system_spare_parts_per_repair": _floats(
+            _in(x.spare_parts_per_repair, item_unit[items[x.spare_part]]) if x.spare_part else 0.0
+            for x in s.systems
+        ),
+        "system_mass": _floats(x.mass or 0.0 for x in s.systems),
+        "system_value": _floats(np.nan if x.value is None else x.value for x in s.systems),
+        "site_repairs": site_repairs,
+    }
+
+
+def _formations(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
+    """Formations, their holdings of systems, and their demand per period and family (the
+    days at each intensity times the rates of the systems held)."""
+    sites, nations, systems = known["sites"], known["nations"], known["systems"]
     formations = Index(tuple(x.id for x in s.formations))
     holdings = np.zeros((len(formations), len(systems)))
     for h in s.holdings:
         holdings[formations[h.formation], systems[h.system]] += h.quantity
-    level_days = _formation_level_days(s, formations, levels, day_period, n_periods)
-    rate = np.einsum("fs,sml->fml", holdings, consumption)  # per formation per day
-    demand = np.einsum("fpl,fml->pfm", level_days, rate)
-    formation_family = (holdings @ system_family.astype(np.float64)) > 0
+    n_periods = grid.edges.size - 1
+    level_days = _formation_level_days(s, formations, known["levels"], grid.day_period, n_periods)
+    rate = np.einsum("fs,sml->fml", holdings, known["consumption"])  # per formation per day
+    return {
+        "formations": formations,
+        "formation_site": sites.positions(x.site for x in s.formations),
+        "formation_nation": nations.positions(x.nation for x in s.formations),
+        "formation_priority": _floats(x.priority for x in s.formations),
+        "holdings": holdings,
+        "formation_level_days": level_days,
+        "demand": np.einsum("fpl,fml->pfm", level_days, rate),
+        "formation_family": (holdings @ known["system_family"].astype(np.float64)) > 0,
+    }
 
-    lanes = Index(tuple(x.id for x in s.lanes))
-    lane_capacity_day = _floats(x.capacity for x in s.lanes)
-    lane_transit_days = _floats(x.transit_time for x in s.lanes)
 
+def _lanes_and_assets(s: Scenario, known: dict[str, Any]) -> dict[str, Any]:
+    """Lanes (capacity per period) and the assets they fail with."""
+    sites = known["sites"]
     assets = Index(tuple(a.id for a in s.assets))
     asset_site = np.fromiter(
         (sites[a.site] if a.site is not None else -1 for a in s.assets), dtype=np.int32
     )
     lane_origin = sites.positions(x.origin for x in s.lanes)
     lane_destination = sites.positions(x.destination for x in s.lanes)
-    lane_assets = _lane_assets(s, assets, lane_origin, lane_destination, asset_site)
+    return {
+        "lanes": Index(tuple(x.id for x in s.lanes)),
+        "lane_origin": lane_origin,
+        "lane_destination": lane_destination,
+        "lane_mode": _codes((x.mode.value for x in s.lanes), MODES),
+        "lane_capacity": known["period_length"][:, None]
+        * _floats(x.capacity for x in s.lanes)[None, :],
+        "lane_transit_days": _floats(x.transit_time for x in s.lanes),
+        "lane_cost": _floats(x.cost for x in s.lanes),
+        "assets": assets,
+        "asset_kind": _codes((a.kind.value for a in s.assets), ASSET_KINDS),
+        "asset_site": asset_site,
+        "asset_recovery_days": _floats(a.recovery_time for a in s.assets),
+        "lane_assets": _lane_assets(s, assets, lane_origin, lane_destination, asset_site),
+    }
 
-    stock_item = items.positions(x.item for x in s.stocks)
-    stock_unit = [item_unit[i] for i in stock_item]
-    stock_site = sites.positions(x.site for x in s.stocks)
 
+def _stocks(s: Scenario, known: dict[str, Any]) -> dict[str, Any]:
+    stock_item = known["items"].positions(x.item for x in s.stocks)
+    stock_unit = [known["item_unit"][i] for i in stock_item]
+    stock_site = known["sites"].positions(x.site for x in s.stocks)
+    return {
+        "stock_site": stock_site,
+        "stock_item": stock_item,
+        "stock_nation": _owner(s.stocks, known["nations"], known["site_nation"], stock_site),
+        "stock_quantity": _floats(
+            _in(x.quantity, u) for x, u in zip(s.stocks, stock_unit, strict=True)
+        ),
+        "stock_floor": _floats(_in(x.floor, u) for x, u in zip(s.stocks, stock_unit, strict=True)),
+        "stock_target": _floats(
+            _in(x.target, u, np.nan) for x, u in zip(s.stocks, stock_unit, strict=True)
+        ),
+    }
+
+
+def _production_lines(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
+    """Lines and their capacity changes; the output finishing in each period (lots started
+    a production time earlier, before the start too)."""
+    item_unit = known["item_unit"]
     lines = Index(tuple(x.id for x in s.production_lines))
-    line_item = items.positions(x.item for x in s.production_lines)
-    line_site = sites.positions(x.site for x in s.production_lines)
+    line_item = known["items"].positions(x.item for x in s.production_lines)
+    line_site = known["sites"].positions(x.site for x in s.production_lines)
     line_base = _floats(
         _in(x.capacity, item_unit[i]) for x, i in zip(s.production_lines, line_item, strict=True)
     )
     change_line = lines.positions(c.line for c in s.capacity_changes)
-    change_day = np.fromiter(
-        (_day_offset(settings.start, c.start) for c in s.capacity_changes), np.int32
-    )
+    change_day = np.fromiter((grid.day(c.start) for c in s.capacity_changes), np.int32)
     change_rate = _floats(
         _in(c.capacity, item_unit[line_item[k]])
         for c, k in zip(s.capacity_changes, change_line, strict=True)
     )
     production_days = _floats(x.production_time for x in s.production_lines)
     lead = lead_in_days(production_days)
-    started = daily_rates(-lead, lead + n_days, line_base, change_line, change_day, change_rate)
-    daily_line_output = finished(started, -lead, production_days, n_days)
+    started = daily_rates(
+        -lead, lead + grid.n_days, line_base, change_line, change_day, change_rate
+    )
+    daily_line_output = finished(started, -lead, production_days, grid.n_days)
+    return {
+        "lines": lines,
+        "line_site": line_site,
+        "line_item": line_item,
+        "line_nation": _owner(
+            s.production_lines, known["nations"], known["site_nation"], line_site
+        ),
+        "line_capacity": np.add.reduceat(daily_line_output, known["period_first_day"], axis=0),
+        "line_base_rate": line_base,
+        "line_change_line": change_line,
+        "line_change_day": change_day,
+        "line_change_rate": change_rate,
+        "line_production_days": production_days,
+    }
 
-    investments = Index(tuple(x.id for x in s.investments))
+
+def _orders(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
+    order_line = known["lines"].positions(o.line for o in s.orders)
+    line_item, item_unit = known["line_item"], known["item_unit"]
+    return {
+        "orders": Index(tuple(o.id for o in s.orders)),
+        "order_line": order_line,
+        "order_customer": known["nations"].positions(o.customer for o in s.orders),
+        "order_quantity": _floats(
+            _in(o.quantity, item_unit[line_item[k]])
+            for o, k in zip(s.orders, order_line, strict=True)
+        ),
+        "order_date": np.array([o.date for o in s.orders], dtype="datetime64[D]"),
+        "order_day": np.fromiter((grid.day(o.date) for o in s.orders), np.int32),
+        "order_priority": _floats(o.priority for o in s.orders),
+    }
+
+
+def _investments(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
+    """Investment options: more capacity on a line, or a new line."""
+    lines, items, sites = known["lines"], known["items"], known["sites"]
+    line_item, line_site = known["line_item"], known["line_site"]
+    production_days = known["line_production_days"]
     invest_line = np.fromiter(
         (lines[x.line] if x.line is not None else -1 for x in s.investments), dtype=np.int32
     )
@@ -395,131 +571,25 @@ def compile_network(scenario: Scenario) -> Network:
         ),
         dtype=np.int32,
     )
-
-    orders = Index(tuple(o.id for o in s.orders))
-    order_line = lines.positions(o.line for o in s.orders)
-    pledges = Index(tuple(p.id for p in s.pledges))
-    pledge_item = items.positions(p.item for p in s.pledges)
-    policy_item = items.positions(p.item for p in s.policies)
-    pledge_offsets = np.fromiter(
-        (_day_offset(settings.start, p.available) for p in s.pledges), dtype=np.int64
-    )
-
-    return Network(
-        name=settings.name,
-        start=start,
-        grid=describe_grid(settings.period),
-        period_start=period_start,
-        period_length=period_length,
-        period_first_day=period_first_day,
-        nations=nations,
-        sites=sites,
-        site_kind=_codes((x.kind.value for x in s.sites), SITE_KINDS),
-        site_lat=_floats(x.lat for x in s.sites),
-        site_lon=_floats(x.lon for x in s.sites),
-        site_nation=site_nation,
-        site_throughput=_floats(np.inf if x.throughput is None else x.throughput for x in s.sites),
-        site_storage=_floats(np.inf if x.storage is None else x.storage for x in s.sites),
-        site_holding_cost=_floats(
-            np.nan if x.holding_cost is None else x.holding_cost for x in s.sites
-        ),
-        site_repair_capacity=_floats(x.repair_capacity or 0.0 for x in s.sites),
-        site_repairs=site_repairs,
-        families=families,
-        family_unit=family_unit,
-        items=items,
-        item_class=_codes((i.supply_class.value for i in s.items), SUPPLY_CLASSES),
-        item_family=item_family,
-        item_unit=item_unit,
-        item_mass=_floats(i.mass for i in s.items),
-        item_criticality=_floats(i.criticality for i in s.items),
-        item_family_factor=item_family_factor,
-        levels=levels,
-        systems=systems,
-        system_standard=_codes((x.standard.value for x in s.systems), STANDARDS),
-        system_family=system_family,
-        consumption=consumption,
-        system_breakdown_rate=_floats(x.breakdown_rate for x in s.systems),
-        system_damage_rate=_floats(x.combat_damage_rate for x in s.systems),
-        system_repair_days=_floats(x.repair_time for x in s.systems),
-        system_spare_part=np.fromiter(
-            (items[x.spare_part] if x.spare_part else -1 for x in s.systems), dtype=np.int32
-        ),
-        system_spare_parts_per_repair=_floats(
-            _in(x.spare_parts_per_repair, item_unit[items[x.spare_part]]) if x.spare_part else 0.0
-            for x in s.systems
-        ),
-        system_mass=_floats(x.mass or 0.0 for x in s.systems),
-        system_value=_floats(np.nan if x.value is None else x.value for x in s.systems),
-        formations=formations,
-        formation_site=sites.positions(x.site for x in s.formations),
-        formation_nation=nations.positions(x.nation for x in s.formations),
-        formation_priority=_floats(x.priority for x in s.formations),
-        holdings=holdings,
-        formation_level_days=level_days,
-        demand=demand,
-        formation_family=formation_family,
-        lanes=lanes,
-        lane_origin=lane_origin,
-        lane_destination=lane_destination,
-        lane_mode=_codes((x.mode.value for x in s.lanes), MODES),
-        lane_capacity=period_length[:, None] * lane_capacity_day[None, :],
-        lane_transit_days=lane_transit_days,
-        lane_cost=_floats(x.cost for x in s.lanes),
-        assets=assets,
-        asset_kind=_codes((a.kind.value for a in s.assets), ASSET_KINDS),
-        asset_site=asset_site,
-        asset_recovery_days=_floats(a.recovery_time for a in s.assets),
-        lane_assets=lane_assets,
-        stock_site=stock_site,
-        stock_item=stock_item,
-        stock_nation=_owner(s.stocks, nations, site_nation, stock_site),
-        stock_quantity=_floats(
-            _in(x.quantity, u) for x, u in zip(s.stocks, stock_unit, strict=True)
-        ),
-        stock_floor=_floats(_in(x.floor, u) for x, u in zip(s.stocks, stock_unit, strict=True)),
-        stock_target=_floats(
-            _in(x.target, u, np.nan) for x, u in zip(s.stocks, stock_unit, strict=True)
-        ),
-        lines=lines,
-        line_site=line_site,
-        line_item=line_item,
-        line_nation=_owner(s.production_lines, nations, site_nation, line_site),
-        line_capacity=np.add.reduceat(daily_line_output, period_first_day, axis=0),
-        line_base_rate=line_base,
-        line_change_line=change_line,
-        line_change_day=change_day,
-        line_change_rate=change_rate,
-        line_production_days=production_days,
-        orders=orders,
-        order_line=order_line,
-        order_customer=nations.positions(o.customer for o in s.orders),
-        order_quantity=_floats(
-            _in(o.quantity, item_unit[line_item[k]])
-            for o, k in zip(s.orders, order_line, strict=True)
-        ),
-        order_date=np.array([o.date for o in s.orders], dtype="datetime64[D]"),
-        order_day=np.fromiter((_day_offset(settings.start, o.date) for o in s.orders), np.int32),
-        order_priority=_floats(o.priority for o in s.orders),
-        investments=investments,
-        invest_line=invest_line,
-        invest_site=np.fromiter(
+    return {
+        "investments": Index(tuple(x.id for x in s.investments)),
+        "invest_line": invest_line,
+        "invest_site": np.fromiter(
             (
                 line_site[k] if k >= 0 else sites[x.site or ""]
                 for x, k in zip(s.investments, invest_line, strict=True)
             ),
             dtype=np.int32,
         ),
-        invest_item=invest_item,
-        invest_cost=_floats(x.cost for x in s.investments),
-        invest_rate=_floats(
-            _in(x.capacity, item_unit[i]) for x, i in zip(s.investments, invest_item, strict=True)
+        "invest_item": invest_item,
+        "invest_cost": _floats(x.cost for x in s.investments),
+        "invest_rate": _floats(
+            _in(x.capacity, known["item_unit"][i])
+            for x, i in zip(s.investments, invest_item, strict=True)
         ),
-        invest_start_day=np.fromiter(
-            (_day_offset(settings.start, x.start) for x in s.investments), dtype=np.int32
-        ),
-        invest_ramp_days=_floats(x.ramp_time for x in s.investments),
-        invest_production_days=_floats(
+        "invest_start_day": np.fromiter((grid.day(x.start) for x in s.investments), dtype=np.int32),
+        "invest_ramp_days": _floats(x.ramp_time for x in s.investments),
+        "invest_production_days": _floats(
             x.production_time
             if x.production_time is not None
             else production_days[k]
@@ -527,31 +597,45 @@ def compile_network(scenario: Scenario) -> Network:
             else 0.0
             for x, k in zip(s.investments, invest_line, strict=True)
         ),
-        pledges=pledges,
-        pledge_donor=nations.positions(p.donor for p in s.pledges),
-        pledge_item=pledge_item,
-        pledge_site=sites.positions(p.site for p in s.pledges),
-        pledge_quantity=_floats(
-            _in(p.quantity, item_unit[i]) for p, i in zip(s.pledges, pledge_item, strict=True)
+    }
+
+
+def _pledges(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
+    pledge_item = known["items"].positions(p.item for p in s.pledges)
+    offsets = np.fromiter((grid.day(p.available) for p in s.pledges), dtype=np.int64)
+    return {
+        "pledges": Index(tuple(p.id for p in s.pledges)),
+        "pledge_donor": known["nations"].positions(p.donor for p in s.pledges),
+        "pledge_item": pledge_item,
+        "pledge_site": known["sites"].positions(p.site for p in s.pledges),
+        "pledge_quantity": _floats(
+            _in(p.quantity, known["item_unit"][i])
+            for p, i in zip(s.pledges, pledge_item, strict=True)
         ),
-        pledge_period=arrival_bucket(edges, pledge_offsets, "mean").astype(np.int32),
-        pledge_day=np.maximum(pledge_offsets, 0).astype(np.int32),
-        pledge_status=_codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
-        policy_site=sites.positions(p.site for p in s.policies),
-        policy_item=policy_item,
-        policy_level=_floats(
+        "pledge_period": arrival_bucket(grid.edges, offsets, "mean").astype(np.int32),
+        "pledge_day": np.maximum(offsets, 0).astype(np.int32),
+        "pledge_status": _codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
+    }
+
+
+def _policies(s: Scenario, known: dict[str, Any]) -> dict[str, Any]:
+    policy_item = known["items"].positions(p.item for p in s.policies)
+    item_unit = known["item_unit"]
+    return {
+        "policy_site": known["sites"].positions(p.site for p in s.policies),
+        "policy_item": policy_item,
+        "policy_level": _floats(
             _in(p.level, item_unit[i]) for p, i in zip(s.policies, policy_item, strict=True)
         ),
-        policy_reorder=_floats(
+        "policy_reorder": _floats(
             _in(p.reorder_at, item_unit[i], np.nan)
             for p, i in zip(s.policies, policy_item, strict=True)
         ),
-        policy_where=tuple(
+        "policy_where": tuple(
             str(s.location("policies", k) or f"policies row {k + 1}")
             for k in range(len(s.policies))
         ),
-        mitigations=mitigation_options(s),
-    )
+    }
 
 
 def _owner(
