@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sustain.arrays import FloatArray, IntArray
 from sustain.capacity import with_investments
 from sustain.facts import open_share
 from sustain.graph import reachable
@@ -30,12 +31,14 @@ from sustain.units import counted
 __all__ = [
     "SOLVERS",
     "Closure",
+    "Model",
     "ModelTooLargeError",
     "Plan",
     "PlanCheckError",
     "PlanError",
     "PlanOptions",
     "Planner",
+    "Solution",
     "TimeLimitError",
     "plan",
 ]
@@ -214,6 +217,39 @@ class Planner:
             self.model.options = PlanOptions(**{**self.options.__dict__, "closures": closures})
         self._progress("solving with HiGHS")
         return self.solver.solve(time_limit, through=through)
+
+    # The re-solve interface (the resilience sweep's): bounds changed in place, the basis kept
+    # or dropped, feasibility asked; the model's index arrays say what each column is.
+
+    def bound_columns(self, columns: IntArray, lower: FloatArray, upper: FloatArray) -> None:
+        """Change the bounds of some columns in place (the model's bounds stay the built
+        ones: pass them back to undo)."""
+        self.solver.set_column_bounds(columns, lower, upper)
+
+    def basis(self) -> Any:
+        """The current basis, to start later solves from (`start_from`)."""
+        return self.solver.basis()
+
+    def start_from(self, basis: Any) -> None:
+        """Start the next solve from `basis` (from `basis()` of this planner)."""
+        self.solver.set_basis(basis)
+
+    def start_afresh(self) -> None:
+        """Forget the basis and solution: the next solve starts from scratch."""
+        self.solver.clear()
+
+    def feasible(self, time_limit: float | None = None) -> bool:
+        """Whether the model as it now stands has a solution (see Solver.feasible); with
+        `time_limit`, raise TimeLimitError when it runs out."""
+        return self.solver.feasible(time_limit=time_limit)
+
+    def column_values(self) -> FloatArray:
+        """The columns' values in the last solution found."""
+        return self.solver.column_values()
+
+    def check(self, solution: Solution, closures: tuple[Closure, ...]) -> None:
+        """Verify a solution with the independent checker (raises PlanCheckError)."""
+        check_plan(self.network, tables(self.model, solution), closures, lags=self.options.lags)
 
     def solve(self, closures: tuple[Closure, ...] | None = None) -> Plan:
         """Solve (again); `closures` replace the options' closures, warm-starting from the

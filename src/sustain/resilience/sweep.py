@@ -12,11 +12,7 @@ import numpy as np
 from sustain.arrays import FloatArray, IntArray
 from sustain.network import Network
 from sustain.options import Closure, PlanOptions
-from sustain.plan import Planner, TimeLimitError
-from sustain.plan.check import check_plan
-from sustain.plan.model import Model
-from sustain.plan.results import tables
-from sustain.plan.solve import Solution
+from sustain.plan import Model, Planner, Solution, TimeLimitError
 from sustain.resilience.cases import LOST, closures
 from sustain.timegrid import bucket_of
 
@@ -68,9 +64,9 @@ class _Worker:
             periods = column_periods(model)
             before = np.flatnonzero((periods >= 0) & (periods < self.loss_period))
             values = self.base.col_value[before]
-            self.planner.solver.set_column_bounds(before, values, values)
+            self.planner.bound_columns(before, values, values)
             self.base = self.planner.resolve(through=THROUGH)
-        self.basis = self.planner.solver.basis()
+        self.basis = self.planner.basis()
         matrix = model.matrix
         assert matrix is not None
         lane_rows = model.rows["lane"]
@@ -88,7 +84,7 @@ class _Worker:
         """From the base plan's basis. Most such re-solves take a small share of a solve from
         scratch, but a few wander for many times longer (the solve from scratch presolves the
         closed lanes away; this one cannot): past the time of the base solve, start afresh."""
-        self.planner.solver.set_basis(self.basis)
+        self.planner.start_from(self.basis)
         try:
             return self.planner.resolve(
                 closed, time_limit=max(self.cold_seconds, 0.05), through=THROUGH
@@ -97,7 +93,7 @@ class _Worker:
             return self.solve_from_scratch(closed)
 
     def solve_from_scratch(self, closed: tuple[Closure, ...]) -> Solution:
-        self.planner.solver.clear()
+        self.planner.start_afresh()
         return self.planner.resolve(closed, through=THROUGH)
 
     def survival(self, short: FloatArray) -> int:
@@ -114,25 +110,25 @@ class _Worker:
         periods = model.short_period
         after_loss = periods >= self.loss_period
         columns = self.short_columns[after_loss]
-        solver = self.planner.solver
+        planner = self.planner
         # Each trial starts from where the last solve ended (the re-plan, then the last plan
         # found): HiGHS keeps its factorisation when only bounds change.
         while longest < n_periods:
             # Shortfall at most the base plan's before the trial period, free from it on.
             trial = longest + 1
             upper = np.where(periods < trial, self.base_short + self.short_slack, self.short_upper)
-            solver.set_column_bounds(columns, model.col_lower[columns], upper[after_loss])
+            planner.bound_columns(columns, model.col_lower[columns], upper[after_loss])
             try:
-                holds = solver.feasible(time_limit=max(self.cold_seconds, 0.05))
+                holds = planner.feasible(time_limit=max(self.cold_seconds, 0.05))
             except TimeLimitError:
-                solver.clear()
-                holds = solver.feasible()
+                planner.start_afresh()
+                holds = planner.feasible()
             if not holds:
                 break
-            found = solver.column_values()[self.short_columns]
+            found = planner.column_values()[self.short_columns]
             longest = max(trial, self.kept_until(found))
         # The columns before the loss stay as they were (fixed on a later loss day).
-        solver.set_column_bounds(columns, model.col_lower[columns], model.col_upper[columns])
+        planner.bound_columns(columns, model.col_lower[columns], model.col_upper[columns])
         return min(longest, n_periods)
 
     def kept_until(self, short: FloatArray) -> int:
@@ -194,7 +190,6 @@ def solve_cases(shared: SweepInput, task: list[tuple[Any, int]]) -> list[Outcome
         closed = closures(n, np.asarray(assets), shared.loss_day, mode)
         solution = w.solve(closed) if shared.warm_start else w.solve_from_scratch(closed)
         if shared.check:
-            model = w.planner.model
-            check_plan(w.planner.network, tables(model, solution), closed, lags=model.options.lags)
+            w.planner.check(solution, closed)
         results.append(w.outcome(solution, lost=mode == LOST))
     return results
