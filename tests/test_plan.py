@@ -376,6 +376,9 @@ def test_plan_tables_are_tidy(tmp_path: object) -> None:
         "fleet",
         "days_of_supply",
         "bottlenecks",
+        "shipments_by_nation",
+        "consumption_by_nation",
+        "nations",
     }
     assert set(result.tables) == expected
     assert {"lane", "from", "to", "item", "period", "quantity", "tonnes"} <= set(
