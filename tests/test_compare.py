@@ -105,8 +105,25 @@ def test_a_row_in_one_run_only_is_marked_and_units_must_agree(plans: tuple[Path,
     assert gone["shortfall_a"] == pytest.approx(first["shortfall"])
     assert (compared.drop(index=[(first["formation"], first["family"])])["in_runs"] == "both").all()
     recounted = table.assign(unit=["kg"] * len(table))
-    with pytest.raises(ValueError, match=r"counted in .* in run A and in kg in run B"):
+    with pytest.raises(
+        ValueError, match=r"counted in .* in run A and in kg in run B: their shortfalls"
+    ):
         compare(a, _with_table(a, "shortfall_by_formation", recounted))
+    binding = pd.DataFrame(
+        {
+            "kind": ["lane"],
+            "name": ["rail lane rail"],
+            "unit": ["t/day"],
+            "value_per_unit": [2.0],
+            "binding_periods": [3.0],
+            "family": ["152mm-Soviet"],
+            "family_unit": ["round"],
+            "equivalent": [1.0],
+        }
+    )
+    per_kit = binding.assign(unit=["kit"], value_per_unit=[2000.0])
+    with pytest.raises(ValueError, match=r"in t/day in run A and in kit in run B: their values"):
+        compare(_with_table(a, "bottlenecks", binding), _with_table(a, "bottlenecks", per_kit))
     twice = pd.concat([table, table.iloc[:1]], ignore_index=True)
     with pytest.raises(ValueError, match=r"run B has .* twice"):
         compare(a, _with_table(a, "shortfall_by_formation", twice))

@@ -249,6 +249,9 @@ def test_conform_takes_rows_by_position_whatever_their_index() -> None:
     conformed = lanes_spec.conform(shuffled)
     assert list(conformed["mode"]) == ["rail", "sea"] and list(conformed["lanes"]) == [1, 2]
     assert list(conformed["capacity_t_per_day"]) == [1.0, 2.5]
+    # As a Parquet file written elsewhere reads back (dictionary-encoded text, unsigned ints).
+    encoded = _lanes(mode=pd.Categorical(["rail", "sea"]), lanes=np.array([1, 2], np.uint64))
+    pd.testing.assert_frame_equal(lanes_spec.conform(encoded), lanes_spec.conform(_lanes()))
     empty = lanes_spec.conform(pd.DataFrame())  # "nothing", as pandas writes it
     assert empty.empty and list(empty) == lanes_spec.column_names
 
@@ -266,6 +269,8 @@ def test_conform_takes_rows_by_position_whatever_their_index() -> None:
         ("plan.days_of_supply", "date", [pd.NaT, pd.Timestamp("2024-01-08")], "1 missing"),
         ("plan.days_of_supply", "date", pd.to_datetime(["2024-01-01 12:00"] * 2), "time of day"),
         ("resilience.cases", "vulnerable", ["False", "True"], "kind string"),
+        ("info.lanes_by_mode", "lanes", np.array([2**63 + 5, 1], dtype=np.uint64), "64-bit"),
+        ("plan.days_of_supply", "date", ["01/02/2023", "2023-01-09"], "kind string"),
     ],
 )
 def test_conform_refuses_values_it_would_have_to_change(
@@ -308,6 +313,23 @@ def test_a_plan_of_another_time_grid_is_refused(tmp_path: Path) -> None:
     plan = service.plan_run(sustain.load(tmp_path / "daily.yaml"))
     with pytest.raises(ValueError, match=r"the plan does not fit this scenario.*period"):
         service.simulate_run(sustain.load(TINY), replications=2, plan=plan)
+    # A plan of a shorter horizon would leave the last weeks unplanned.
+    longer = TINY.read_text().replace("horizon: 4 weeks", "horizon: 6 weeks")
+    (tmp_path / "longer.yaml").write_text(longer)
+    short_plan = service.plan_run(sustain.load(TINY))
+    longer_scenario = sustain.load(tmp_path / "longer.yaml")
+    with pytest.raises(ValueError, match=r"made for 28 days .* this scenario has 42 days"):
+        service.simulate_run(longer_scenario, replications=2, plan=short_plan)
+    # So is a plan whose lane runs elsewhere here (the tables checked, for runs of old).
+    moved = service.plan_run(sustain.load(TINY))
+    moved.scenario.pop("periods")
+    lane = moved.tables["shipments"].loc[0, "lane"]
+    runs_to = moved.tables["shipments"].loc[0, "to"]
+    moved.tables["shipments"].loc[0, "to"] = "factory"
+    with pytest.raises(
+        ValueError, match=rf"lane '{lane}' to 'factory', here it runs to '{runs_to}'"
+    ):
+        service.simulate_run(sustain.load(TINY), replications=2, plan=moved)
     write_run(plan, tmp_path / "plan")
     done = subprocess.run(
         [sys.executable, "-m", "sustain", "simulate", str(TINY), "--plan", str(tmp_path / "plan")],

@@ -90,14 +90,7 @@ def _shortfall(a: Run, b: Run) -> pd.DataFrame:
         return pd.DataFrame()  # conformed to the spec's columns, with no rows
     pick = [*keys, column, "fill_rate"]
     joined = _join(a[table][pick], b[table][pick], ["formation", "family"])
-    differ = joined["unit_a"].notna() & joined["unit_b"].notna()
-    differ &= joined["unit_a"] != joined["unit_b"]
-    if differ.any():
-        row = joined[differ].iloc[0]
-        raise ValueError(
-            f"the family {row['family']} is counted in {row['unit_a']} in run A and in "
-            f"{row['unit_b']} in run B: their shortfalls do not compare"
-        )
+    _refuse_other_units(joined, "family", "shortfalls")
     # A pair absent from a run has no demand there, so nothing short.
     frame = pd.DataFrame(
         {
@@ -113,6 +106,18 @@ def _shortfall(a: Run, b: Run) -> pd.DataFrame:
     frame["fill_rate_a"] = joined["fill_rate_a"]
     frame["fill_rate_b"] = joined["fill_rate_b"]
     return _largest_change_first(frame)
+
+
+def _refuse_other_units(joined: pd.DataFrame, what: str, figures: str) -> None:
+    """A row counted in one unit in run A and in another in run B does not compare."""
+    differ = joined["unit_a"].notna() & joined["unit_b"].notna()
+    differ &= joined["unit_a"] != joined["unit_b"]
+    if differ.any():
+        row = joined[differ].iloc[0]
+        raise ValueError(
+            f"{row[what]} is counted in {row['unit_a']} in run A and in {row['unit_b']} in "
+            f"run B: their {figures} do not compare"
+        )
 
 
 def _join(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> pd.DataFrame:
@@ -131,6 +136,7 @@ def _join(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 def _bottlenecks(a: Run, b: Run) -> pd.DataFrame:
     pick = ["name", "unit", "value_per_unit", "binding_periods"]
     joined = _join(a["bottlenecks"][pick], b["bottlenecks"][pick], ["name"])
+    _refuse_other_units(joined, "name", "values")
     frame = pd.DataFrame(
         {
             "name": joined["name"],

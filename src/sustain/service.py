@@ -41,11 +41,42 @@ def digest(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _scenario(scenario: Scenario, source: Path | str | None) -> dict[str, str]:
-    reference = {"name": scenario.scenario.name, "digest": digest(scenario)}
+# What a run says of its time grid: a plan is replayed only on the grid it was made on.
+GRID = ("start", "days", "periods", "grid")
+
+
+def _scenario(scenario: Scenario, source: Path | str | None) -> dict[str, Any]:
+    from sustain.timegrid import bucket_edges, describe
+
+    settings = scenario.scenario
+    days = round(settings.horizon)
+    reference: dict[str, Any] = {
+        "name": settings.name,
+        "digest": digest(scenario),
+        "start": settings.start.isoformat(),
+        "days": days,
+        "periods": int(bucket_edges(settings.period, settings.start, days).size - 1),
+        "grid": describe(settings.period),
+    }
     if source is not None:
         reference["source"] = str(source)
     return reference
+
+
+def _same_grid(plan: Run, scenario: Scenario) -> None:
+    """Refuse a plan made on another time grid (start, horizon or periods) than the
+    scenario's: its periods would be read as other days."""
+    ours = _scenario(scenario, None)
+    theirs = {key: plan.scenario.get(key) for key in GRID}
+    if any(value is None for value in theirs.values()):
+        return  # an older run, without its grid: the tables are checked (simulate.setup)
+    if any(theirs[key] != ours[key] for key in GRID):
+        raise ValueError(
+            f"the plan does not fit this scenario: {plan.id} was made for {theirs['days']} days "
+            f"from {theirs['start']} in {theirs['periods']} periods ({theirs['grid']}), this "
+            f"scenario has {ours['days']} days from {ours['start']} in {ours['periods']} "
+            f"periods ({ours['grid']}) (plan it again)"
+        )
 
 
 def _options(options: Any) -> dict[str, Any]:
@@ -180,6 +211,7 @@ def simulate_run(
         if plan.engine != "plan":
             raise ValueError(f"the run {plan.id} is of sustain {plan.engine}, not a plan")
         plan_tables = {name: plan[name] for name in PLAN_TABLES_SIMULATED}
+        _same_grid(plan, scenario)
         ours = digest(scenario)
         if plan.scenario.get("digest") not in (None, ours):
             notes["plan"] = (

@@ -23,6 +23,7 @@ from scipy.sparse import coo_array, identity
 from scipy.sparse.linalg import splu
 
 from sustain.arrays import FloatArray, IndexArray
+from sustain.graph import reachable
 from sustain.plan.model import Model
 
 TOLERANCE = 1e-7  # below this, a nation's part of a flow is solver noise (as plan.results)
@@ -83,9 +84,17 @@ def trace(model: Model, col_value: FloatArray) -> Tracing:
     line = model.prod_line[column[made] - prod.start]
     np.add.at(placed, (pool[made], n.line_nation[line]), -flow[made])
 
-    # Each pool holds what is placed in it and what it is carried from others: (I - C) N = P.
-    system = (identity(block.size, format="csc") - carried).tocsc()
-    held = splu(system).solve(placed) if block.size else placed
+    # Each pool holds what is placed in it and what it is carried from others: (I - C) N = P,
+    # solved over the pools that what is placed can reach. There I - C is invertible (a set
+    # of pools sending all they hold among themselves would have to be fed by none of them);
+    # a pool outside holds no nation's goods (an optimal plan may send goods round a loop of
+    # lanes within a period at no cost: what goes round from nowhere is no one's).
+    fed = reachable(block.size, source, pool[from_pool], placed.sum(axis=1) > 0)[0]
+    inside = np.flatnonzero(fed)
+    held = np.zeros_like(placed)
+    if inside.size:
+        system = identity(inside.size, format="csc") - carried[inside][:, inside]
+        held[inside] = splu(system.tocsc()).solve(placed[inside])
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(throughput[:, None] > 0, held / throughput[:, None], 0.0)
     return Tracing(np.clip(share, 0.0, 1.0), origin, amount, arrived)
@@ -147,7 +156,8 @@ def tables(model: Model, col_value: FloatArray) -> dict[str, pd.DataFrame]:
 
 def _ledger(model: Model, tracing: Tracing, shipped: FloatArray, used: FloatArray) -> pd.DataFrame:
     """Per nation and item: what it held and pledged and made, against what was delivered,
-    used in repairs, still on the way and still in stock at the end (the two sides equal)."""
+    used in repairs and still in stock at the end (the two sides equal: the plan ships nothing
+    that would arrive after the horizon)."""
     n = model.network
     n_nations, n_items = len(n.nations), len(n.items)
     block = model.rows["balance"]
@@ -180,22 +190,12 @@ def _ledger(model: Model, tracing: Tracing, shipped: FloatArray, used: FloatArra
     part_item = n.system_spare_part[model.repair_system[with_part]]
     inv = model.columns["inv"]
     last = np.flatnonzero(model.inv_period == n.n_periods - 1) + inv.start
-    ship = model.columns["ship"]
-    ship_cols = np.arange(ship.start, ship.stop)
-    left_fraction = np.where(
-        tracing.amount[ship_cols] > 0,
-        1.0 - tracing.arrived[ship_cols] / np.maximum(tracing.amount[ship_cols], 1e-300),
-        0.0,
-    )
     figures = {
         "held": injected(False),
         "pledged": injected(True),
         "produced": made,
         "delivered": by_item(model.use_item, used),
         "used_in_repairs": by_item(part_item, parts),
-        "in_transit_at_end": by_item(
-            model.ship_item, shipped * np.clip(left_fraction, 0.0, 1.0)[:, None]
-        ),
         "stock_at_end": by_item(model.inv_item[last - inv.start], split(tracing, last)),
         "shipped": by_item(model.ship_item, shipped),
     }

@@ -62,7 +62,7 @@ class Run:
     the spec `plan.shortfall`) and conformed to their specs when the Run is made."""
 
     engine: str
-    scenario: dict[str, str]  # name, digest (of its canonical rows), source
+    scenario: dict[str, Any]  # name, digest (of its canonical rows), time grid, source
     options: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     seed: int | None = None

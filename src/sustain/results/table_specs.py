@@ -98,7 +98,7 @@ KINDS: dict[str, frozenset[str]] = {
     "str": frozenset({"string", "empty"}),
     "int": frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"}),
     "float": frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"}),
-    "date": frozenset({"datetime64", "datetime", "date", "string", "empty"}),
+    "date": frozenset({"datetime64", "datetime", "date", "empty"}),
     "bool": frozenset({"boolean", "empty"}),
 }
 
@@ -107,6 +107,8 @@ def _cast(values: pd.Series, column: Column) -> pd.Series:
     """The values as the column's dtype, by position; a value of another kind raises rather
     than being turned into something else (a number into a date, "False" into True)."""
     values = values.reset_index(drop=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # as a Parquet file's dictionary reads
+        values = values.astype(values.cat.categories.dtype)
     missing = values.isna()
     if not column.nullable and missing.any():
         raise ValueError(f"{int(missing.sum())} missing values in a column that has none")
@@ -123,11 +125,11 @@ def _cast(values: pd.Series, column: Column) -> pd.Series:
         if (timed := dates[dates.notna() & (dates != dates.dt.normalize())]).size:
             raise ValueError(f"dates with a time of day, such as {timed.iloc[0]}")
         return dates.astype("datetime64[s]")
-    if column.type == "int" and not pd.api.types.is_integer_dtype(values.dtype):
+    if column.type == "int" and not pd.api.types.is_signed_integer_dtype(values.dtype):
         numbers = pd.to_numeric(values[~missing]).to_numpy(dtype=np.float64)
         if (wrong := numbers[~(np.isfinite(numbers) & (numbers == np.round(numbers)))]).size:
             raise ValueError(f"values that are not whole numbers: {wrong[:3].tolist()}")
-        if numbers.size and np.abs(numbers).max() >= 2.0**63:
+        if numbers.size and np.abs(numbers).max() >= 2.0**63:  # unsigned ones too
             raise ValueError("values beyond the range of a 64-bit integer")
     if column.type in ("int", "float"):
         values = pd.to_numeric(values)

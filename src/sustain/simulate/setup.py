@@ -338,6 +338,19 @@ def _check_plan_fits(network: Network, tables: dict[str, pd.DataFrame]) -> None:
                     f"{column} {rows[column].iloc[k]!r}, which this scenario has not "
                     "(plan it again)"
                 )
+    ship = tables["shipments"]
+    lane = n.lanes.positions(ship["lane"])
+    for end, sites in (("from", n.lane_origin), ("to", n.lane_destination)):
+        moved = (
+            ship[end].to_numpy(dtype=object) != np.asarray(n.sites.names, dtype=object)[sites[lane]]
+        )
+        if moved.any():
+            k = int(np.flatnonzero(moved)[0])
+            raise ValueError(
+                f"the plan does not fit this scenario: its shipments row {k + 1} has lane "
+                f"{ship['lane'].iloc[k]!r} {end} {ship[end].iloc[k]!r}, here it runs {end} "
+                f"{n.sites.names[sites[lane[k]]]!r} (plan it again)"
+            )
 
 
 def _plan_arrays(
