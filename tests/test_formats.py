@@ -165,3 +165,16 @@ def test_optional_figures_are_documented_as_figures_with_units() -> None:
     docs = {(d.table, d.column): d for d in all_docs()}
     for table, column in (("stocks", "floor"), ("sites", "throughput"), ("systems", "mass")):
         assert docs[table, column].kind.startswith("figure with a unit"), (table, column)
+
+
+def test_a_changed_figure_is_written_as_its_new_value() -> None:
+    """A copy of the scenario with a figure changed (as a mitigation makes) must not export
+    the old text: only a text that still reads as the value is kept."""
+    original = sustain.load(TINY)
+    line = original.production_lines[0]
+    changed = original.model_copy(
+        update={"production_lines": (line.model_copy(update={"production_time": 30.0}),)}
+    )
+    assert original.rows()["production_lines"][0]["production_time"] == "2 months"
+    assert changed.rows()["production_lines"][0]["production_time"] == "30 day"
+    assert changed.rows()["production_lines"][0]["capacity"] == "14000 rounds/month"

@@ -14,7 +14,15 @@ from pydantic import ValidationError
 from sustain.scenario.checks import cross_check
 from sustain.scenario.errors import Problem, ScenarioError, did_you_mean, shown
 from sustain.scenario.readers import RawRecord, read
-from sustain.scenario.schema import REQUIRED_TABLES, TABLES, Location, Record, Scenario, columns
+from sustain.scenario.schema import (
+    REQUIRED_TABLES,
+    TABLES,
+    Location,
+    Record,
+    Scenario,
+    columns,
+    written_figures,
+)
 
 
 def load(path: str | Path) -> Scenario:
@@ -23,18 +31,22 @@ def load(path: str | Path) -> Scenario:
     problems = list(raw.problems)
     tables: dict[str, list[Record]] = {}
     locations: dict[str, list[Location]] = {}
+    written: dict[str, list[dict[str, str]]] = {}
     for table, records in raw.tables.items():
         model = TABLES[table]
         valid: list[Record] = []
         where: list[Location] = []
+        texts: list[dict[str, str]] = []
         for record in records:
             parsed = _validate(model, record, problems)
             if parsed is not None:
                 valid.append(parsed)
                 file, _, line = record.where.rpartition(":")
                 where.append(Location(file=file, line=int(line)))
+                texts.append(written_figures(model, record.values))
         tables[table] = valid
         locations[table] = where
+        written[table] = texts
 
     for table in REQUIRED_TABLES:  # unless a file could not be read at all
         if not raw.problems and not raw.tables.get(table):
@@ -54,6 +66,7 @@ def load(path: str | Path) -> Scenario:
         {"scenario": settings[0], **{t: tuple(r) for t, r in tables.items() if t != "scenario"}}
     )
     scenario._locations.update(locations)
+    scenario._written.update(written)
     problems.extend(
         cross_check(scenario, _names_written(raw.tables), check_reachability=not problems)
     )

@@ -23,10 +23,8 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    ModelWrapValidatorHandler,
     PlainSerializer,
     PrivateAttr,
-    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
@@ -263,6 +261,25 @@ def figure_of(field: FieldInfo) -> Figure | None:
     return None
 
 
+def _as_written(text: str, figure: Figure, value: Any, canonical: Any) -> Any:
+    """The figure as written if it still reads as the record's value (a copy of the scenario
+    with the figure changed has only the new value), else as canonical."""
+    try:
+        return text if figure.parse(text) == value else canonical
+    except PydanticCustomError:
+        return canonical
+
+
+def written_figures(model: type[BaseModel], values: dict[str, Any]) -> dict[str, str]:
+    """The figures of a row as read from a file, by field name (text only)."""
+    figures = figure_columns(model)
+    return {
+        figures[key]: value.strip()
+        for key, value in values.items()
+        if key in figures and isinstance(value, str)
+    }
+
+
 @functools.cache
 def figure_columns(model: type[BaseModel]) -> dict[str, str]:
     """The columns of a table that hold figures with units: by the name or alias a file may
@@ -290,44 +307,6 @@ class Record(BaseModel):
     references: ClassVar[dict[str, str]] = {}
 
     source: str | None = Field(None, description="Where the figures of this row were published.")
-    # The figures as the file wrote them ("14000 rounds/month", "300 MEUR"), by column: export
-    # writes them back so that a row's source still matches its figures.
-    _written: dict[str, str] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_written(cls, data: Any, handler: ModelWrapValidatorHandler[Record]) -> Record:
-        record = handler(data)
-        if isinstance(data, dict):
-            figures = figure_columns(cls)
-            written = {
-                figures[key]: value.strip()
-                for key, value in data.items()
-                if key in figures and isinstance(value, str)
-            }
-            if written:
-                record._written = written
-        return record
-
-    def __eq__(self, other: object) -> bool:
-        # How a figure was written is not what it is: records holding equal values are equal.
-        if not isinstance(other, BaseModel):
-            return NotImplemented
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    __hash__ = BaseModel.__hash__  # defining __eq__ would otherwise drop it
-
-    def written(self, column: str, figure: Figure) -> str | None:
-        """The figure of `column` (a field name) as the file wrote it, if it still reads as
-        the record's value (a copy with the figure changed has only the new value)."""
-        text = self._written.get(column)
-        if text is None:
-            return None
-        try:
-            same = figure.parse(text) == getattr(self, column)
-        except PydanticCustomError:
-            return None
-        return text if same else None
 
 
 class Settings(Record):
@@ -710,6 +689,9 @@ class Scenario(BaseModel):
     mitigations: tuple[Mitigation, ...] = ()
 
     _locations: dict[str, list[Location]] = PrivateAttr(default_factory=dict)
+    # The figures as the files wrote them ("14000 rounds/month", "300 MEUR"), per table and
+    # row, by field: export writes them back so that a row's source still matches its figures.
+    _written: dict[str, list[dict[str, str]]] = PrivateAttr(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         """Equal when every table is; where the records were read from does not matter."""
@@ -747,13 +729,16 @@ class Scenario(BaseModel):
                 if (figure := figure_of(field)) is not None
             }
             rows = []
-            for record in self.records(table):
+            written = self._written.get(table, []) if as_written else []
+            for k, record in enumerate(self.records(table)):
                 dumped = record.model_dump(mode="json", by_alias=True)
-                if as_written:
-                    for column, (name, figure) in figures.items():
-                        if dumped.get(column) is not None:
-                            text = record.written(name, figure)
-                            dumped[column] = text if text is not None else dumped[column]
+                texts = written[k] if k < len(written) else {}
+                for column, (name, figure) in figures.items():
+                    text = texts.get(name)
+                    if text is not None and dumped.get(column) is not None:
+                        dumped[column] = _as_written(
+                            text, figure, getattr(record, name), dumped[column]
+                        )
                 rows.append(
                     {
                         col: dumped[col]
