@@ -97,6 +97,11 @@ def test_export_and_overwrite_protection(tmp_path: Path) -> None:
     unknown = runner.invoke(app, ["export", str(TINY), "--to", "pdf", str(tmp_path / "p")])
     assert unknown.exit_code == 2
     assert not (tmp_path / "p").exists()
+    # A file named for another format would not read back: refused before anything is written.
+    for fmt, name in (("xlsx", "x.yaml"), ("yaml", "t.csv"), ("yaml", "t.xlsx")):
+        misnamed = run("export", str(TINY), "--to", fmt, str(tmp_path / name))
+        assert misnamed.returncode == 2 and "read back from a name ending in" in misnamed.stderr
+        assert not (tmp_path / name).exists()
 
 
 def test_template(tmp_path: Path) -> None:

@@ -131,3 +131,11 @@ def test_a_row_in_one_run_only_is_marked_and_units_must_agree(plans: tuple[Path,
 
 def _with_table(run: Run, name: str, table: pd.DataFrame) -> Run:
     return dataclasses.replace(run, tables={**run.tables, name: table.reset_index(drop=True)})
+
+
+def test_runs_of_different_horizons_are_said_to_differ(plans: tuple[Path, Path]) -> None:
+    a = read_run(plans[0])
+    longer = dataclasses.replace(a, scenario={**a.scenario, "days": 42, "periods": 6})
+    notes = compare(a, longer).notes
+    assert notes["horizons"].startswith("the runs cover different horizons (A 28 days from")
+    assert "horizons" not in compare(a, a).notes

@@ -130,6 +130,9 @@ def test_figures_are_exported_as_written(fmt: str, tmp_path: Path) -> None:
     for written in ("14000 rounds/month", "2 months", "45 kg", "1000 rounds", "500 t/day"):
         assert written in text, written
     assert "459.95893223819303" not in text and "60.875 day" not in text
+    if fmt == "yaml":  # whole numbers as written, and what the source left out left out
+        assert "priority: 2\n" in text and "lat: 50\n" in text
+        assert "repair_time" not in text and "breakdown_rate" not in text
 
 
 def test_the_digest_is_of_the_figures_not_how_they_are_written(tmp_path: Path) -> None:

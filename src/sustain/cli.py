@@ -39,7 +39,7 @@ from sustain.output import OutputError, OutputExistsError, check_target
 from sustain.results.formats import DEFAULT_FORMATS, FORMATS
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS as SCENARIO_FORMATS
-from sustain.scenario.writers import write, write_template
+from sustain.scenario.writers import check_name, write, write_template
 
 if TYPE_CHECKING:
     from sustain.results import Run
@@ -251,6 +251,10 @@ def export(
     fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
     if fmt not in SCENARIO_FORMATS:
         _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
+    try:
+        check_name(destination, fmt)
+    except ValueError as exc:
+        _fail(str(exc), as_json=as_json)
     scenario = _load(path, as_json)
     try:
         write(scenario.rows(), destination, fmt, force=force)

@@ -33,6 +33,14 @@ def compare(a: Run, b: Run) -> Run:
             f"{str(a.scenario.get('digest'))[:12]}, {b.scenario.get('name')} "
             f"{str(b.scenario.get('digest'))[:12]})"
         )
+    grids = [{key: run.scenario.get(key) for key in ("start", "days", "periods")} for run in (a, b)]
+    if grids[0] != grids[1] and None not in (*grids[0].values(), *grids[1].values()):
+        first, second = grids
+        notes["horizons"] = (
+            f"the runs cover different horizons (A {first['days']} days from {first['start']} in "
+            f"{first['periods']} periods, B {second['days']} days from {second['start']} in "
+            f"{second['periods']} periods): totals over the horizon do not compare like for like"
+        )
     return Run(
         engine="compare",
         scenario=b.scenario,

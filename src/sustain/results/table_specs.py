@@ -133,6 +133,8 @@ def _cast(values: pd.Series, column: Column) -> pd.Series:
             raise ValueError("values beyond the range of a 64-bit integer")
     if column.type in ("int", "float"):
         values = pd.to_numeric(values)
+    if column.type == "float":
+        values = values.astype("float64") + 0.0  # no "-0.0" (solver noise) in what is shown
     return values.astype(pd.api.types.pandas_dtype(column.dtype))
 
 

@@ -261,6 +261,13 @@ def figure_of(field: FieldInfo) -> Figure | None:
     return None
 
 
+def _whole(value: Any) -> Any:
+    """A whole number as an integer ("3", not "3.0"), as a person writes it."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
 def _as_written(text: str, figure: Figure, value: Any, canonical: Any) -> Any:
     """The figure as written if it still reads as the record's value (a copy of the scenario
     with the figure changed has only the new value), else as canonical."""
@@ -718,8 +725,10 @@ class Scenario(BaseModel):
 
     def rows(self, *, as_written: bool = True) -> dict[str, list[dict[str, Any]]]:
         """Every table as rows keyed by column, figures with their units: as the files wrote
-        them (for export), or with `as_written=False` in canonical units (the same text for
-        the same figure however it was written: for digests)."""
+        them (for export: figures in their own text, whole numbers without ".0", cells left
+        blank where the files left them so), or with `as_written=False` in canonical units,
+        defaults filled in (the same rows for the same scenario however it was written: for
+        digests)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for table, model in TABLES.items():
             order = columns(model)
@@ -731,7 +740,9 @@ class Scenario(BaseModel):
             rows = []
             written = self._written.get(table, []) if as_written else []
             for k, record in enumerate(self.records(table)):
-                dumped = record.model_dump(mode="json", by_alias=True)
+                dumped = record.model_dump(mode="json", by_alias=True, exclude_unset=as_written)
+                if as_written:
+                    dumped = {column: _whole(value) for column, value in dumped.items()}
                 texts = written[k] if k < len(written) else {}
                 for column, (name, figure) in figures.items():
                     text = texts.get(name)

@@ -160,10 +160,26 @@ def write_workbook(rows: Rows, path: Path) -> None:
     workbook.save(path)
 
 
+# The names a file of each format is read back from (sustain.scenario.readers: a folder is
+# read as tables whatever its name, a file by its suffix): a workbook named x.yaml would be
+# read as YAML, and fail.
+SUFFIXES = {"yaml": (".yaml", ".yml"), "xlsx": (".xlsx",)}
+
+
+def check_name(out: Path, fmt: str) -> None:
+    """Refuse an output name a scenario of `fmt` would not be read back from."""
+    if fmt in SUFFIXES and out.suffix.lower() not in SUFFIXES[fmt]:
+        raise ValueError(
+            f"{out}: a {fmt} scenario is read back from a name ending in "
+            f"{' or '.join(SUFFIXES[fmt])}; name it so (e.g. my-scenario{SUFFIXES[fmt][0]})"
+        )
+
+
 def write(rows: Rows, out: Path, fmt: str, *, force: bool = False) -> None:
     """Write tables in `fmt` (yaml, csv or xlsx) to `out`, atomically."""
     if fmt not in FORMATS:
         raise ValueError(f'unknown format "{fmt}": use one of {", ".join(FORMATS)}')
+    check_name(out, fmt)
     with atomic_output(out, force=force, is_dir=fmt == "csv") as target:
         if fmt == "csv":
             write_csv_folder(rows, target)
