@@ -299,6 +299,15 @@ def _stock_cells(
     return np.unique(cells.astype(np.int64))
 
 
+def _first(wrong: BoolArray) -> int | None:
+    """The first row where `wrong` holds, if any."""
+    return int(np.flatnonzero(wrong)[0]) if wrong.any() else None
+
+
+def _misfit(what: str) -> ValueError:
+    return ValueError(f"the plan does not fit this scenario: {what} (plan it again)")
+
+
 def _check_plan_fits(network: Network, tables: dict[str, pd.DataFrame]) -> None:
     """A plan made for another time grid or another network is refused, not replayed on
     periods, lanes or formations it does not name."""
@@ -313,43 +322,33 @@ def _check_plan_fits(network: Network, tables: dict[str, pd.DataFrame]) -> None:
     for table, columns in named.items():
         rows = tables[table]
         period = rows["period"].to_numpy(dtype=np.int64)
-        outside = (period < 0) | (period >= n.n_periods)
-        if outside.any():
-            k = int(np.flatnonzero(outside)[0])
-            raise ValueError(
-                f"the plan does not fit this scenario: its {table} row {k + 1} is in period "
-                f"{period[k]}, and this scenario has {n.n_periods} periods (plan it again)"
+        if (k := _first((period < 0) | (period >= n.n_periods))) is not None:
+            raise _misfit(
+                f"its {table} row {k + 1} is in period {period[k]}, and this scenario has "
+                f"{n.n_periods} periods"
             )
         dates = rows["date"].to_numpy().astype("datetime64[D]")
-        moved = dates != starts[period]
-        if moved.any():
-            k = int(np.flatnonzero(moved)[0])
-            raise ValueError(
-                f"the plan does not fit this scenario: its {table} row {k + 1} has period "
-                f"{period[k]} starting {dates[k]}, here it starts {starts[period[k]]} "
-                "(plan it again)"
+        if (k := _first(dates != starts[period])) is not None:
+            raise _misfit(
+                f"its {table} row {k + 1} has period {period[k]} starting {dates[k]}, here it "
+                f"starts {starts[period[k]]}"
             )
         for column in columns:
-            unknown = ~rows[column].isin(list(indexes[column].names)).to_numpy()
-            if unknown.any():
-                k = int(np.flatnonzero(unknown)[0])
-                raise ValueError(
-                    f"the plan does not fit this scenario: its {table} row {k + 1} names "
-                    f"{column} {rows[column].iloc[k]!r}, which this scenario has not "
-                    "(plan it again)"
+            if (
+                k := _first(~rows[column].isin(list(indexes[column].names)).to_numpy())
+            ) is not None:
+                raise _misfit(
+                    f"its {table} row {k + 1} names {column} {rows[column].iloc[k]!r}, which "
+                    "this scenario has not"
                 )
     ship = tables["shipments"]
     lane = n.lanes.positions(ship["lane"])
+    site_names = np.asarray(n.sites.names, dtype=object)
     for end, sites in (("from", n.lane_origin), ("to", n.lane_destination)):
-        moved = (
-            ship[end].to_numpy(dtype=object) != np.asarray(n.sites.names, dtype=object)[sites[lane]]
-        )
-        if moved.any():
-            k = int(np.flatnonzero(moved)[0])
-            raise ValueError(
-                f"the plan does not fit this scenario: its shipments row {k + 1} has lane "
-                f"{ship['lane'].iloc[k]!r} {end} {ship[end].iloc[k]!r}, here it runs {end} "
-                f"{n.sites.names[sites[lane[k]]]!r} (plan it again)"
+        if (k := _first(ship[end].to_numpy(dtype=object) != site_names[sites[lane]])) is not None:
+            raise _misfit(
+                f"its shipments row {k + 1} has lane {ship['lane'].iloc[k]!r} {end} "
+                f"{ship[end].iloc[k]!r}, here it runs {end} {site_names[sites[lane[k]]]!r}"
             )
 
 
