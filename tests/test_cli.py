@@ -35,6 +35,13 @@ def test_examples_validate(example: Path) -> None:
     assert "valid" in result.output
 
 
+def test_counts_are_said_in_words() -> None:
+    said = run("validate", str(TINY)).stdout
+    assert "(3 sites, 2 lanes, 3 items, 1 formation, 4 periods: week)" in said
+    shown = " ".join(run("info", str(TINY)).stdout.split())  # as read, whatever the wrapping
+    assert "3 families" in shown and "1 production line," in shown and "1 pledge" in shown
+
+
 def test_bad_scenario_exits_2_with_located_messages_and_no_traceback(
     tmp_path: Path, tiny: sustain.Scenario
 ) -> None:

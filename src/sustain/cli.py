@@ -200,7 +200,7 @@ def _written(out_dir: Path | None, formats: tuple[str, ...]) -> None:
         )
 
 
-@app.command()
+@app.command(short_help="Check a scenario: every problem, located.")
 def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     """Check a scenario and list every problem at once, each with file, line and field."""
     from sustain.network import compile_network, overview
@@ -210,15 +210,18 @@ def validate(path: ScenarioPath, as_json: JsonFlag = False) -> None:
     if as_json:
         print(json.dumps({"ok": True, "problems": [], "summary": counts}, indent=2))
         return
+    from sustain.units import how_many
+
+    parts = [how_many(int(counts[k]), k) for k in ("sites", "lanes", "items", "formations")]
+    periods = how_many(int(counts["periods"]), "periods")
     out.print(
-        f"[bold green]valid[/]: {escape(str(path))} ({counts['sites']} sites, "
-        f"{counts['lanes']} lanes, {counts['items']} items, {counts['formations']} formations, "
-        f"{counts['periods']} periods: {counts['grid']})",
+        f"[bold green]valid[/]: {escape(str(path))} ({', '.join(parts)}, {periods}: "
+        f"{counts['grid']})",
         highlight=False,
     )
 
 
-@app.command()
+@app.command(short_help="What a scenario holds, in summary tables.")
 def info(
     path: ScenarioPath,
     out_dir: OutDir = None,
@@ -237,7 +240,7 @@ def info(
         _written(out_dir, chosen)
 
 
-@app.command()
+@app.command(short_help="Convert a scenario between YAML, CSV and Excel.")
 def export(
     path: ScenarioPath,
     to: Annotated[
@@ -266,7 +269,7 @@ def export(
         out.print(f"wrote {destination} ({fmt})", highlight=False, markup=False)
 
 
-@app.command()
+@app.command(short_help="An empty workbook and CSV folder, documented.")
 def template(
     destination: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to create.")],
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
@@ -287,7 +290,7 @@ def template(
         )
 
 
-@app.command()
+@app.command(short_help="The optimal delivery plan, checked; bottlenecks.")
 def plan(
     path: ScenarioPath,
     out_dir: OutDir = None,
@@ -512,7 +515,7 @@ def _read_plan(folder: Path, as_json: bool) -> Run:
     return run
 
 
-@app.command()
+@app.command(short_help="Monte Carlo: chance, date and size of shortfall.")
 def simulate(
     path: ScenarioPath,
     replications: Annotated[int, typer.Option(min=1, help="Replications to run.")] = 200,
@@ -618,7 +621,7 @@ def simulate(
         _written(out_dir, chosen)
 
 
-@app.command()
+@app.command(short_help="Choose base-stock levels per site and item.")
 def policy(
     path: ScenarioPath,
     objective: Annotated[
@@ -739,7 +742,7 @@ def policy(
         _written(out_dir, chosen)
 
 
-@app.command()
+@app.command(short_help="Knock out each asset: time to survive and recover.")
 def resilience(
     path: ScenarioPath,
     k: Annotated[int, typer.Option("--k", min=1, max=2, help="1: each asset; 2: also pairs.")] = 1,
@@ -813,7 +816,7 @@ def resilience(
         _written(out_dir, chosen)
 
 
-@app.command()
+@app.command(short_help="Order books, lead times, stockpiles, investments.")
 def industry(
     path: ScenarioPath,
     out_dir: OutDir = None,
@@ -845,7 +848,7 @@ def industry(
         _written(out_dir, chosen)
 
 
-@app.command()
+@app.command(short_help="Two runs side by side, with the differences.")
 def compare(
     run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="A run folder (from --out).")],
     run_b: Annotated[Path, typer.Argument(metavar="RUN_B", help="The run to compare with A.")],

@@ -77,9 +77,9 @@ def _numbers(run: Run) -> dict[str, float]:
             found[prefix] = float(value)
 
     walk("", run.figures)
-    if run.engine == "plan":
-        found["transport_cost_eur"] = float(run["shipments"]["cost_eur"].sum())
-        found["shipped_t"] = float(run["shipments"]["tonnes"].sum())
+    if run.engine == "plan":  # in the figures of plan runs since 2026-12-04
+        found.setdefault("transport_cost_eur", float(run["shipments"]["cost_eur"].sum()))
+        found.setdefault("shipped_t", float(run["shipments"]["tonnes"].sum()))
     return found
 
 

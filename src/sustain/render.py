@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sustain.results import Run
+from sustain.units import how_many
 
 
 def cell(value: Any) -> str:
@@ -31,7 +32,11 @@ def cell(value: Any) -> str:
 
 
 def show(console: Console, title: str, frame: pd.DataFrame) -> None:
-    """A table with its title; every cell a Text, so user names are never read as markup."""
+    """A table with its title; every cell a Text, so user names are never read as markup.
+    A table with no rows is said in a line ("...: none"), not drawn as headers alone."""
+    if frame.empty:
+        console.print(Text.assemble((title, "bold"), ": none"))
+        return
     table = Table(title=title, title_justify="left", title_style="bold")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
@@ -53,7 +58,7 @@ def info(run: Run, console: Console) -> None:
     console.print(
         f"[bold]{escape(str(figures['name']))}[/]: from {figures['start']}, "
         f"{figures['days']} days in {figures['periods']} periods ({figures['grid']}); "
-        + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in figures.items() if k not in shown),
+        + ", ".join(how_many(int(v), k) for k, v in figures.items() if k not in shown),
         highlight=False,
     )
     titles = {

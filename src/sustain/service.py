@@ -135,6 +135,8 @@ def plan_run(
             "objective": made.objective,
             "objective_parts": made.parts,
             "weighted_shortfall": made.total_shortfall,
+            "transport_cost_eur": float(made.tables["shipments"]["cost_eur"].sum()),
+            "shipped_t": float(made.tables["shipments"]["tonnes"].sum()),
         },
         counts=dict(made.size),
         timings={**made.timings, "total_s": time.perf_counter() - start},

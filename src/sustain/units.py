@@ -88,6 +88,16 @@ def counted(value: float, unit: str) -> str:
     return f"{number} {unit + 's' if plural else unit}"
 
 
+def how_many(count: int, plural: str) -> str:
+    """'1 formation', '3 formations', '1 family', '2 production lines': a count of things
+    named by their plural (as the overview's keys are)."""
+    plural = plural.replace("_", " ")
+    if count == 1:
+        singular = plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
+        return f"1 {singular}"
+    return f"{count:,} {plural}"
+
+
 @lru_cache(maxsize=1024)
 def _symbol(unit: str) -> bool:
     """Whether `unit` is written as a unit's symbol ('t', 'kg'), which takes no plural."""
