@@ -210,7 +210,7 @@ class Planner:
             share = open_share(self.network, closures)
             capacity = self.network.lane_capacity * share
             self.model.lane_capacity = capacity
-            rows = np.arange(self.model.rows["lane"].start, self.model.rows["lane"].stop)
+            rows = self.model.rows["lane"].positions()
             upper = capacity[self.model.lane_row_period, self.model.lane_row_lane]
             self.model.row_upper[rows] = upper
             self.solver.set_row_upper(rows, upper)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csc_array
 
-from sustain.arrays import BoolArray, FloatArray, IndexArray
+from sustain.arrays import BoolArray, FloatArray, IndexArray, IntArray
 from sustain.capacity import added_capacity
 from sustain.facts import open_share, paths_to_demand
 from sustain.network import PLEDGE_STATUSES, Network
@@ -70,6 +70,10 @@ class Block:
 
     def slice(self) -> slice:
         return slice(self.start, self.stop)
+
+    def positions(self) -> IntArray:
+        """The block's column (or row) positions."""
+        return np.arange(self.start, self.stop)
 
 
 def _no_index() -> IndexArray:
@@ -316,7 +320,7 @@ class _Layout:
 
 
 def _columns(model: Model, block: str) -> IndexArray:
-    return np.arange(model.columns[block].start, model.columns[block].stop)
+    return model.columns[block].positions()
 
 
 def build(network: Network, options: PlanOptions, base_capacity: FloatArray | None = None) -> Model:

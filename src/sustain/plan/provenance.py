@@ -115,9 +115,7 @@ def tables(model: Model, col_value: FloatArray) -> dict[str, pd.DataFrame]:
     nations = np.asarray(n.nations.names, dtype=object)
     out: dict[str, pd.DataFrame] = {}
 
-    ship = model.columns["ship"]
-    ship_cols = np.arange(ship.start, ship.stop)
-    shipped = split(tracing, ship_cols)
+    shipped = split(tracing, model.columns["ship"].positions())
     k, who = np.nonzero(shipped > TOLERANCE)
     lane, item, period = model.ship_lane[k], model.ship_item[k], model.ship_period[k]
     out["shipments_by_nation"] = pd.DataFrame(
@@ -134,9 +132,7 @@ def tables(model: Model, col_value: FloatArray) -> dict[str, pd.DataFrame]:
         }
     )
 
-    use = model.columns["use"]
-    use_cols = np.arange(use.start, use.stop)
-    used = split(tracing, use_cols)
+    used = split(tracing, model.columns["use"].positions())
     k, who = np.nonzero(used > TOLERANCE)
     formation, item, period = model.use_formation[k], model.use_item[k], model.use_period[k]
     out["consumption_by_nation"] = pd.DataFrame(
@@ -183,8 +179,7 @@ def _ledger(model: Model, tracing: Tracing, shipped: FloatArray, used: FloatArra
     np.add.at(
         made, (n.line_nation[lines], n.line_item[lines]), tracing.arrived[prod.start : prod.stop]
     )
-    repair = model.columns["repair"]
-    repair_cols = np.arange(repair.start, repair.stop)
+    repair_cols = model.columns["repair"].positions()
     with_part = tracing.origin[repair_cols] >= 0
     parts = split(tracing, repair_cols[with_part])
     part_item = n.system_spare_part[model.repair_system[with_part]]
