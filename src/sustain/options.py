@@ -115,6 +115,9 @@ class SimulationOptions:
     shortage_cost: float = 0.0
     family_shortage_costs: tuple[tuple[str, float], ...] = ()
     closures: tuple[Closure, ...] = ()  # scripted disruptions, on top of random outages
+    # Tell each nation's goods apart (a stock's owner, a pledge's donor, a line's nation),
+    # mixed in proportion wherever they meet: what each delivered to whom.
+    by_nation: bool = True
 
     def __post_init__(self) -> None:
         check_word("policy", self.policy, POLICIES)

@@ -250,6 +250,81 @@ class Simulation:
         ordered: pd.DataFrame = kept.sort_values("days_served", ignore_index=True)[columns]
         return ordered
 
+    def nations(self) -> pd.DataFrame:
+        """Per nation and item: what its goods did over the horizon (its stocks, pledges and
+        lines' output told apart from every other nation's and mixed in proportion wherever
+        they meet), the mean over replications, and the percentiles of what formations used.
+        The two sides balance in every replication: held + pledged + produced = delivered +
+        used_in_repairs + stock_at_end + in_transit_at_end."""
+        n, origins = self.network, self.setup.origins
+        ledger = {
+            "held": self._merged("origin_initial"),
+            "pledged": self._merged("origin_pledged"),
+            "produced": self._merged("origin_produced"),
+            "delivered": self._merged("origin_consumed"),
+            "used_in_repairs": self._merged("origin_parts"),
+            "stock_at_end": self._merged("origin_on_hand"),
+            "in_transit_at_end": self._merged("origin_in_transit"),
+            "shipped": self._merged("origin_shipped"),
+        }  # each (R, origins, items)
+        origin, item = np.divmod(np.arange(origins.size * len(n.items)), len(n.items))
+        frame = pd.DataFrame(
+            {
+                "nation": np.asarray(n.nations.names, dtype=object)[origins[origin]],
+                "item": np.asarray(n.items.names, dtype=object)[item],
+                "family": np.asarray(n.families.names, dtype=object)[n.item_family[item]],
+                "unit": np.asarray(n.item_unit, dtype=object)[item],
+            }
+        )
+        for name, figures in ledger.items():
+            frame[name] = figures.mean(axis=0).ravel()
+        # Rounding leaves crumbs (1e-15 of a round) where a nation's goods ran out.
+        scale = frame[["held", "pledged", "produced"]].sum(axis=1).to_numpy()
+        for name in ledger:
+            crumbs = np.abs(frame[name].to_numpy()) <= 1e-9 * scale
+            frame.loc[crumbs, name] = 0.0
+        delivered = ledger["delivered"].reshape(ledger["delivered"].shape[0], -1)
+        for p in (5, 95):
+            frame[f"p{p}_delivered"] = (
+                np.percentile(delivered, p, axis=0) if delivered.size else np.zeros(len(frame))
+            )
+        frame["shipped_t"] = frame["shipped"] * n.item_mass[item]
+        moved = frame[list(ledger)].to_numpy().any(axis=1)
+        kept: pd.DataFrame = frame[moved].reset_index(drop=True)
+        return kept
+
+    def deliveries_by_nation(self) -> pd.DataFrame:
+        """Per formation, family and nation: what of that nation's goods the formation used,
+        in family units (mean and percentiles over replications), and its share of all the
+        formation used of the family."""
+        n, origins = self.network, self.setup.origins
+        delivered = self._merged("origin_delivered")  # (R, origins, pairs)
+        formations, families = self._pairs()
+        pairs = len(formations)
+        origin, pair = np.divmod(np.arange(origins.size * pairs), max(pairs, 1))
+        mean = delivered.mean(axis=0)  # (origins, pairs)
+        total = mean.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(total > 0, mean / total, 0.0)
+        frame = pd.DataFrame(
+            {
+                "formation": np.asarray(formations, dtype=object)[pair],
+                "family": np.asarray(families, dtype=object)[pair],
+                "unit": np.asarray(n.family_unit, dtype=object)[self.setup.pair_family[pair]],
+                "nation": np.asarray(n.nations.names, dtype=object)[origins[origin]],
+                "mean": mean.ravel(),
+            }
+        )
+        flat = delivered.reshape(delivered.shape[0], -1)
+        for p in PERCENTILES:
+            frame[f"p{p}"] = np.percentile(flat, p, axis=0) if flat.size else np.zeros(len(frame))
+        frame["share"] = share.ravel()
+        used = frame["mean"].to_numpy() > 0
+        ordered: pd.DataFrame = frame[used].sort_values(
+            ["formation", "family", "mean"], ascending=[True, True, False], ignore_index=True
+        )
+        return ordered
+
     def replication_table(self) -> pd.DataFrame:
         """Per replication: weighted shortfall and costs."""
         return pd.DataFrame(
@@ -274,6 +349,8 @@ class Simulation:
             "stock": stock,
             "stock_left": self.stock_left(stock),
             "replications": self.replication_table(),
+            "nations": self.nations(),
+            "deliveries_by_nation": self.deliveries_by_nation(),
         }
 
 

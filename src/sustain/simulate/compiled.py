@@ -122,6 +122,15 @@ class Inputs(NamedTuple):
     type_fleet: FloatArray  # (types,)
     hub_capacity: FloatArray  # (sites,) systems a day
     stock_cell: IntArray  # (S,) the cells whose stock on hand is recorded: any that can hold it
+    # Provenance: the goods of each origin (a nation owning stock, pledging or making) told
+    # apart in every cell and shipment, mixed in proportion where they meet; 0 origins: not
+    # tracked (the kernel then does none of it).
+    n_origins: int = 0
+    # Only the cells that can hold stock (stock_cell) are tracked: origin_row numbers them.
+    origin_row: IntArray = np.zeros(0, np.int64)  # (cells,) -1 where a cell holds nothing ever
+    initial_origin: FloatArray = np.zeros((0, 0))  # (S, origins) the stock each starts with
+    line_origin: IntArray = np.zeros(0, np.int64)  # (lines,)
+    pledge_origin: IntArray = np.zeros(0, np.int64)  # (pledges,)
 
 
 class Random(NamedTuple):
@@ -160,6 +169,15 @@ class Outputs(NamedTuple):
     availability: npt.NDArray[np.float32]  # (R, days, types)
     failed: npt.NDArray[np.float32]  # (R, days)
     out_of_action: npt.NDArray[np.float32]
+    # Per replication, origin and item (or demand pair, family units); no rows untracked.
+    origin_produced: FloatArray  # (R, origins, items)
+    origin_pledged: FloatArray
+    origin_shipped: FloatArray  # each leg counted
+    origin_consumed: FloatArray  # by formations
+    origin_parts: FloatArray  # used in repairs
+    origin_on_hand: FloatArray  # at the end
+    origin_in_transit: FloatArray
+    origin_delivered: FloatArray  # (R, origins, P) family units
 
 
 @jit
@@ -234,6 +252,31 @@ def _due(ring_start: IntArray, cursor: IntArray, k: int, days: int) -> int:
     return int(ring_start[k]) + (slot - length if slot >= length else slot)
 
 
+@jit
+def _take_origins(
+    hand: FloatArray, cell: int, amount: FloatArray, total: FloatArray, taken: FloatArray
+) -> None:
+    """Take `amount` (per replication of the block) from a tracked cell's (its row's) goods
+    of every origin in
+    their proportions there; `taken` (origins, width) gets each origin's part, `total` is
+    scratch."""
+    n_origins, width = hand.shape[1], hand.shape[2]
+    taken[:, :] = 0.0
+    if amount.max() <= 0.0:  # most of a family's items are drawn on only when others run out
+        return
+    total[:] = 0.0
+    for g in range(n_origins):
+        for b in range(width):
+            total[b] += hand[cell, g, b]
+    for b in range(width):  # becomes the share of each origin's goods taken
+        total[b] = amount[b] / total[b] if total[b] > EPSILON else 0.0
+    for g in range(n_origins):
+        for b in range(width):
+            part = hand[cell, g, b] * total[b]
+            taken[g, b] = part
+            hand[cell, g, b] -= part
+
+
 def block_width(x: Inputs, longest_transit: int) -> int:
     """Replications stepped side by side on this network: the wide block if its state (on
     hand per cell, each flow's ring and figures, per pair and lane) fits the budget."""
@@ -251,6 +294,74 @@ def simulate_replications(x: Inputs, rnd: Random, out: Outputs, block: int) -> N
     count = out.weighted_shortfall.size
     for first in range(0, count, block):
         _replicate_block(x, rnd, out, first, min(block, count - first))
+
+
+@jit
+def _ship_origins(
+    flows: tuple[IntArray, IntArray, IntArray, IntArray, IntArray],
+    source_rows: IntArray,
+    transit: IntArray,
+    transit_rows: IntArray,
+    transit_day: int,
+    ring: tuple[IntArray, IntArray],
+    going: FloatArray,
+    hand: FloatArray,
+    pipe: FloatArray,
+    shipped: FloatArray,
+    scratch: tuple[FloatArray, IntArray, FloatArray, BoolArray],
+) -> None:
+    """A wave's departures (`going`, per flow; `flows` their sources, the rows of their
+    origin and destination cells, their items and lanes) by origin, in the mix each source
+    (`source_rows`) had when the wave began: out of the origin's goods on hand, into the
+    flow's ring (`ring`: where each flow's starts, today's slot) or, over a lane of no
+    transit, on hand at the far end; `shipped` (origins, items, width) counts them."""
+    n_origins, width = hand.shape[1], hand.shape[2]
+    flow_source, flow_from, flow_to, flow_item, flow_lane = flows
+    mix, due, total, sending = scratch  # (sources, origins, width), (width,) x 2, (sources,)
+    sending[:] = False
+    for k in range(flow_lane.size):
+        if going[k].max() > 0.0:
+            sending[flow_source[k]] = True
+    for c in range(source_rows.size):  # the mix of the sources that send, before any leaves
+        if sending[c]:
+            r = source_rows[c]
+            total[:] = 0.0
+            for g in range(n_origins):
+                for b in range(width):
+                    total[b] += hand[r, g, b]
+            for b in range(width):
+                total[b] = 1.0 / total[b] if total[b] > EPSILON else 0.0
+            for g in range(n_origins):
+                for b in range(width):
+                    mix[c, g, b] = hand[r, g, b] * total[b]
+    for k in range(flow_lane.size):
+        c = flow_source[k]
+        if not sending[c] or going[k].max() <= 0.0:
+            continue
+        source, to, item, lane = flow_from[k], flow_to[k], flow_item[k], flow_lane[k]
+        same = True  # every replication's shipment waits in one slot (or none)
+        for b in range(width):  # the ring slot it waits in, -1 where it is there today
+            days = transit[transit_rows[b], transit_day, lane]
+            due[b] = _due(ring[0], ring[1], k, days) if days > 0 else -1
+            same = same and due[b] == due[0]
+        for g in range(n_origins):
+            for b in range(width):
+                moved = going[k, b] * mix[c, g, b]
+                hand[source, g, b] -= moved
+                shipped[g, item, b] += moved
+            if same and due[0] >= 0:
+                slot = due[0]
+                for b in range(width):
+                    pipe[slot, g, b] += going[k, b] * mix[c, g, b]
+            elif same:
+                for b in range(width):
+                    hand[to, g, b] += going[k, b] * mix[c, g, b]
+            else:
+                for b in range(width):
+                    if due[b] >= 0:
+                        pipe[due[b], g, b] += going[k, b] * mix[c, g, b]
+                    else:
+                        hand[to, g, b] += going[k, b] * mix[c, g, b]
 
 
 @jit
@@ -308,6 +419,30 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     for cell in range(n_cells):
         on_hand[cell, :] = x.initial[cell]
     pipeline = np.zeros((ring_start[n_flows], width))  # each flow's ring, by day of arrival
+    # Provenance: on hand and in the pipeline by origin; a cell's mix when the wave began.
+    n_origins = x.n_origins
+    tracked = n_origins > 0
+    row = x.origin_row
+    origin_hand = np.zeros((x.initial_origin.shape[0], n_origins, width))
+    for cell in range(origin_hand.shape[0]):
+        for g in range(n_origins):
+            origin_hand[cell, g, :] = x.initial_origin[cell, g]
+    origin_pipe = np.zeros((ring_start[n_flows] if tracked else 0, n_origins, width))
+    mix = np.zeros((n_sources if tracked else 0, n_origins, width))
+    mass_of = np.zeros(width)
+    amount = np.zeros(width)  # drawn from a cell, per replication
+    from_row = row[x.flow_from] if tracked else x.flow_from  # (untracked, row is empty)
+    to_row = row[x.flow_to] if tracked else x.flow_to
+    flows = (x.flow_source, from_row, to_row, x.flow_item, x.flow_lane)
+    source_rows = row[x.source_cells] if tracked else x.source_cells
+    taken = np.zeros((n_origins, width))  # of it, each origin's
+    scratch = (mix, np.zeros(width, np.int64), np.zeros(width), np.zeros(n_sources, np.bool_))
+    origin_produced = np.zeros((n_origins, n_items, width))
+    origin_pledged = np.zeros((n_origins, n_items, width))
+    origin_shipped = np.zeros((n_origins, n_items, width))
+    origin_consumed = np.zeros((n_origins, n_items, width))
+    origin_parts = np.zeros((n_origins, n_items, width))
+    origin_delivered = np.zeros((n_origins, n_pairs, width))
     owed = np.zeros((n_flows, width))
     travelling = np.zeros((n_flows, width))  # the pipeline summed over days ahead
     shipped = np.zeros((n_flows, width))  # in a wave
@@ -373,11 +508,18 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
         for k in range(n_flows):
             to = x.flow_to[k]
             slot = ring_start[k] + cursor[k]
+            arrived = 0.0
             for b in range(width):
                 arriving = pipeline[slot, b]
                 on_hand[to, b] += arriving
                 travelling[k, b] -= arriving
                 pipeline[slot, b] = 0.0
+                arrived = max(arrived, arriving)
+            if tracked and arrived > 0.0:
+                for g in range(n_origins):
+                    for b in range(width):
+                        origin_hand[row[to], g, b] += origin_pipe[slot, g, b]
+                        origin_pipe[slot, g, b] = 0.0
         for line in range(x.line_cell.size):
             cell, item, rate = x.line_cell[line], x.line_item[line], x.line_rate[day, line]
             for b in range(width):
@@ -386,11 +528,22 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     made = min(x.plan_production[day, line], made)
                 on_hand[cell, b] += made
                 produced[item, b] += made
+                amount[b] = made
+            if tracked:
+                g = x.line_origin[line]
+                for b in range(width):
+                    origin_hand[row[cell], g, b] += amount[b]
+                    origin_produced[g, item, b] += amount[b]
         for e in range(x.pledge_start[day], x.pledge_start[day + 1]):
             cell, item, quantity = x.pledge_cell[e], x.pledge_item[e], x.pledge_quantity[e]
             for b in range(width):
                 on_hand[cell, b] += quantity
                 pledged[item, b] += quantity
+            if tracked:
+                g = x.pledge_origin[e]
+                for b in range(width):
+                    origin_hand[row[cell], g, b] += quantity
+                    origin_pledged[g, item, b] += quantity
 
         # 2. What each flow owes grows by the day's requests: the plan's departures, or each
         # ordering pair's order up to its level when its position is at or below its reorder
@@ -548,6 +701,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                         due = _due(ring_start, cursor, k, rnd.transit[0, transit_day, lane])
                         for b in range(width):
                             going = shipped[k, b] * scale[o, b]
+                            shipped[k, b] = going
                             owed[k, b] = max(owed[k, b] - going, 0.0)
                             on_hand[source, b] -= going
                             pipeline[due, b] += going
@@ -555,11 +709,26 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     else:
                         for b in range(width):
                             going = shipped[k, b] * scale[o, b]
+                            shipped[k, b] = going
                             owed[k, b] = max(owed[k, b] - going, 0.0)
                             on_hand[source, b] -= going
                             days = rnd.transit[transit_rows[b], transit_day, lane]
                             pipeline[_due(ring_start, cursor, k, days), b] += going
                             travelling[k, b] += going
+                if tracked:
+                    _ship_origins(
+                        flows,
+                        source_rows,
+                        rnd.transit,
+                        transit_rows,
+                        transit_day,
+                        (ring_start, cursor),
+                        shipped,
+                        origin_hand,
+                        origin_pipe,
+                        origin_shipped,
+                        scratch,
+                    )
                 break
             handed_on[:] = 0.0
             for k in range(n_flows):
@@ -597,6 +766,20 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                         else:
                             on_hand[to, b] += shipped[k, b]
                             handed_on[b] = max(handed_on[b], shipped[k, b])
+            if tracked:
+                _ship_origins(
+                    flows,
+                    source_rows,
+                    rnd.transit,
+                    transit_rows,
+                    transit_day,
+                    (ring_start, cursor),
+                    shipped,
+                    origin_hand,
+                    origin_pipe,
+                    origin_shipped,
+                    scratch,
+                )
             going_on = False
             for b in range(width):
                 if handed_on[b] <= EPSILON:
@@ -654,8 +837,14 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                         used = start[q, b] * x.repair_parts_per_repair[q]
                         on_hand[cell, b] -= used
                         consumed[item, b] += used
+                        amount[b] = used
                     queue[q, b] -= start[q, b]
                     repaired[done_on, q, b] += start[q, b]
+                if tracked and cell >= 0 and row[cell] >= 0:
+                    _take_origins(origin_hand, row[cell], amount, mass_of, taken)
+                    for g in range(n_origins):
+                        for b in range(width):
+                            origin_parts[g, item, b] += taken[g, b]
             failed_today[:] = 0.0
             for q in range(n_repair):
                 due = (day + x.repair_to_days[q]) % repair_ring
@@ -724,6 +913,13 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     on_hand[cell, b] -= draw
                     consumed[item, b] += draw
                     got[p, b] += draw * factor
+                    amount[b] = draw
+                if tracked and row[cell] >= 0:
+                    _take_origins(origin_hand, row[cell], amount, mass_of, taken)
+                    for g in range(n_origins):
+                        for b in range(width):
+                            origin_consumed[g, item, b] += taken[g, b]
+                            origin_delivered[g, p, b] += taken[g, b] * factor
         for p in range(n_pairs):
             weight, expected = x.pair_weight[p], x.expected[day, p]
             for b in range(width):
@@ -794,3 +990,17 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             out.on_hand[r, cell % n_items] += on_hand[cell, b]
         for k in range(n_flows):
             out.in_transit[r, x.flow_item[k]] += travelling[k, b]
+        for g in range(n_origins):
+            for item in range(n_items):
+                out.origin_produced[r, g, item] = origin_produced[g, item, b]
+                out.origin_pledged[r, g, item] = origin_pledged[g, item, b]
+                out.origin_shipped[r, g, item] = origin_shipped[g, item, b]
+                out.origin_consumed[r, g, item] = origin_consumed[g, item, b]
+                out.origin_parts[r, g, item] = origin_parts[g, item, b]
+            for p in range(n_pairs):
+                out.origin_delivered[r, g, p] = origin_delivered[g, p, b]
+            for k in range(origin_hand.shape[0]):
+                out.origin_on_hand[r, g, x.stock_cell[k] % n_items] += origin_hand[k, g, b]
+            for k in range(n_flows):
+                for slot in range(ring_start[k], ring_start[k + 1]):
+                    out.origin_in_transit[r, g, x.flow_item[k]] += origin_pipe[slot, g, b]

@@ -34,10 +34,21 @@ import numpy.typing as npt
 
 from sustain.arrays import FloatArray, IntArray
 from sustain.options import Uncertainty
-from sustain.simulate.compiled import Outputs, Random, block_width, simulate_replications
+from sustain.simulate.compiled import Inputs, Outputs, Random, block_width, simulate_replications
 from sustain.simulate.series import Series, stock_days
 from sustain.simulate.setup import Setup
 from sustain.simulate.uncertainty import Draws, transit_days
+
+ORIGIN_LEDGER = (
+    "origin_produced",
+    "origin_pledged",
+    "origin_shipped",
+    "origin_consumed",
+    "origin_parts",
+    "origin_on_hand",
+    "origin_in_transit",
+    "origin_delivered",
+)
 
 
 @dataclass
@@ -61,6 +72,17 @@ class BatchResult:
     consumed: FloatArray  # (R, items)
     on_hand: FloatArray  # (R, items) at the end
     in_transit: FloatArray  # (R, items) at the end
+    # The same ledger by origin (Setup.origins; none when not tracked): (R, origins, items),
+    # and what each origin's goods met of each demand pair (R, origins, pairs), family units.
+    origin_initial: FloatArray
+    origin_produced: FloatArray
+    origin_pledged: FloatArray
+    origin_shipped: FloatArray  # each leg counted
+    origin_consumed: FloatArray  # by formations
+    origin_parts: FloatArray  # used in repairs
+    origin_on_hand: FloatArray
+    origin_in_transit: FloatArray
+    origin_delivered: FloatArray
     # Day by day (the repair loop's system types: Setup.repair_types); None when the batch
     # wrote them into the run's arrays in place.
     series: Series | None
@@ -73,6 +95,13 @@ def _table(draws: Draws, name: str, constant: npt.NDArray[Any]) -> npt.NDArray[A
     if table is None:
         return np.ascontiguousarray(constant.reshape(1, 1, -1))
     return np.ascontiguousarray(table)
+
+
+def _initial_by_origin(x: Inputs) -> FloatArray:
+    """(origins, items) the stock each origin starts with."""
+    by_origin = np.zeros((x.n_origins, x.n_items))
+    np.add.at(by_origin.T, x.stock_cell[: x.initial_origin.shape[0]] % x.n_items, x.initial_origin)
+    return by_origin
 
 
 def pair_shortage_cost(setup: Setup) -> FloatArray:
@@ -144,6 +173,12 @@ def run_batch(
         availability=series.availability,
         failed=series.failed,
         out_of_action=series.out_of_action,
+        **{
+            name: np.zeros(
+                (r_count, x.n_origins, n_pairs if name == "origin_delivered" else n_items)
+            )
+            for name in ORIGIN_LEDGER
+        },
     )
     longest = int(random.transit.max()) if random.transit.size else 0
     simulate_replications(x, random, out, block_width(x, longest))
@@ -167,5 +202,9 @@ def run_batch(
         consumed=out.consumed,
         on_hand=out.on_hand,
         in_transit=out.in_transit,
+        origin_initial=np.broadcast_to(
+            _initial_by_origin(x), (r_count, x.n_origins, n_items)
+        ).copy(),
+        **{name: getattr(out, name) for name in ORIGIN_LEDGER},
         series=series,
     )

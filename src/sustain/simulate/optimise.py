@@ -351,7 +351,8 @@ def choose_levels(
     levels found so far (`interrupted`) and judges them."""
 
     began = time.perf_counter()
-    options = options or SimulationOptions()
+    # The search compares costs only: whose goods met the demand is not asked.
+    options = replace(options or SimulationOptions(), by_nation=False)
     search = search or SearchOptions()
     uncertainty = preset(DEFAULT_PRESET) if uncertainty is None else uncertainty
     _check(options, search)

@@ -46,6 +46,7 @@ class Setup:
     served: FloatArray  # (sites, items) daily demand each pair serves downstream, item units
     repair: RepairSetup
     inputs: Inputs  # all of the above as the compiled kernel reads it
+    origins: IntArray  # the nations whose goods the kernel tells apart (none: not asked)
 
     @property
     def repair_types(self) -> IntArray:
@@ -445,6 +446,9 @@ def prepare(
         _plan_arrays(n, plan_tables) if plan_tables is not None else None,
         repair,
     )
+    origins = tracked_origins(n, pledges) if options.by_nation else np.zeros(0, np.int64)
+    if origins.size:
+        inputs = inputs._replace(**_origin_inputs(n, pledges, origins, inputs.stock_cell))
     return Setup(
         network=n,
         options=options,
@@ -462,35 +466,72 @@ def prepare(
         served=levels.served,
         repair=repair,
         inputs=inputs,
+        origins=origins,
     )
 
 
 @dataclass(frozen=True)
 class Pledges:
-    """What arrives from pledges, per day and cell (site x items + item), by day."""
+    """What arrives from pledges, per day, cell (site x items + item) and donor, by day."""
 
     day_start: IntArray  # (days + 1,) the run of each day's arrivals
     cell: IntArray
+    donor: IntArray  # nation
     quantity: FloatArray
 
 
 def _pledges_by_day(network: Network) -> Pledges:
-    """The pledges not cancelled, due inside the horizon, summed per day and cell."""
+    """The pledges not cancelled, due inside the horizon, summed per day, cell and donor."""
     n = network
-    n_cells = len(n.sites) * len(n.items)
+    n_cells, n_nations = len(n.sites) * len(n.items), len(n.nations)
     live = n.pledge_status != PLEDGE_STATUSES.index("cancelled")
     day = n.pledge_day[live].astype(np.int64)
     cell = n.pledge_site[live].astype(np.int64) * len(n.items) + n.pledge_item[live]
+    donor = n.pledge_donor[live].astype(np.int64)
     inside = day < n.n_days
-    keys, where = np.unique(day[inside] * n_cells + cell[inside], return_inverse=True)
+    key = (day[inside] * n_cells + cell[inside]) * n_nations + donor[inside]
+    keys, where = np.unique(key, return_inverse=True)
     quantity = np.bincount(where, weights=n.pledge_quantity[live][inside], minlength=keys.size)
     kept = quantity != 0.0
-    days, cells = np.divmod(keys[kept], n_cells)
+    day_cell, donors = np.divmod(keys[kept], n_nations)
+    days, cells = np.divmod(day_cell, n_cells)
     return Pledges(
         day_start=np.searchsorted(days, np.arange(n.n_days + 1)).astype(np.int64),
         cell=cells.astype(np.int64),
+        donor=donors.astype(np.int64),
         quantity=quantity[kept].astype(np.float64),
     )
+
+
+def tracked_origins(network: Network, pledges: Pledges) -> IntArray:
+    """The nations whose goods a run tells apart: every one that holds stock, pledges
+    something arriving within the horizon, or has a line."""
+    n = network
+    held = n.stock_nation[n.stock_quantity > 0]
+    return np.unique(np.concatenate([held, pledges.donor, n.line_nation])).astype(np.int64)
+
+
+def _origin_inputs(
+    network: Network, pledges: Pledges, origins: IntArray, stock_cells: IntArray
+) -> dict[str, Any]:
+    """The kernel's provenance inputs: the row of each cell that can hold stock, each such
+    cell's initial stock by origin (its stocks' owners), each line's and pledge's origin."""
+    n = network
+    origin_of = np.full(len(n.nations), -1, dtype=np.int64)
+    origin_of[origins] = np.arange(origins.size)
+    row = np.full(len(n.sites) * len(n.items), -1, dtype=np.int64)
+    row[stock_cells] = np.arange(stock_cells.size)
+    initial = np.zeros((stock_cells.size, origins.size))
+    held = n.stock_quantity > 0
+    cell = n.stock_site[held].astype(np.int64) * len(n.items) + n.stock_item[held]
+    np.add.at(initial, (row[cell], origin_of[n.stock_nation[held]]), n.stock_quantity[held])
+    return {
+        "n_origins": int(origins.size),
+        "origin_row": row,
+        "initial_origin": initial,
+        "line_origin": origin_of[n.line_nation],
+        "pledge_origin": origin_of[pledges.donor],
+    }
 
 
 @dataclass(frozen=True)
