@@ -289,9 +289,8 @@ class Simulation:
                 np.percentile(delivered, p, axis=0) if delivered.size else np.zeros(len(frame))
             )
         frame["shipped_t"] = frame["shipped"] * n.item_mass[item]
-        moved = frame[list(ledger)].to_numpy().any(axis=1)
-        kept: pd.DataFrame = frame[moved].reset_index(drop=True)
-        return kept
+        moved = np.flatnonzero(frame[list(ledger)].to_numpy().any(axis=1))
+        return frame.iloc[moved].reset_index(drop=True)
 
     def deliveries_by_nation(self) -> pd.DataFrame:
         """Per formation, family and nation: what of that nation's goods the formation used,
