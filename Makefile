@@ -45,6 +45,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/plan_ladder.py --methods-rung 0
 	$(BIN)/python benchmarks/lexicographic.py --rungs 1
 	$(BIN)/python benchmarks/simulate_ladder.py
+	$(BIN)/python benchmarks/provenance.py
 	$(BIN)/python benchmarks/resilience_ladder.py --quick
 
 clean:

@@ -87,7 +87,7 @@ def _options(options: Any) -> dict[str, Any]:
 
 def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
     """What a scenario holds: sites by kind and nation, lanes by mode, demand and supply by
-    family."""
+    family (the summary), and every site, lane and asset (where they are, for maps)."""
     start = time.perf_counter()
     network = compile_network(scenario)
     tables = {
@@ -95,6 +95,9 @@ def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
         "lanes_by_mode": summary.lanes_by_mode(network),
         "demand_by_family": summary.demand_by_family(network),
         "supply_by_family": summary.supply_by_family(network),
+        "sites": summary.sites(network),
+        "lanes": summary.lanes(network),
+        "assets": summary.assets(network),
     }
     return Run(
         engine="info",
@@ -103,7 +106,7 @@ def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
         tables=tables,
         figures=overview(network),
         timings={"total_s": time.perf_counter() - start},
-        summary=tuple(tables),
+        summary=("sites_by_kind", "lanes_by_mode", "demand_by_family", "supply_by_family"),
     )
 
 

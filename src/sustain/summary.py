@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sustain.network import MODES, PLEDGE_STATUSES, SITE_KINDS, Network
+from sustain.network import ASSET_KINDS, MODES, PLEDGE_STATUSES, SITE_KINDS, Network
 from sustain.orderbook import free_capacity
 
 
@@ -90,5 +90,68 @@ def supply_by_family(network: Network) -> pd.DataFrame:
             "supply": total,
             "demand": demand,
             "supply_to_demand": cover,
+        }
+    )
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """Figures with "unlimited" (inf) as missing."""
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def sites(network: Network) -> pd.DataFrame:
+    """Every site: kind, owner, where it is and what it can handle."""
+    n = network
+    return pd.DataFrame(
+        {
+            "site": n.sites.names,
+            "kind": [SITE_KINDS[k] for k in n.site_kind],
+            "nation": n.nations.take(n.site_nation),
+            "lat": n.site_lat,
+            "lon": n.site_lon,
+            "throughput_t_per_day": _finite(n.site_throughput),
+            "storage_t": _finite(n.site_storage),
+            "repair_capacity_per_day": n.site_repair_capacity,
+        }
+    )
+
+
+def lanes(network: Network) -> pd.DataFrame:
+    """Every lane: its ends, mode, capacity (the mean a day over the horizon), transit time,
+    cost and the assets it fails with."""
+    n = network
+    incidence = n.lane_assets.tocsr()
+    return pd.DataFrame(
+        {
+            "lane": n.lanes.names,
+            "from": n.sites.take(n.lane_origin),
+            "to": n.sites.take(n.lane_destination),
+            "mode": [MODES[m] for m in n.lane_mode],
+            "capacity_t_per_day": n.lane_capacity.sum(axis=0) / n.n_days,
+            "transit_days": n.lane_transit_days,
+            "cost_eur_per_t": n.lane_cost,
+            "assets": [
+                ";".join(n.assets.take(incidence.indices[a:b]))
+                for a, b in zip(incidence.indptr[:-1], incidence.indptr[1:], strict=True)
+            ],
+        }
+    )
+
+
+def assets(network: Network) -> pd.DataFrame:
+    """Every asset: its kind, the site it is (blank for one that is part of lanes only), the
+    lanes that fail with it and the time it takes to recover."""
+    n = network
+    by_asset = n.lane_assets.tocsc()
+    return pd.DataFrame(
+        {
+            "asset": n.assets.names,
+            "kind": [ASSET_KINDS[k] for k in n.asset_kind],
+            "site": [n.sites.names[s] if s >= 0 else "" for s in n.asset_site],
+            "lanes": [
+                ";".join(n.lanes.take(by_asset.indices[a:b]))
+                for a, b in zip(by_asset.indptr[:-1], by_asset.indptr[1:], strict=True)
+            ],
+            "recovery_days": n.asset_recovery_days,
         }
     )

@@ -94,11 +94,15 @@ def ranked_cases(
         frames[1] = _against_singles(frames[1], frames[0], sweep.tolerance)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     table["same_as"] = table["same_as"].fillna("") if "same_as" in table else ""
-    # Pairs that add nothing beyond one of their assets come last, unranked.
-    table["_ranked"] = table["same_as"] == ""
+    # Pairs that add nothing beyond one of their assets come after the ranked cases, unranked,
+    # and the cases an interruption left unrun after them.
+    same = table["same_as"] != ""
+    table["_group"] = np.where(same, 1, np.where(table["weighted_shortfall_added"].isna(), 2, 0))
     table = table.sort_values(
-        ["_ranked", "weighted_shortfall_added", "gap_days"], ascending=False, ignore_index=True
-    ).drop(columns="_ranked")
+        ["_group", "weighted_shortfall_added", "gap_days"],
+        ascending=[True, False, False],
+        ignore_index=True,
+    ).drop(columns="_group")
     ranked = (table["same_as"] == "") & table["weighted_shortfall_added"].notna()
     rank = np.full(len(table), np.nan)
     rank[ranked.to_numpy()] = np.arange(1, int(ranked.sum()) + 1)
