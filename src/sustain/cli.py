@@ -35,7 +35,7 @@ from sustain.options import (
     Uncertainty,
     preset,
 )
-from sustain.output import OutputError, OutputExistsError, check_target
+from sustain.output import OutputError, OutputExistsError, atomic_output, check_target
 from sustain.results.formats import DEFAULT_FORMATS, FORMATS
 from sustain.scenario import Scenario, ScenarioError, load
 from sustain.scenario.writers import FORMATS as SCENARIO_FORMATS
@@ -879,6 +879,100 @@ def compare(
     if _finish(run, out_dir=out_dir, formats=chosen, force=force, as_json=as_json):
         render.compare(run, out, top)
         _written(out_dir, chosen)
+
+
+@app.command(short_help="One HTML file: map, race, shortfall, risks; offline.")
+def report(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="A scenario (.yaml, folder or .xlsx); not with --compare."),
+    ] = None,
+    plan_dir: Annotated[
+        Path | None, typer.Option("--plan", help="Use this plan run (a folder from --out).")
+    ] = None,
+    simulation_dir: Annotated[
+        Path | None,
+        typer.Option("--simulation", help="Use this simulation run (a folder from --out)."),
+    ] = None,
+    resilience_dir: Annotated[
+        Path | None,
+        typer.Option("--resilience", help="Use this resilience run (a folder from --out)."),
+    ] = None,
+    industry_dir: Annotated[
+        Path | None,
+        typer.Option("--industry", help="Use this industry run (a folder from --out)."),
+    ] = None,
+    compare_dirs: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", metavar="RUN_A RUN_B", help="Two runs side by side instead."),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option(min=1, help="Replications of the simulation it runs (without one).")
+    ] = 256,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation it runs.")] = 0,
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the report: one self-contained HTML file (charts, map and data inlined; it opens
+    offline) of a scenario's plan, simulation, resilience and industry runs, running those
+    not given; or, with --compare, of two runs side by side."""
+    from sustain import service
+    from sustain.report import build, build_compare
+    from sustain.results import RunReadError, read_run
+
+    if out_file.suffix.lower() not in (".html", ".htm"):
+        _fail(f"--out {out_file}: the report is an .html file", as_json=as_json)
+    if (path is None) == (compare_dirs is None):
+        _fail("give a scenario PATH, or --compare RUN_A RUN_B", as_json=as_json)
+    try:
+        check_target(out_file, force=force)
+    except (OutputError, OutputExistsError) as exc:
+        _fail(str(exc), as_json=as_json)
+    try:
+        if compare_dirs is not None:
+            a, b = (read_run(folder) for folder in compare_dirs)
+            page = build_compare(service.compare_run(a, b), a, b)
+            used = [a, b]
+        else:
+            assert path is not None
+            roles = {
+                "plan": plan_dir,
+                "simulation": simulation_dir,
+                "resilience": resilience_dir,
+                "industry": industry_dir,
+            }
+            given = {role: read_run(folder) for role, folder in roles.items() if folder}
+            scenario = _load(path, as_json)
+
+            def say(what: str) -> None:
+                if not as_json:
+                    err.print(f"{what} ...", highlight=False)
+
+            runs = service.report_runs(
+                scenario, given=given, replications=replications, seed=seed, progress=say,
+                source=path,
+            )  # fmt: skip
+            page = build(runs)
+            used = runs.all()
+    except (RunReadError, ValueError) as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    with atomic_output(out_file, force=force, is_dir=False) as target:
+        target.write_text(page, encoding="utf-8")
+    size = out_file.stat().st_size
+    if as_json:
+        document = {
+            "ok": True,
+            "report": str(out_file),
+            "bytes": size,
+            "runs": [r.id for r in used],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        out.print(f"report written to {out_file} ({size / 1e6:.1f} MB)", highlight=False)
 
 
 def _hint(exc: typer.BadParameter) -> str | None:

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from sustain.options import (
 )
 from sustain.results import Run
 from sustain.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sustain.report import ReportRuns
 
 PLAN_TABLES_SIMULATED = ("shipments", "consumption", "production", "shortfall")
 
@@ -368,3 +371,61 @@ def compare_run(a: Run, b: Run) -> Run:
     from sustain.compare import compare
 
     return compare(a, b)
+
+
+# The runs a report reads, by role, and the engine each comes from.
+REPORT_ENGINES = {
+    "plan": "plan",
+    "simulation": "simulate",
+    "resilience": "resilience",
+    "industry": "industry",
+}
+
+
+def report_runs(
+    scenario: Scenario,
+    *,
+    given: dict[str, Run] | None = None,
+    replications: int = 256,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    source: Path | str | None = None,
+) -> ReportRuns:
+    """The runs a report reads: those `given` (by role: plan, simulation, resilience,
+    industry; each must be of its engine and of this scenario's version and grid), the rest
+    run here with their defaults (the simulation with `replications` and `seed`)."""
+    from sustain.report import ReportRuns
+
+    given = dict(given or {})
+    ours = digest(scenario)
+    for role, run in given.items():
+        if run.engine != REPORT_ENGINES[role]:
+            raise ValueError(f"the run {run.id} given as the {role} is of sustain {run.engine}")
+        if run.scenario.get("digest") not in (None, ours):
+            raise ValueError(
+                f"the run {run.id} given as the {role} was made for another version of the "
+                f"scenario (digest {str(run.scenario.get('digest'))[:12]}, this one {ours[:12]})"
+            )
+
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(what)
+
+    runs: dict[str, Run] = {}
+    step("reading the scenario's sites, lanes and assets")
+    runs["info"] = info_run(scenario, source=source)
+    makers: dict[str, Callable[[], Run]] = {
+        "plan": lambda: plan_run(scenario, source=source),
+        "industry": lambda: industry_run(scenario, source=source),
+        "simulation": lambda: simulate_run(
+            scenario, replications=replications, seed=seed, source=source
+        ),
+        "resilience": lambda: resilience_run(scenario, source=source),
+    }
+    for role, make in makers.items():
+        if role in given:
+            runs[role] = given[role]
+        else:
+            step(f"running {REPORT_ENGINES[role]}")
+            runs[role] = make()
+    return ReportRuns(**runs)

@@ -1,0 +1,877 @@
+"""The report's charts: each a plotly figure made from Runs' tables only, with the one-line
+reading that goes beside it. A function per chart, so that a notebook gets the same figure
+(`run.plot.race()`) as the report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sustain.report.basemap import SOURCE as BASEMAP_SOURCE
+from sustain.report.basemap import borders
+from sustain.results import Run
+
+# Colours: one hue per meaning, readable in print.
+INK, GRID, LAND = "#222222", "#d9d9d9", "#9e9e9e"
+SHORT, WARN, OK, IDLE = "#c62828", "#ef6c00", "#2e7d32", "#9e9e9e"
+BLUE, PURPLE = "#1565c0", "#6a1b9a"
+KIND_SYMBOLS = {
+    "factory": "square",
+    "depot": "diamond",
+    "port": "triangle-up",
+    "airbase": "star",
+    "rail_hub": "cross",
+    "hub": "cross",
+    "repair_hub": "hexagon",
+    "front": "circle",
+}
+# Lanes coloured by how much of their capacity the plan uses over the horizon.
+USE_BANDS = ((0.0, 0.5, OK, "under half used"), (0.5, 0.9, WARN, "half to 90% used"))
+USE_FULL = (0.9, SHORT, "90% used or more")
+MOST_SERIES = 12  # small multiples shown at most; the rest named in the chart's note
+
+
+@dataclass
+class Chart:
+    """A figure and what it says, in a line; `note` says what was left out or thinned."""
+
+    figure: go.Figure
+    reading: str
+    note: str = ""
+    data: dict[str, pd.DataFrame] = field(default_factory=dict)  # the figures plotted
+
+
+def _layout(figure: go.Figure, height: int, **extra: object) -> go.Figure:
+    figure.update_layout(
+        template="simple_white",
+        height=height,
+        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        font={"family": "DejaVu Sans, Arial, sans-serif", "size": 12, "color": INK},
+        hoverlabel={"font": {"family": "DejaVu Sans, Arial, sans-serif"}},
+        legend={"orientation": "h", "y": -0.12},
+        **extra,
+    )
+    return figure
+
+
+def _days(run: Run) -> int:
+    return int(run.scenario["days"])
+
+
+def figure_text(value: object) -> str:
+    """A figure as a planner reads it: 12,345 or 1.23; "-" where there is none."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    if not math.isfinite(number):
+        return "-"
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.3g}"
+
+
+def _ids(names: pd.Series) -> pd.Series:
+    """The id a capacity's name ends in ("lane rzeszow-lviv" -> "rzeszow-lviv"; a stock
+    floor's "site/item" -> the site)."""
+    return names.str.split(" ").str[-1].str.split("/").str[0]
+
+
+# 1. The map ------------------------------------------------------------------------------
+
+
+def period_days(run: Run) -> pd.Series:
+    """Days in each period of a run's grid, by the period's start date."""
+    start = pd.Timestamp(run.scenario["start"])
+    end = start + pd.Timedelta(days=_days(run))
+    shortfall = run.tables.get("shortfall")
+    dates = pd.DatetimeIndex(sorted(shortfall["date"].unique())) if shortfall is not None else None
+    if dates is None or not len(dates):
+        return pd.Series([float(_days(run))], index=pd.DatetimeIndex([start]))
+    return pd.Series(
+        np.diff(dates.append(pd.DatetimeIndex([end]))).astype("timedelta64[D]").astype(float),
+        index=dates,
+    )
+
+
+def lane_use(info: Run, plan: Run) -> pd.DataFrame:
+    """Per lane: its ends' coordinates, tonnes the plan moves over the horizon, the share of
+    its capacity (its mean a day) used in its busiest period, and whether it is among the
+    plan's binding bottlenecks."""
+    lanes = info["lanes"]
+    sites = info["sites"].set_index("site")
+    shipments = plan["shipments"]
+    moved = shipments.groupby("lane")["tonnes"].sum()
+    by_period = shipments.groupby(["lane", "date"])["tonnes"].sum().reset_index()
+    days = period_days(plan).reindex(pd.DatetimeIndex(by_period["date"])).to_numpy()
+    capacity = lanes.set_index("lane")["capacity_t_per_day"]
+    per_day = by_period["tonnes"].to_numpy() / days
+    by_period["use"] = per_day / capacity.reindex(by_period["lane"]).to_numpy()
+    peak = by_period.groupby("lane")["use"].max()
+    frame = lanes.assign(
+        lon_from=sites.loc[lanes["from"], "lon"].to_numpy(),
+        lat_from=sites.loc[lanes["from"], "lat"].to_numpy(),
+        lon_to=sites.loc[lanes["to"], "lon"].to_numpy(),
+        lat_to=sites.loc[lanes["to"], "lat"].to_numpy(),
+        tonnes=moved.reindex(lanes["lane"]).fillna(0.0).to_numpy(),
+        use=peak.reindex(lanes["lane"]).fillna(0.0).to_numpy(),
+    )
+    limits = plan["bottlenecks"]
+    binding = set(_ids(limits.loc[limits["kind"] == "lane", "name"]))
+    frame["binding"] = frame["lane"].isin(binding)
+    return frame
+
+
+def _lane_trace(rows: pd.DataFrame, colour: str, width: float, name: str, dash: str) -> go.Scatter:
+    lon = np.column_stack([rows["lon_from"], rows["lon_to"], np.full(len(rows), np.nan)])
+    lat = np.column_stack([rows["lat_from"], rows["lat_to"], np.full(len(rows), np.nan)])
+    return go.Scatter(
+        x=lon.ravel(),
+        y=lat.ravel(),
+        mode="lines",
+        line={"color": colour, "width": width, "dash": dash},
+        name=name,
+        hoverinfo="skip",
+        legendgroup=name,
+    )
+
+
+def front_bounds(info: Run, reach_km: float = 1500.0) -> tuple[tuple[float, float], ...] | None:
+    """Longitudes and latitudes around the sites within `reach_km` of a front, where the
+    whole theatre spans much more (None where it does not, or there is no front)."""
+    sites = info["sites"]
+    fronts = sites[sites["kind"] == "front"]
+    if fronts.empty:
+        return None
+    lat, lon = np.radians(sites["lat"].to_numpy()), np.radians(sites["lon"].to_numpy())
+    flat, flon = np.radians(fronts["lat"].to_numpy()), np.radians(fronts["lon"].to_numpy())
+    # Great-circle distance (haversine) from every site to every front.
+    a = (
+        np.sin((lat[:, None] - flat) / 2) ** 2
+        + np.cos(lat[:, None]) * np.cos(flat) * np.sin((lon[:, None] - flon) / 2) ** 2
+    )
+    near = (2 * 6371.0 * np.arcsin(np.sqrt(a))).min(axis=1) <= reach_km
+    close = sites[near]
+    width = float(close["lon"].max() - close["lon"].min())
+    if width > 0.6 * float(sites["lon"].max() - sites["lon"].min()):
+        return None
+    return (
+        (float(close["lon"].min()) - 1.5, float(close["lon"].max()) + 1.5),
+        (float(close["lat"].min()) - 1.5, float(close["lat"].max()) + 1.5),
+    )
+
+
+def theatre_map(
+    info: Run,
+    plan: Run,
+    resilience: Run | None = None,
+    bounds: tuple[tuple[float, float], ...] | None = None,
+) -> Chart:
+    """Sites by kind, lanes by what the plan moves on them (width) and how full they are in
+    their busiest period (colour), binding bottlenecks and vulnerable assets marked; borders
+    from Natural Earth. `bounds` ((lon from, to), (lat from, to)) zooms in."""
+    sites, lanes = info["sites"], lane_use(info, plan)
+    lon = (float(sites["lon"].min()) - 3, float(sites["lon"].max()) + 3)
+    lat = (float(sites["lat"].min()) - 3, float(sites["lat"].max()) + 3)
+    if bounds is not None:
+        lon, lat = bounds[0], bounds[1]
+    figure = go.Figure()
+    border_lon, border_lat = borders(lon, lat)
+    figure.add_trace(
+        go.Scatter(
+            x=border_lon,
+            y=border_lat,
+            mode="lines",
+            line={"color": LAND, "width": 0.6},
+            name="borders and coasts",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    used = lanes[lanes["tonnes"] > 0]
+    if not lanes[lanes["tonnes"] <= 0].empty:
+        figure.add_trace(_lane_trace(lanes[lanes["tonnes"] <= 0], IDLE, 0.8, "unused", "dot"))
+    # Width by tonnes moved, in three classes (a trace each: plotly draws one width a trace).
+    edges = np.quantile(used["tonnes"], [1 / 3, 2 / 3]) if len(used) else np.zeros(2)
+    width_class = np.searchsorted(edges, used["tonnes"].to_numpy(), side="right")
+    bands = [*USE_BANDS, (USE_FULL[0], np.inf, USE_FULL[1], USE_FULL[2])]
+    for low, high, colour, label in bands:
+        in_band = (used["use"] >= low) & (used["use"] < high)
+        for k, width in enumerate((1.5, 3.0, 5.0)):
+            rows = used[in_band & (width_class == k)]
+            if len(rows):
+                trace = _lane_trace(rows, colour, width, label, "solid")
+                trace.showlegend = not any(t.name == label for t in figure.data)
+                figure.add_trace(trace)
+    binding = lanes[lanes["binding"]]
+    if len(binding):
+        figure.add_trace(_lane_trace(binding, SHORT, 7.0, "binding bottleneck", "dash"))
+    # Hover on each lane at its midpoint.
+    hover = [
+        f"<b>{lane}</b> ({mode})<br>{origin} -> {to}<br>moved {figure_text(tonnes)} t over the "
+        f"horizon<br>capacity {figure_text(capacity)} t/day, {use:.0%} used in its busiest period"
+        + ("<br><b>binding</b>" if binding_lane else "")
+        for lane, mode, origin, to, tonnes, capacity, use, binding_lane in zip(
+            lanes["lane"], lanes["mode"], lanes["from"], lanes["to"], lanes["tonnes"],
+            lanes["capacity_t_per_day"], lanes["use"], lanes["binding"], strict=True,
+        )
+    ]  # fmt: skip
+    figure.add_trace(
+        go.Scatter(
+            x=(lanes["lon_from"] + lanes["lon_to"]) / 2,
+            y=(lanes["lat_from"] + lanes["lat_to"]) / 2,
+            mode="markers",
+            marker={"size": 9, "color": "rgba(0,0,0,0)"},
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            name="lanes",
+            showlegend=False,
+            meta="lanes",
+        )
+    )
+    sent = plan["shipments"].groupby("from")["tonnes"].sum()
+    limits = plan["bottlenecks"]
+    binding_sites = set(_ids(limits.loc[limits["kind"] != "lane", "name"]))
+    for kind, rows in sites.groupby("kind", sort=True):
+        text = [
+            f"<b>{site}</b><br>{kind}, {nation}<br>sends {figure_text(sent.get(site, 0.0))} t"
+            " over the horizon"
+            + (f"<br>throughput {figure_text(limit)} t/day" if limit == limit else "")
+            + ("<br><b>binding</b>" if site in binding_sites else "")
+            for site, nation, limit in zip(
+                rows["site"], rows["nation"], rows["throughput_t_per_day"], strict=True
+            )
+        ]
+        figure.add_trace(
+            go.Scatter(
+                x=rows["lon"],
+                y=rows["lat"],
+                mode="markers",
+                marker={
+                    "symbol": KIND_SYMBOLS.get(str(kind), "circle"),
+                    "size": 10,
+                    "color": BLUE if kind != "front" else PURPLE,
+                    "line": {
+                        "width": [3 if s in binding_sites else 1 for s in rows["site"]],
+                        "color": [SHORT if s in binding_sites else "white" for s in rows["site"]],
+                    },
+                },
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+                name=str(kind).replace("_", " "),
+                meta="sites",
+            )
+        )
+    vulnerable = _vulnerable_assets(info, resilience)
+    if len(vulnerable):
+        figure.add_trace(
+            go.Scatter(
+                x=vulnerable["lon"],
+                y=vulnerable["lat"],
+                mode="markers",
+                marker={"symbol": "x", "size": 16, "color": SHORT, "line": {"width": 1}},
+                text=[
+                    f"<b>{r.asset}</b> ({r.kind})<br>recovers in {figure_text(r.recover)} days,"
+                    f" survived {figure_text(r.survive)} days"
+                    for r in vulnerable.itertuples()
+                ],
+                hovertemplate="%{text}<extra></extra>",
+                name="vulnerable asset (recovers after stocks run out)",
+                meta="assets",
+            )
+        )
+    mid = math.radians((lat[0] + lat[1]) / 2)
+    _layout(
+        figure,
+        620,
+        xaxis={"range": lon, "showgrid": False, "title": None, "ticksuffix": "°"},
+        yaxis={
+            "range": lat,
+            "showgrid": False,
+            "title": None,
+            "ticksuffix": "°",
+            "scaleanchor": "x",
+            "scaleratio": 1 / max(math.cos(mid), 0.2),
+        },
+        hovermode="closest",
+    )
+    heavy = used.sort_values("tonnes", ascending=False).head(1)
+    reading = f"{len(used)} of {len(lanes)} lanes carry the plan"
+    if len(heavy):
+        top = heavy.iloc[0]
+        reading += (
+            f"; the busiest is {top['lane']} ({figure_text(top['tonnes'])} t, {top['use']:.0%} of"
+            " its capacity)"
+        )
+    if len(binding):
+        reading += f"; binding: {', '.join(binding['lane'])}"
+    if len(vulnerable):
+        reading += f"; {len(vulnerable)} vulnerable assets marked x"
+    return Chart(
+        figure,
+        reading + ".",
+        note=f"Borders: {BASEMAP_SOURCE}.",
+        data={"lanes": lanes, "sites": sites, "vulnerable": vulnerable},
+    )
+
+
+def _vulnerable_assets(info: Run, resilience: Run | None) -> pd.DataFrame:
+    """Single assets whose loss outlasts the stocks, placed at their site or else at the
+    middle of the lanes they close."""
+    columns = ["asset", "kind", "lon", "lat", "recover", "survive"]
+    if resilience is None:
+        return pd.DataFrame(columns=columns)
+    cases = resilience["cases"]
+    hit = cases[(cases["assets"] == 1) & cases["vulnerable"].fillna(False).astype(bool)]
+    assets = info["assets"].set_index("asset")
+    sites = info["sites"].set_index("site")
+    lanes = info["lanes"].set_index("lane")
+    rows = []
+    for case in hit.itertuples():
+        asset = assets.loc[str(case.case)]
+        if asset["site"]:
+            lon, lat = sites.loc[str(asset["site"]), ["lon", "lat"]]
+        else:
+            ends = lanes.loc[str(asset["lanes"]).split(";"), ["from", "to"]].to_numpy().ravel()
+            lon, lat = sites.loc[ends, ["lon", "lat"]].mean()
+        rows.append(
+            (
+                case.case,
+                asset["kind"],
+                lon,
+                lat,
+                case.time_to_recover_days,
+                case.time_to_survive_days,
+            )
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+# 2. The race -----------------------------------------------------------------------------
+
+
+def race(industry: Run) -> Chart:
+    """Per family, a day's expenditure against production for the partner (net of others'
+    order books), production in all and deliveries under the plan; stocks' run-out and
+    production's catch-up marked."""
+    by_period = industry["race_by_period"].copy()
+    summary = industry["race_summary"].set_index("family")
+    crossover = industry["race_crossover"]
+    start = pd.Timestamp(industry.scenario["start"])
+    end = start + pd.Timedelta(days=_days(industry))
+    dates = np.sort(by_period["date"].unique())
+    lengths = np.diff(np.append(dates, np.datetime64(end))).astype("timedelta64[D]").astype(float)
+    per_day = pd.Series(lengths, index=pd.DatetimeIndex(dates))
+    days = per_day.reindex(pd.DatetimeIndex(by_period["date"])).to_numpy()
+    for column in ("expenditure", "production", "gross_production", "deliveries"):
+        by_period[f"{column}_per_day"] = by_period[column] / days
+    active = summary[summary["expenditure_per_day"] > 0].index
+    families = [f for f in summary.index if f in set(active)][:MOST_SERIES]
+    left_out = [f for f in active if f not in families]
+    columns = 3
+    rows = max(1, -(-len(families) // columns))
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[f"{f} ({summary.loc[f, 'unit']}/day)" for f in families],
+        vertical_spacing=0.12 / max(rows / 3, 1),
+        horizontal_spacing=0.07,
+    )
+    lines = (
+        ("expenditure_per_day", "expenditure", SHORT, "solid"),
+        ("production_per_day", "production for the partner", OK, "solid"),
+        ("gross_production_per_day", "production in all", OK, "dot"),
+        ("deliveries_per_day", "deliveries (plan)", BLUE, "solid"),
+    )
+    for k, family in enumerate(families):
+        row, col = divmod(k, columns)
+        part = by_period[by_period["family"] == family]
+        for column, label, colour, dash in lines:
+            figure.add_trace(
+                go.Scatter(
+                    x=part["date"],
+                    y=part[column],
+                    mode="lines",
+                    line={"color": colour, "dash": dash, "width": 1.8},
+                    name=label,
+                    legendgroup=label,
+                    showlegend=k == 0,
+                    hovertemplate=f"{family} {label}: %{{y:,.1f}} a day, %{{x|%Y-%m-%d}}"
+                    "<extra></extra>",
+                ),
+                row=row + 1,
+                col=col + 1,
+            )
+        out = summary.loc[family, "stocks_run_out"]
+        if pd.notna(out):
+            figure.add_vline(
+                x=pd.Timestamp(out), line={"color": SHORT, "dash": "dash", "width": 1},
+                row=row + 1, col=col + 1,
+            )  # fmt: skip
+        caught = crossover[(crossover["family"] == family) & crossover["cross_over"].notna()]
+        for when in caught["cross_over"]:
+            figure.add_vline(
+                x=pd.Timestamp(when), line={"color": OK, "dash": "dot", "width": 1},
+                row=row + 1, col=col + 1,
+            )  # fmt: skip
+    _layout(figure, 260 * rows + 60, hovermode="x unified")
+    short = summary.loc[families]
+    worst = short.assign(
+        gap=short["expenditure_per_day"] - short["production_per_day"]
+    ).sort_values("stocks_run_out", na_position="last")
+    reading = ""
+    if len(worst):
+        first = worst.iloc[0]
+        reading = (
+            f"{worst.index[0]}: expenditure {figure_text(first['expenditure_per_day'])} "
+            f"{first['unit']}/day against production {figure_text(first['production_per_day'])}; "
+        )
+        if pd.notna(first["stocks_run_out"]):
+            reading += f"stocks above floors run out by {first['stocks_run_out']:%Y-%m-%d}"
+        never = crossover[crossover["investment"] == "none"]
+        behind = never[never["cross_over"].isna() & never["family"].isin(families)]
+        reading += f". Production never catches up for {len(behind)} of {len(families)} families"
+        reading += " (dashed red: stocks run out; dotted green: production catches up)."
+    note = f"Not shown: {', '.join(left_out)}." if left_out else ""
+    return Chart(
+        figure, reading, note, data={"race": by_period[by_period["family"].isin(families)]}
+    )
+
+
+# 3. Shortfall ----------------------------------------------------------------------------
+
+
+def shortfall_heatmap(plan: Run) -> Chart:
+    """Share of demand short per formation and family (rows) and period (columns)."""
+    short = plan["shortfall"]
+    totals = short.groupby(["formation", "family"])[["shortfall", "weighted_shortfall"]].sum()
+    pairs = totals[totals["shortfall"] > 1e-6].sort_values("weighted_shortfall", ascending=False)
+    note = ""
+    if len(pairs) > 40:
+        note = f"The 40 pairs of largest weighted shortfall of {len(pairs)} are shown."
+        pairs = pairs.head(40)
+    rows = [f"{f} / {m}" for f, m in pairs.index]
+    kept = short.set_index(["formation", "family"]).loc[list(pairs.index)].reset_index()
+    kept["row"] = kept["formation"] + " / " + kept["family"]
+    kept["share"] = np.where(
+        kept["demand"] > 0, kept["shortfall"] / kept["demand"].where(kept["demand"] > 0), 0.0
+    )
+    share = kept.pivot(index="row", columns="date", values="share").reindex(rows)
+    units = kept.pivot(index="row", columns="date", values="shortfall").reindex(rows)
+    unit = kept.groupby("row")["unit"].first().reindex(rows)
+    figure = go.Figure(
+        go.Heatmap(
+            z=share.to_numpy(),
+            x=share.columns,
+            y=rows,
+            customdata=np.dstack(
+                [units.to_numpy(), np.broadcast_to(unit.to_numpy()[:, None], units.shape)]
+            ),
+            colorscale=[[0, "#ffffff"], [0.05, "#fde0dd"], [1, SHORT]],
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "share short", "tickformat": ".0%"},
+            hovertemplate="%{y}<br>week of %{x|%Y-%m-%d}: %{z:.0%} short"
+            " (%{customdata[0]:,.0f} %{customdata[1]})<extra></extra>",
+        )
+    )
+    _layout(figure, max(260, 22 * len(rows) + 120), yaxis={"autorange": "reversed"})
+    reading = (
+        plan.notes.get("explanation", "No formation is short.")
+        if len(pairs)
+        else ("No formation is short under the plan.")
+    )
+    return Chart(figure, reading, note, data={"shortfall": kept})
+
+
+# 4. Bottlenecks --------------------------------------------------------------------------
+
+
+def bottleneck_bars(plan: Run, top: int = 15) -> Chart:
+    """What one more unit of each binding capacity buys, largest first: bar length the
+    weighted shortfall removed, text the same in the family's own units."""
+    from sustain.plan import bottleneck_gain
+
+    limits = plan["bottlenecks"].head(top)
+    gains = [bottleneck_gain(r) if r["family"] else "" for r in limits.to_dict("records")]
+    figure = go.Figure(
+        go.Bar(
+            x=limits["value_per_unit"],
+            y=[f"+1 {u}: {n}" for n, u in zip(limits["name"], limits["unit"], strict=True)],
+            orientation="h",
+            marker={"color": SHORT},
+            text=gains,
+            textposition="auto",
+            hovertemplate="%{y}<br>%{text}<br>weighted shortfall removed: %{x:,.1f}<extra></extra>",
+        )
+    )
+    _layout(
+        figure,
+        max(240, 30 * len(limits) + 100),
+        yaxis={"autorange": "reversed"},
+        xaxis={"title": "weighted shortfall one more unit removes", "type": "log"},
+    )
+    reading = (
+        f"Most valuable: one more {limits.iloc[0]['unit']} of {limits.iloc[0]['name']} "
+        f"({gains[0] or figure_text(limits.iloc[0]['value_per_unit'])})."
+        if len(limits)
+        else "No capacity binds."
+    )
+    return Chart(figure, reading, data={"bottlenecks": limits})
+
+
+# 5. Simulation ---------------------------------------------------------------------------
+
+
+def _fan(
+    figure: go.Figure, rows: pd.DataFrame, row: int, col: int, colour: str, label: str, first: bool
+) -> None:
+    """A p5-p95 band with its median."""
+    figure.add_trace(
+        go.Scatter(
+            x=np.concatenate([rows["date"], rows["date"][::-1]]),
+            y=np.concatenate([rows["p95"], rows["p5"][::-1]]),
+            fill="toself",
+            fillcolor="rgba(21,101,192,0.18)",
+            line={"width": 0},
+            hoverinfo="skip",
+            name="p5-p95",
+            legendgroup="band",
+            showlegend=first,
+        ),
+        row=row,
+        col=col,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=rows["date"],
+            y=rows["p50"],
+            mode="lines",
+            line={"color": colour, "width": 1.6},
+            name="median",
+            legendgroup="median",
+            showlegend=first,
+            customdata=np.column_stack([rows["p5"], rows["p95"]]),
+            hovertemplate=f"{label} %{{x|%Y-%m-%d}}: median %{{y:,.1f}}"
+            " (p5 %{customdata[0]:,.1f}, p95 %{customdata[1]:,.1f})<extra></extra>",
+        ),
+        row=row,
+        col=col,
+    )
+
+
+def _weekly(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Daily figures thinned to one day a week (the first), to keep large runs light."""
+    return frame[frame["day"] % 7 == 0] if frame["day"].max() > 120 else frame
+
+
+def days_of_supply_fans(simulation: Run) -> Chart:
+    """Days of supply at each formation's site (p5-p50-p95), the pairs most likely to run
+    short first."""
+    short = simulation["shortfall"].sort_values("probability_short", ascending=False)
+    pairs = list(zip(short["formation"], short["family"], strict=True))[:MOST_SERIES]
+    supply = _weekly(simulation["days_of_supply"], ["formation", "family"])
+    columns = 3
+    rows = max(1, -(-len(pairs) // columns))
+    figure = make_subplots(
+        rows=rows, cols=columns, subplot_titles=[f"{f} / {m}" for f, m in pairs],
+        vertical_spacing=0.12 / max(rows / 3, 1),
+    )  # fmt: skip
+    shown = []
+    for k, (formation, family) in enumerate(pairs):
+        part = supply[(supply["formation"] == formation) & (supply["family"] == family)]
+        part = part.dropna(subset=["p50"])
+        shown.append(part)
+        row, col = divmod(k, columns)
+        _fan(figure, part, row + 1, col + 1, BLUE, f"{formation} {family} days of supply", k == 0)
+    _layout(figure, 230 * rows + 60)
+    figure.update_yaxes(rangemode="tozero")
+    reading = "No formation runs short in any replication."
+    if len(short) and short.iloc[0]["probability_short"] > 0:
+        top = short.iloc[0]
+        reading = (
+            f"{top['formation']} runs short of {top['family']} in "
+            f"{top['probability_short']:.0%} of replications (median first short "
+            f"{top['median_first_short']:%Y-%m-%d}); fill rate {top['fill_rate']:.0%}."
+        )
+    note = (
+        "Days of supply are shown weekly."
+        if simulation["days_of_supply"]["day"].max() > 120
+        else ""
+    )
+    if len(short) > len(pairs):
+        note += f" {len(pairs)} of {len(short)} formation-family pairs, most often short first."
+    return Chart(
+        figure,
+        reading,
+        note.strip(),
+        data={"days_of_supply": pd.concat(shown) if shown else supply.iloc[:0]},
+    )
+
+
+def stockout_curves(simulation: Run) -> Chart:
+    """Chance of having run short by each date, per formation and family."""
+    stockout = simulation["stockout"]
+    last = stockout[stockout["day"] == stockout["day"].max()]
+    pairs = last[last["probability_short_by"] > 0].sort_values(
+        "probability_short_by", ascending=False
+    )
+    pairs = pairs.head(MOST_SERIES)
+    figure = go.Figure()
+    for r in pairs.itertuples():
+        part = stockout[(stockout["formation"] == r.formation) & (stockout["family"] == r.family)]
+        figure.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["probability_short_by"],
+                mode="lines",
+                name=f"{r.formation} / {r.family}",
+                hovertemplate=f"{r.formation} / {r.family}: %{{y:.0%}} short by %{{x|%Y-%m-%d}}"
+                "<extra></extra>",
+            )
+        )
+    _layout(
+        figure,
+        360,
+        yaxis={"tickformat": ".0%", "range": [0, 1.02], "title": "chance short by the date"},
+    )
+    reading = (
+        f"{len(pairs)} formation-family pairs have a chance of running short; the likeliest is "
+        f"{pairs.iloc[0]['formation']} / {pairs.iloc[0]['family']} "
+        f"({pairs.iloc[0]['probability_short_by']:.0%} by the end)."
+        if len(pairs)
+        else "No formation runs short in any replication."
+    )
+    return Chart(figure, reading, data={"stockout": stockout})
+
+
+def fleet_fans(simulation: Run) -> Chart:
+    """Share of each system type's fleet available (p5-p50-p95)."""
+    fleet = _weekly(simulation["fleet"], ["system"])
+    systems = sorted(fleet["system"].unique())
+    columns = 3
+    rows = max(1, -(-len(systems) // columns))
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=systems)
+    for k, system in enumerate(systems):
+        row, col = divmod(k, columns)
+        _fan(
+            figure,
+            fleet[fleet["system"] == system],
+            row + 1,
+            col + 1,
+            PURPLE,
+            f"{system} available",
+            k == 0,
+        )
+    _layout(figure, 220 * rows + 60)
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    if not systems:
+        return Chart(figure, "No system type is in the repair loop.", data={"fleet": fleet})
+    end = fleet[fleet["day"] == fleet["day"].max()].sort_values("p50")
+    low = end.iloc[0]
+    reading = (
+        f"Lowest availability at the end: {low['system']}, median {low['p50']:.0%} "
+        f"(p5 {low['p5']:.0%})."
+    )
+    return Chart(figure, reading, data={"fleet": fleet})
+
+
+# 6. Resilience ---------------------------------------------------------------------------
+
+
+def survive_recover(resilience: Run) -> Chart:
+    """Time to survive against time to recover per asset lost: above the diagonal the
+    network outlasts the repair, below it the stocks run out first."""
+    cases = resilience["cases"]
+    singles = cases[(cases["assets"] == 1) & cases["time_to_survive_days"].notna()]
+    vulnerable = singles["vulnerable"].fillna(False).astype(bool)
+    figure = go.Figure()
+    for hit, colour, label in ((False, OK, "survives the repair"), (True, SHORT, "vulnerable")):
+        rows = singles[vulnerable == hit]
+        figure.add_trace(
+            go.Scatter(
+                x=rows["time_to_recover_days"],
+                y=rows["time_to_survive_days"],
+                mode="markers",
+                marker={"color": colour, "size": 10, "line": {"color": "white", "width": 1}},
+                name=label,
+                text=rows["case"],
+                customdata=np.column_stack([rows["kinds"], rows["weighted_shortfall_added"]]),
+                hovertemplate="<b>%{text}</b> (%{customdata[0]})<br>recovers in %{x:,.0f} days,"
+                " survives %{y:,.0f}<br>weighted shortfall added %{customdata[1]:,.0f}"
+                "<extra></extra>",
+            )
+        )
+    top = (
+        float(
+            max(singles["time_to_recover_days"].max(), singles["time_to_survive_days"].max(), 1.0)
+        )
+        if len(singles)
+        else 1.0
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[0, top], y=[0, top], mode="lines", line={"color": GRID, "dash": "dash"},
+            name="survive = recover", hoverinfo="skip",
+        )
+    )  # fmt: skip
+    _layout(
+        figure,
+        420,
+        xaxis={"title": "days to recover", "rangemode": "tozero"},
+        yaxis={"title": "days survived", "rangemode": "tozero"},
+    )
+    worst = singles[vulnerable].sort_values("gap_days", ascending=False)
+    reading = (
+        f"{int(vulnerable.sum())} of {len(singles)} single assets are vulnerable; worst "
+        f"{worst.iloc[0]['case']}: recovers in "
+        f"{figure_text(worst.iloc[0]['time_to_recover_days'])} days, stocks last "
+        f"{figure_text(worst.iloc[0]['time_to_survive_days'])}."
+        if len(worst)
+        else f"None of {len(singles)} single assets is vulnerable: the network outlasts every "
+        "repair."
+    )
+    return Chart(figure, reading, data={"cases": singles})
+
+
+def mitigation_value(resilience: Run) -> Chart:
+    """Weighted shortfall each mitigation removes per million euros."""
+    options = resilience["mitigations"]
+    options = (
+        options[options["cost_eur"] > 0]
+        .assign(per_meur=lambda f: f["weighted_shortfall_removed"] / (f["cost_eur"] / 1e6))
+        .sort_values("per_meur", ascending=False)
+        .head(15)
+    )
+    figure = go.Figure(
+        go.Bar(
+            x=options["per_meur"],
+            y=options["case"] + ": " + options["name"],
+            orientation="h",
+            marker={"color": [OK if a else WARN for a in options["removes_all_added"]]},
+            customdata=np.column_stack(
+                [options["cost_eur"] / 1e6, options["weighted_shortfall_removed"]]
+            ),
+            hovertemplate="%{y}<br>%{customdata[0]:,.1f} MEUR removes %{customdata[1]:,.0f}"
+            " weighted shortfall<extra></extra>",
+        )
+    )
+    _layout(
+        figure,
+        max(220, 28 * len(options) + 100),
+        yaxis={"autorange": "reversed"},
+        xaxis={"title": "weighted shortfall removed per MEUR"},
+    )
+    reading = (
+        f"Best value: {options.iloc[0]['name']} against {options.iloc[0]['case']} "
+        f"({figure_text(options.iloc[0]['per_meur'])} per MEUR)."
+        if len(options)
+        else "No mitigation option is priced."
+    )
+    return Chart(figure, reading, data={"mitigations": options})
+
+
+# 7. Industry -----------------------------------------------------------------------------
+
+
+def lead_times(industry: Run) -> Chart:
+    """The lead time a new order faces on each line, by date."""
+    times = industry["lead_times"]
+    figure = go.Figure()
+    for line, rows in times.groupby("line", sort=True):
+        figure.add_trace(
+            go.Scatter(
+                x=rows["date"], y=rows["lead_time_months"], mode="lines", name=str(line),
+                hovertemplate=f"{line}: %{{y:.1f}} months for an order placed %{{x|%Y-%m-%d}}"
+                "<extra></extra>",
+            )
+        )  # fmt: skip
+    _layout(figure, 360, yaxis={"title": "months to deliver a new order", "rangemode": "tozero"})
+    first = times[times["day"] == times["day"].min()].sort_values("lead_time_months")
+    reading = (
+        f"At the start a new order waits {first.iloc[-1]['lead_time_months']:.0f} months on "
+        f"{first.iloc[-1]['line']} and {first.iloc[0]['lead_time_months']:.0f} on "
+        f"{first.iloc[0]['line']}."
+        if len(first)
+        else "No production line."
+    )
+    return Chart(figure, reading, data={"lead_times": times})
+
+
+def order_books(industry: Run) -> Chart:
+    """Every order on the books, from placed to delivered, by line (a Gantt chart)."""
+    orders = industry["orders"].dropna(subset=["delivered_by"])
+    figure = go.Figure()
+    for customer, rows in orders.groupby("customer", sort=True):
+        start = pd.to_datetime(rows["placed"])
+        finish = pd.to_datetime(rows["delivered_by"])
+        figure.add_trace(
+            go.Bar(
+                base=start,
+                x=(finish - start).dt.total_seconds() * 1000,  # ms: plotly's date axis unit
+                y=rows["line"],
+                orientation="h",
+                name=str(customer),
+                text=rows["order"],
+                customdata=np.column_stack(
+                    [
+                        rows["quantity"],
+                        start.dt.strftime("%Y-%m-%d"),
+                        finish.dt.strftime("%Y-%m-%d"),
+                    ]
+                ),
+                hovertemplate="%{text} for " + str(customer) + ": %{customdata[0]:,.0f} placed "
+                "%{customdata[1]}, delivered by %{customdata[2]}<extra></extra>",
+            )
+        )
+    _layout(
+        figure,
+        max(240, 40 * orders["line"].nunique() + 120),
+        barmode="overlay",
+        xaxis={"type": "date"},
+    )
+    late = orders.sort_values("delivered_by").tail(1)
+    reading = (
+        f"{len(orders)} orders on {orders['line'].nunique()} lines; the last is delivered by "
+        f"{pd.Timestamp(late.iloc[0]['delivered_by']):%Y-%m-%d} ({late.iloc[0]['order']})."
+        if len(late)
+        else "No orders on the books."
+    )
+    return Chart(figure, reading, data={"orders": orders})
+
+
+# 8. Compare ------------------------------------------------------------------------------
+
+
+def compare_shortfall(compare: Run) -> Chart:
+    """Shortfall by formation and family in two runs, with the difference."""
+    table = compare["shortfall"]
+    rows = table.head(20)
+    labels = rows["formation"] + " / " + rows["family"] + " (" + rows["unit"] + ")"
+    figure = go.Figure(
+        [
+            go.Bar(x=rows[f"shortfall_{run}"], y=labels, orientation="h", name=run.upper(),
+                   marker={"color": colour})
+            for run, colour in (("a", IDLE), ("b", BLUE))
+        ]
+    )  # fmt: skip
+    _layout(
+        figure,
+        max(240, 36 * len(rows) + 100),
+        barmode="group",
+        yaxis={"autorange": "reversed"},
+        xaxis={"title": "shortfall over the horizon"},
+    )
+    note = f"The 20 largest changes of {len(table)}." if len(table) > 20 else ""
+    if not len(table):
+        return Chart(figure, "Neither run is short anywhere.", data={"shortfall": rows})
+    top = rows.iloc[0]
+    reading = (
+        f"Largest change: {top['formation']} / {top['family']}, "
+        f"{figure_text(top['shortfall_a'])} -> {figure_text(top['shortfall_b'])} "
+        f"{top['unit']} short ({top['difference']:+,.0f})."
+    )
+    return Chart(figure, reading, note, data={"shortfall": rows})
