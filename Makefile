@@ -16,13 +16,18 @@ $(VENV)/.dev-installed: $(BIN)/sustain
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+DEMO := build/demo
+
 demo: $(BIN)/sustain
 	$(BIN)/sustain validate $(EXAMPLE)
 	$(BIN)/sustain info $(EXAMPLE)
-	$(BIN)/sustain plan $(EXAMPLE) --top 8
-	$(BIN)/sustain industry $(EXAMPLE)
-	$(BIN)/sustain simulate $(EXAMPLE) --replications 256 --top 8
-	$(BIN)/sustain resilience $(EXAMPLE) --top 8
+	$(BIN)/sustain plan $(EXAMPLE) --top 8 --out $(DEMO)/plan --force
+	$(BIN)/sustain industry $(EXAMPLE) --out $(DEMO)/industry --force
+	$(BIN)/sustain simulate $(EXAMPLE) --replications 256 --top 8 --out $(DEMO)/simulation --force
+	$(BIN)/sustain resilience $(EXAMPLE) --top 8 --out $(DEMO)/resilience --force
+	$(BIN)/sustain report $(EXAMPLE) --plan $(DEMO)/plan --industry $(DEMO)/industry \
+		--simulation $(DEMO)/simulation --resilience $(DEMO)/resilience \
+		--out $(DEMO)/report.html --force
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

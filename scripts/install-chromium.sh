@@ -2,8 +2,8 @@
 # Debian's Chromium for the report's browser tests (tests/browser.py): installed once, from
 # the distribution, never downloaded by a test tool. Needs root (CI runs as root).
 set -eu
-if command -v chromium >/dev/null 2>&1; then
-    exit 0
+if command -v chromium >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    exit 0  # the reference images are drawn in DejaVu Sans
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

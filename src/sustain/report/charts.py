@@ -80,6 +80,13 @@ def _ids(names: pd.Series) -> pd.Series:
     return names.str.split(" ").str[-1].str.split("/").str[0]
 
 
+def _nothing(figure: go.Figure, reading: str, data: dict[str, pd.DataFrame]) -> Chart:
+    """A chart with nothing to draw says so on its face."""
+    figure.update_layout(height=160, xaxis={"visible": False}, yaxis={"visible": False})
+    figure.add_annotation(text=reading, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return Chart(figure, reading, data=data)
+
+
 # 1. The map ------------------------------------------------------------------------------
 
 
@@ -514,11 +521,11 @@ def bottleneck_bars(plan: Run, top: int = 15) -> Chart:
         yaxis={"autorange": "reversed"},
         xaxis={"title": "weighted shortfall one more unit removes", "type": "log"},
     )
+    if not len(limits):
+        return _nothing(figure, "No capacity binds.", {"bottlenecks": limits})
     reading = (
         f"Most valuable: one more {limits.iloc[0]['unit']} of {limits.iloc[0]['name']} "
         f"({gains[0] or figure_text(limits.iloc[0]['value_per_unit'])})."
-        if len(limits)
-        else "No capacity binds."
     )
     return Chart(figure, reading, data={"bottlenecks": limits})
 
@@ -645,6 +652,8 @@ def stockout_curves(simulation: Run) -> Chart:
         if len(pairs)
         else "No formation runs short in any replication."
     )
+    if not len(pairs):
+        return _nothing(figure, reading, {"stockout": stockout})
     return Chart(figure, reading, data={"stockout": stockout})
 
 
@@ -669,7 +678,7 @@ def fleet_fans(simulation: Run) -> Chart:
     _layout(figure, 220 * rows + 60)
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02])
     if not systems:
-        return Chart(figure, "No system type is in the repair loop.", data={"fleet": fleet})
+        return _nothing(figure, "No system type is in the repair loop.", {"fleet": fleet})
     end = fleet[fleet["day"] == fleet["day"].max()].sort_values("p50")
     low = end.iloc[0]
     reading = (
@@ -726,9 +735,9 @@ def survive_recover(resilience: Run) -> Chart:
     )
     worst = singles[vulnerable].sort_values("gap_days", ascending=False)
     reading = (
-        f"{int(vulnerable.sum())} of {len(singles)} single assets are vulnerable; worst "
-        f"{worst.iloc[0]['case']}: recovers in "
-        f"{figure_text(worst.iloc[0]['time_to_recover_days'])} days, stocks last "
+        f"{int(vulnerable.sum())} of {len(singles)} single assets are vulnerable; the worst, "
+        f"{worst.iloc[0]['case']}, recovers in "
+        f"{figure_text(worst.iloc[0]['time_to_recover_days'])} days; stocks last "
         f"{figure_text(worst.iloc[0]['time_to_survive_days'])}."
         if len(worst)
         else f"None of {len(singles)} single assets is vulnerable: the network outlasts every "
@@ -740,8 +749,9 @@ def survive_recover(resilience: Run) -> Chart:
 def mitigation_value(resilience: Run) -> Chart:
     """Weighted shortfall each mitigation removes per million euros."""
     options = resilience["mitigations"]
+    useful = (options["cost_eur"] > 0) & (options["weighted_shortfall_removed"] > 0)
     options = (
-        options[options["cost_eur"] > 0]
+        options[useful]
         .assign(per_meur=lambda f: f["weighted_shortfall_removed"] / (f["cost_eur"] / 1e6))
         .sort_values("per_meur", ascending=False)
         .head(15)
@@ -769,8 +779,10 @@ def mitigation_value(resilience: Run) -> Chart:
         f"Best value: {options.iloc[0]['name']} against {options.iloc[0]['case']} "
         f"({figure_text(options.iloc[0]['per_meur'])} per MEUR)."
         if len(options)
-        else "No mitigation option is priced."
+        else "No priced mitigation option removes any shortfall."
     )
+    if not len(options):
+        return _nothing(figure, reading, {"mitigations": options})
     return Chart(figure, reading, data={"mitigations": options})
 
 
@@ -798,6 +810,8 @@ def lead_times(industry: Run) -> Chart:
         if len(first)
         else "No production line."
     )
+    if not len(first):
+        return _nothing(figure, reading, {"lead_times": times})
     return Chart(figure, reading, data={"lead_times": times})
 
 
@@ -840,6 +854,8 @@ def order_books(industry: Run) -> Chart:
         if len(late)
         else "No orders on the books."
     )
+    if not len(late):
+        return _nothing(figure, reading, {"orders": orders})
     return Chart(figure, reading, data={"orders": orders})
 
 
@@ -867,7 +883,7 @@ def compare_shortfall(compare: Run) -> Chart:
     )
     note = f"The 20 largest changes of {len(table)}." if len(table) > 20 else ""
     if not len(table):
-        return Chart(figure, "Neither run is short anywhere.", data={"shortfall": rows})
+        return _nothing(figure, "Neither run is short anywhere.", {"shortfall": rows})
     top = rows.iloc[0]
     reading = (
         f"Largest change: {top['formation']} / {top['family']}, "

@@ -9,12 +9,15 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sustain.results.table_specs import TableSpec, spec
+
+if TYPE_CHECKING:
+    from sustain.report.plot import Plots
 
 # The packages whose versions can change a run's figures.
 PACKAGES = ("sustain", "highspy", "numpy", "scipy", "numba", "pandas", "pyarrow", "pydantic")
@@ -74,6 +77,13 @@ class Run:
     started: dt.datetime = field(default_factory=now)
     id: str = ""
     versions: dict[str, str] = field(default_factory=versions)
+
+    @property
+    def plot(self) -> Plots:
+        """The report's charts of this run as plotly figures: `run.plot.race()`, ..."""
+        from sustain.report.plot import Plots
+
+        return Plots(self)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
