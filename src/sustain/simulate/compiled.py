@@ -298,23 +298,27 @@ def simulate_replications(x: Inputs, rnd: Random, out: Outputs, block: int) -> N
 
 @jit
 def _ship_origins(
-    flows: tuple[IntArray, IntArray, IntArray, IntArray, IntArray],
-    source_rows: IntArray,
+    tracking: tuple[
+        tuple[IntArray, IntArray, IntArray, IntArray, IntArray],
+        IntArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        tuple[FloatArray, IntArray, FloatArray, BoolArray],
+    ],
     transit: IntArray,
     transit_rows: IntArray,
     transit_day: int,
     ring: tuple[IntArray, IntArray],
     going: FloatArray,
-    hand: FloatArray,
-    pipe: FloatArray,
-    shipped: FloatArray,
-    scratch: tuple[FloatArray, IntArray, FloatArray, BoolArray],
 ) -> None:
-    """A wave's departures (`going`, per flow; `flows` their sources, the rows of their
-    origin and destination cells, their items and lanes) by origin, in the mix each source
-    (`source_rows`) had when the wave began: out of the origin's goods on hand, into the
-    flow's ring (`ring`: where each flow's starts, today's slot) or, over a lane of no
-    transit, on hand at the far end; `shipped` (origins, items, width) counts them."""
+    """A wave's departures (`going`, per flow) by origin, in the mix each source had when
+    the wave began: out of the origin's goods on hand, into the flow's ring (`ring`: where
+    each flow's starts, today's slot) or, over a lane of no transit, on hand at the far end.
+    `tracking` holds the flows (their sources, the rows of their origin and destination
+    cells, their items and lanes), the sources' rows, each origin's goods on hand, in the
+    rings and shipped (origins, items, width), and scratch."""
+    flows, source_rows, hand, pipe, shipped, scratch = tracking
     n_origins, width = hand.shape[1], hand.shape[2]
     flow_source, flow_from, flow_to, flow_item, flow_lane = flows
     mix, due, total, sending = scratch  # (sources, origins, width), (width,) x 2, (sources,)
@@ -443,6 +447,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
     origin_consumed = np.zeros((n_origins, n_items, width))
     origin_parts = np.zeros((n_origins, n_items, width))
     origin_delivered = np.zeros((n_origins, n_pairs, width))
+    tracking = (flows, source_rows, origin_hand, origin_pipe, origin_shipped, scratch)
     owed = np.zeros((n_flows, width))
     travelling = np.zeros((n_flows, width))  # the pipeline summed over days ahead
     shipped = np.zeros((n_flows, width))  # in a wave
@@ -716,19 +721,8 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                             pipeline[_due(ring_start, cursor, k, days), b] += going
                             travelling[k, b] += going
                 if tracked:
-                    _ship_origins(
-                        flows,
-                        source_rows,
-                        rnd.transit,
-                        transit_rows,
-                        transit_day,
-                        (ring_start, cursor),
-                        shipped,
-                        origin_hand,
-                        origin_pipe,
-                        origin_shipped,
-                        scratch,
-                    )
+                    ring = (ring_start, cursor)
+                    _ship_origins(tracking, rnd.transit, transit_rows, transit_day, ring, shipped)
                 break
             handed_on[:] = 0.0
             for k in range(n_flows):
@@ -767,19 +761,8 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                             on_hand[to, b] += shipped[k, b]
                             handed_on[b] = max(handed_on[b], shipped[k, b])
             if tracked:
-                _ship_origins(
-                    flows,
-                    source_rows,
-                    rnd.transit,
-                    transit_rows,
-                    transit_day,
-                    (ring_start, cursor),
-                    shipped,
-                    origin_hand,
-                    origin_pipe,
-                    origin_shipped,
-                    scratch,
-                )
+                ring = (ring_start, cursor)
+                _ship_origins(tracking, rnd.transit, transit_rows, transit_day, ring, shipped)
             going_on = False
             for b in range(width):
                 if handed_on[b] <= EPSILON:
