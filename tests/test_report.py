@@ -90,6 +90,25 @@ def test_the_race_plots_each_familys_figures_a_day(tiny_runs: ReportRuns) -> Non
         assert np.allclose(np.asarray(trace.y, dtype=float), expected), (family, trace.name)
 
 
+def test_the_stock_balance_is_the_stock_above_floors_run_down(tiny_runs: ReportRuns) -> None:
+    """The balance is the stock above floors at the start, plus production for the partner
+    and pledges, less expenditure, period by period (tiny.yaml: 3,000 rounds of 155mm
+    pledged for 2023-01-10, in the second week)."""
+    industry = tiny_runs.industry
+    assert industry is not None
+    chart = charts.stock_balance(industry)
+    table = industry["race_by_period"]
+    start = industry["race_summary"].set_index("family")["stock_above_floor"]
+    for trace in chart.figure.data:
+        family = trace.hovertemplate.split(":")[0]
+        rows = table[table["family"] == family]
+        pledged = np.array([0.0, 3000.0, 0.0, 0.0]) if family == "155mm-NATO" else 0.0
+        flow = rows["production"].to_numpy() - rows["expenditure"].to_numpy() + pledged
+        balance = start[family] + np.cumsum(flow)
+        clip = np.maximum if trace.name == "stock above floors" else np.minimum
+        assert np.allclose(np.asarray(trace.y, dtype=float), clip(balance, 0.0)), family
+
+
 def test_the_heat_map_is_each_periods_share_of_demand_short(tiny_runs: ReportRuns) -> None:
     chart = charts.shortfall_heatmap(tiny_runs.plan)
     (heat,) = chart.figure.data
@@ -268,7 +287,10 @@ def test_a_section_looks_as_it_did(browser_page: Any, section: str) -> None:
         if not UPDATE:
             pytest.fail(f"no reference image: wrote {reference}; check it and commit it")
     expected = pixels(reference.read_bytes())
-    assert image.shape == expected.shape, "the section's size changed"
+    # Text laid out a pixel taller or shorter is not a change; more is.
+    assert np.abs(np.subtract(image.shape, expected.shape)).max() <= 3, "the section's size changed"
+    height, width = min(image.shape[0], expected.shape[0]), min(image.shape[1], expected.shape[1])
+    image, expected = image[:height, :width], expected[:height, :width]
     differing = (np.abs(image - expected) > 64).any(axis=2).mean()
     assert differing <= 0.02, f"{differing:.1%} of the pixels differ from {reference}"
 

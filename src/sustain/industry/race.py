@@ -61,6 +61,7 @@ def race(network: Network, deliveries: pd.DataFrame | None = None) -> dict[str, 
         n.pledge_quantity[live] * n.item_family_factor[n.pledge_item[live]],
     )
     balance = stock[None, :] + np.cumsum(production + pledged - expenditure, axis=0)
+    by_period["stock_balance"] = balance.T.ravel()
     period_end = n.period_start + n.period_length.astype("timedelta64[D]")
     run_out = []
     for m in range(families):

@@ -74,7 +74,10 @@ def sections(runs: ReportRuns) -> list[Section]:
                 "The race",
                 "Per family: a day's expenditure against production and deliveries; when stocks "
                 "run out and when production catches up.",
-                [("Expenditure, production and deliveries a day", race)],
+                [
+                    ("Expenditure, production and deliveries a day", race),
+                    ("Stock above floors, as the race runs", charts.stock_balance(runs.industry)),
+                ],
             )
         )
     heat = charts.shortfall_heatmap(runs.plan)

@@ -419,33 +419,88 @@ def race(industry: Run) -> Chart:
                 row=row + 1, col=col + 1,
             )  # fmt: skip
         caught = crossover[(crossover["family"] == family) & crossover["cross_over"].notna()]
-        for when in caught["cross_over"]:
+        for when, investment in zip(caught["cross_over"], caught["investment"], strict=True):
+            label = "catches up" if investment == "none" else f"with {investment}"
             figure.add_vline(
                 x=pd.Timestamp(when), line={"color": OK, "dash": "dot", "width": 1},
-                row=row + 1, col=col + 1,
+                annotation_text=label, annotation_font_size=9, row=row + 1, col=col + 1,
             )  # fmt: skip
     _layout(figure, 260 * rows + 60, hovermode="x unified")
     short = summary.loc[families]
     worst = short.assign(
         gap=short["expenditure_per_day"] - short["production_per_day"]
     ).sort_values("stocks_run_out", na_position="last")
-    reading = ""
-    if len(worst):
+    never = crossover[crossover["investment"] == "none"]
+    behind = never[never["cross_over"].isna() & never["family"].isin(families)]
+    reading = (
+        f"Production never catches up with expenditure for {len(behind)} of {len(families)} "
+        "families"
+    )
+    if len(worst) and pd.notna(worst.iloc[0]["stocks_run_out"]):
         first = worst.iloc[0]
-        reading = (
-            f"{worst.index[0]}: expenditure {figure_text(first['expenditure_per_day'])} "
-            f"{first['unit']}/day against production {figure_text(first['production_per_day'])}; "
+        reading += (
+            f"; first to run out: {worst.index[0]}, stocks above floors gone by "
+            f"{first['stocks_run_out']:%Y-%m-%d} (expenditure "
+            f"{figure_text(first['expenditure_per_day'])} {first['unit']}/day against production "
+            f"{figure_text(first['production_per_day'])})"
         )
-        if pd.notna(first["stocks_run_out"]):
-            reading += f"stocks above floors run out by {first['stocks_run_out']:%Y-%m-%d}"
-        never = crossover[crossover["investment"] == "none"]
-        behind = never[never["cross_over"].isna() & never["family"].isin(families)]
-        reading += f". Production never catches up for {len(behind)} of {len(families)} families"
-        reading += " (dashed red: stocks run out; dotted green: production catches up)."
+    reading += ". Dashed red: stocks run out; dotted green: production catches up."
     note = f"Not shown: {', '.join(left_out)}." if left_out else ""
     return Chart(
         figure, reading, note, data={"race": by_period[by_period["family"].isin(families)]}
     )
+
+
+def stock_balance(industry: Run) -> Chart:
+    """Per family, stock above the owners' floors over time, as the race runs it: what is
+    left if production for the partner and pledges met all expenditure; below zero, the
+    stocks have run out."""
+    by_period = industry["race_by_period"]
+    summary = industry["race_summary"].set_index("family")
+    active = [f for f in summary.index if summary.loc[f, "expenditure_per_day"] > 0]
+    families = active[:MOST_SERIES]
+    columns = 3
+    rows = max(1, -(-len(families) // columns))
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[f"{f} ({summary.loc[f, 'unit']})" for f in families],
+        vertical_spacing=0.12 / max(rows / 3, 1),
+        horizontal_spacing=0.07,
+    )
+    for k, family in enumerate(families):
+        row, col = divmod(k, columns)
+        part = by_period[by_period["family"] == family]
+        balance = part["stock_balance"].to_numpy()
+        figure.add_trace(
+            go.Scatter(
+                x=part["date"], y=np.maximum(balance, 0.0), mode="lines", fill="tozeroy",
+                line={"color": BLUE, "width": 1.5}, name="stock above floors",
+                legendgroup="stock", showlegend=k == 0,
+                hovertemplate=f"{family}: %{{y:,.0f}} above floors at the end of the period of"
+                " %{x|%Y-%m-%d}<extra></extra>",
+            ),
+            row=row + 1, col=col + 1,
+        )  # fmt: skip
+        figure.add_trace(
+            go.Scatter(
+                x=part["date"], y=np.minimum(balance, 0.0), mode="lines", fill="tozeroy",
+                line={"color": SHORT, "width": 1.5}, name="short of expenditure",
+                legendgroup="short", showlegend=k == 0,
+                hovertemplate=f"{family}: %{{y:,.0f}} (expenditure not covered by then)"
+                "<extra></extra>",
+            ),
+            row=row + 1, col=col + 1,
+        )  # fmt: skip
+    _layout(figure, 240 * rows + 60, hovermode="x unified")
+    out = summary.loc[families, "stocks_run_out"].dropna().sort_values()
+    reading = (
+        f"Stocks above floors run out first for {out.index[0]} ({out.iloc[0]:%Y-%m-%d}); "
+        f"{len(out)} of {len(families)} families run out within the horizon."
+        if len(out)
+        else "No family's stocks above floors run out within the horizon."
+    )
+    return Chart(figure, reading, data={"race": by_period[by_period["family"].isin(families)]})
 
 
 # 3. Shortfall ----------------------------------------------------------------------------
