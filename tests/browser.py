@@ -57,8 +57,11 @@ class Opened:
 
 
 @contextmanager
-def open_report(path: Path, timeout_ms: int = 60_000) -> Iterator[Opened]:
-    """Open a report file with the network refused; waits until its charts are drawn."""
+def open_report(
+    path: Path, timeout_ms: int = 60_000, ready: str = "document.body.dataset.charts === 'drawn'"
+) -> Iterator[Opened]:
+    """Open a report file with the network refused; waits until `ready` (JavaScript) holds:
+    by default, until the report's charts are drawn."""
     url = path.resolve().as_uri()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
@@ -81,7 +84,7 @@ def open_report(path: Path, timeout_ms: int = 60_000) -> Iterator[Opened]:
             page.on("pageerror", lambda e: opened.errors.append(str(e)))
             start = time.perf_counter()
             page.goto(url, wait_until="load", timeout=timeout_ms)
-            page.wait_for_function("document.body.dataset.charts === 'drawn'", timeout=timeout_ms)
+            page.wait_for_function(ready, timeout=timeout_ms)
             opened.seconds = time.perf_counter() - start
             yield opened
         finally:

@@ -189,6 +189,14 @@ def test_a_notebook_gets_the_reports_figures_from_the_run(tiny_runs: ReportRuns)
         industry.plot.shortfall()
 
 
+def test_the_bundled_plotly_js_is_the_one_the_figures_are_written_for() -> None:
+    from plotly.offline import get_plotlyjs_version
+
+    from sustain.report.page import plotly_js_version
+
+    assert plotly_js_version() == get_plotlyjs_version()
+
+
 def test_the_page_fetches_nothing(tiny_page: Path) -> None:
     """No script, style, image or font is linked: all of it is in the file."""
     text = tiny_page.read_text(encoding="utf-8")

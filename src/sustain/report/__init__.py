@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sustain.report import charts
 from sustain.report.page import Section, figure_table, render
+from sustain.report.page import table as page_table
 from sustain.results import Run
 
 __all__ = ["ReportRuns", "build", "build_compare", "sections"]
@@ -51,6 +52,24 @@ def _headline(runs: ReportRuns) -> str:
     return figure_table(rows)
 
 
+def _largest_shortfalls(plan: Run, top: int = 8) -> str:
+    """The plan's largest shortfalls by weighted shortfall, in each family's units."""
+    short = plan["shortfall_by_formation"]
+    short = short[short["shortfall"] > 1e-6].head(top)
+    rows = [
+        [
+            str(r["formation"]),
+            str(r["family"]),
+            f"{charts.figure_text(r['shortfall'])} {r['unit']}",
+            f"{r['fill_rate']:.0%}" if r["fill_rate"] == r["fill_rate"] else "-",
+            f"{r['first_short']:%Y-%m-%d}" if r["first_short"] == r["first_short"] else "-",
+        ]
+        for r in short.to_dict("records")
+    ]
+    header = ["formation", "family", "short over the horizon", "fill rate", "first short"]
+    return page_table(header, rows) if rows else ""
+
+
 def sections(runs: ReportRuns) -> list[Section]:
     """The report's sections, in the order a briefing takes them."""
     whole = charts.theatre_map(runs.info, runs.plan, runs.resilience)
@@ -87,6 +106,7 @@ def sections(runs: ReportRuns) -> list[Section]:
             "Shortfall",
             "Where and when each formation runs short under the optimal plan.",
             [("Share of demand short, by formation, family and period", heat)],
+            table=_largest_shortfalls(runs.plan),
         )
     )
     bars = charts.bottleneck_bars(runs.plan)
