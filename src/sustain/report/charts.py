@@ -524,19 +524,27 @@ def shortfall_heatmap(plan: Run) -> Chart:
     share = kept.pivot(index="row", columns="date", values="share").reindex(rows)
     units = kept.pivot(index="row", columns="date", values="shortfall").reindex(rows)
     unit = kept.groupby("row")["unit"].first().reindex(rows)
+    # Cells span their periods: the periods' starts and the horizon's end are the edges.
+    starts = pd.DatetimeIndex(share.columns)
+    end = pd.Timestamp(plan.scenario["start"]) + pd.Timedelta(days=_days(plan))
+    shape = units.shape
     figure = go.Figure(
         go.Heatmap(
             z=share.to_numpy(),
-            x=share.columns,
+            x=starts.append(pd.DatetimeIndex([end])),
             y=rows,
             customdata=np.dstack(
-                [units.to_numpy(), np.broadcast_to(unit.to_numpy()[:, None], units.shape)]
+                [
+                    units.to_numpy().astype(object),
+                    np.broadcast_to(unit.to_numpy()[:, None], shape),
+                    np.broadcast_to(starts.strftime("%Y-%m-%d").to_numpy()[None, :], shape),
+                ]
             ),
             colorscale=[[0, "#ffffff"], [0.05, "#fde0dd"], [1, SHORT]],
             zmin=0,
             zmax=1,
             colorbar={"title": "share short", "tickformat": ".0%"},
-            hovertemplate="%{y}<br>week of %{x|%Y-%m-%d}: %{z:.0%} short"
+            hovertemplate="%{y}<br>period from %{customdata[2]}: %{z:.0%} short"
             " (%{customdata[0]:,.0f} %{customdata[1]})<extra></extra>",
         )
     )
