@@ -18,6 +18,10 @@ import sustain
 from tests.conftest import TINY, problems_of
 
 # (what is replaced, by what, a fragment of the one message expected)
+# A refusal comes at once; a hang (the defect these guard against) takes minutes. Loose
+# enough for a loaded machine: these are not benchmarks.
+PROMPT = 5.0  # seconds
+
 MUTATIONS = {
     "a horizon of 1e9 days": (
         "horizon: 4 weeks",
@@ -94,7 +98,7 @@ def test_extreme_figures_are_refused_where_they_are_written(name: str, tmp_path:
     line = next(i for i, row in enumerate(case.read_text().splitlines(), 1) if new in row)
     started = time.perf_counter()
     problems = problems_of(case)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < PROMPT
     assert any(p.startswith(f"case.yaml:{line} ") and expected in p for p in problems), problems
 
 
@@ -130,7 +134,7 @@ def test_yaml_nested_thousands_deep_is_refused_fast(tmp_path: Path) -> None:
     case.write_text("scenario: " + "[" * 5000 + "]" * 5000 + "\n")
     started = time.perf_counter()
     (problem,) = problems_of(case)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < PROMPT
     assert "nested too deep, more than the 40 levels" in problem
     assert "SUSTAIN_MAX_YAML_DEPTH" in problem
 
@@ -148,7 +152,7 @@ def test_yaml_alias_expansion_is_counted_not_done(tmp_path: Path) -> None:
     case.write_text(billion_laughs(12))  # 10^12 values once expanded
     started = time.perf_counter()
     problems = problems_of(case)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < PROMPT
     assert any("expands its aliases, more than the 5,000,000 values" in p for p in problems)
     # A few aliases, as people use them (a merge key of shared fields), still load.
     text = (
@@ -174,7 +178,7 @@ def test_special_files_and_links_out_of_the_folder_are_not_read(tmp_path: Path) 
     (folder / "nations.csv").symlink_to(folder / "real.csv")  # inside the folder: read
     started = time.perf_counter()
     problems = problems_of(folder)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < PROMPT
     assert "items.csv: is a symbolic link to a file outside the scenario folder" in problems
     assert "sites.csv: is a symbolic link to a file outside the scenario folder" in problems
     assert "lanes.csv: is not a regular file (a device, a pipe or a socket)" in problems
@@ -555,7 +559,7 @@ def test_a_model_over_the_memory_allowed_is_refused_with_what_makes_it_smaller(
     started = time.perf_counter()
     with pytest.raises(ModelTooLargeError) as refused:
         plan(network)
-    assert time.perf_counter() - started < 1.0  # refused before it is built
+    assert time.perf_counter() - started < PROMPT  # refused before it is built
     message = str(refused.value)
     assert "about 656,952 variables" in message and "36,500 periods" in message
     assert "more than the 0.5 GB allowed" in message and "SUSTAIN_MAX_MODEL_GB" in message
