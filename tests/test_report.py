@@ -273,6 +273,16 @@ def test_hovering_a_site_and_a_lane_shows_their_figures(
     assert "throughput 500 t/day" in site  # tiny.yaml's figure
 
 
+def test_the_page_prints_a_section_a_page(browser_page: Any) -> None:
+    import re
+
+    page = browser_page.page
+    sections = page.locator("section").count()
+    pdf = page.pdf(format="A4", print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert sections <= pages <= 3 * sections  # each section starts a page; none runs away
+
+
 def pixels(png: bytes) -> np.ndarray:
     from PIL import Image
 

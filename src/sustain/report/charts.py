@@ -633,9 +633,16 @@ def _fan(
     )
 
 
-def _weekly(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+THIN_AFTER_DAYS = 120  # daily series over longer horizons are drawn one day a week
+
+
+def _weekly(frame: pd.DataFrame) -> pd.DataFrame:
     """Daily figures thinned to one day a week (the first), to keep large runs light."""
-    return frame[frame["day"] % 7 == 0] if frame["day"].max() > 120 else frame
+    return frame[frame["day"] % 7 == 0] if _thinned(frame) else frame
+
+
+def _thinned(frame: pd.DataFrame) -> bool:
+    return bool(len(frame)) and int(frame["day"].max()) > THIN_AFTER_DAYS
 
 
 def days_of_supply_fans(simulation: Run) -> Chart:
@@ -643,7 +650,7 @@ def days_of_supply_fans(simulation: Run) -> Chart:
     short first."""
     short = simulation["shortfall"].sort_values("probability_short", ascending=False)
     pairs = list(zip(short["formation"], short["family"], strict=True))[:MOST_SERIES]
-    supply = _weekly(simulation["days_of_supply"], ["formation", "family"])
+    supply = _weekly(simulation["days_of_supply"])
     columns = 3
     rows = max(1, -(-len(pairs) // columns))
     figure = make_subplots(
@@ -667,11 +674,7 @@ def days_of_supply_fans(simulation: Run) -> Chart:
             f"{top['probability_short']:.0%} of replications (median first short "
             f"{top['median_first_short']:%Y-%m-%d}); fill rate {top['fill_rate']:.0%}."
         )
-    note = (
-        "Days of supply are shown weekly."
-        if simulation["days_of_supply"]["day"].max() > 120
-        else ""
-    )
+    note = "Days of supply are shown weekly." if _thinned(simulation["days_of_supply"]) else ""
     if len(short) > len(pairs):
         note += f" {len(pairs)} of {len(short)} formation-family pairs, most often short first."
     return Chart(
@@ -722,7 +725,7 @@ def stockout_curves(simulation: Run) -> Chart:
 
 def fleet_fans(simulation: Run) -> Chart:
     """Share of each system type's fleet available (p5-p50-p95)."""
-    fleet = _weekly(simulation["fleet"], ["system"])
+    fleet = _weekly(simulation["fleet"])
     systems = sorted(fleet["system"].unique())
     columns = 3
     rows = max(1, -(-len(systems) // columns))
@@ -748,7 +751,8 @@ def fleet_fans(simulation: Run) -> Chart:
         f"Lowest availability at the end: {low['system']}, median {low['p50']:.0%} "
         f"(p5 {low['p5']:.0%})."
     )
-    return Chart(figure, reading, data={"fleet": fleet})
+    note = "Availability is shown weekly." if _thinned(simulation["fleet"]) else ""
+    return Chart(figure, reading, note, data={"fleet": fleet})
 
 
 # 6. Resilience ---------------------------------------------------------------------------
