@@ -83,7 +83,7 @@ def test_the_race_plots_each_familys_figures_a_day(tiny_runs: ReportRuns) -> Non
         column = {
             "expenditure": "expenditure",
             "production for the partner": "production",
-            "production in all": "gross_production",
+            "production in all (others' orders too)": "gross_production",
             "deliveries (plan)": "deliveries",
         }[trace.name]
         expected = table.loc[table["family"] == family, column].to_numpy() / week
@@ -150,10 +150,14 @@ def test_the_simulation_fans_and_curves_are_its_tables(tiny_runs: ReportRuns) ->
     simulation = tiny_runs.simulation
     assert simulation is not None
     stockout = simulation["stockout"]
-    for trace in charts.stockout_curves(simulation).figure.data:
-        formation, family = trace.name.split(" / ")
+    (heat,) = charts.stockout_heatmap(simulation).figure.data
+    for row, label in enumerate(heat.y):
+        formation, family = label.split(" / ")
         rows = stockout[(stockout["formation"] == formation) & (stockout["family"] == family)]
-        assert np.allclose(np.asarray(trace.y, dtype=float), rows["probability_short_by"])
+        assert np.allclose(np.asarray(heat.z[row], dtype=float), rows["probability_short_by"])
+    final = stockout[stockout["day"] == stockout["day"].max()]
+    at_risk = final[final["probability_short_by"] > 0]
+    assert sorted(heat.y) == sorted(at_risk["formation"] + " / " + at_risk["family"])
     fleet = simulation["fleet"]
     medians = [t for t in charts.fleet_fans(simulation).figure.data if t.name == "median"]
     assert len(medians) == fleet["system"].nunique()
@@ -381,3 +385,5 @@ def test_two_runs_side_by_side(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "Sustain comparison" in text and "weighted_shortfall" in text
+    # Runs of two versions of the scenario: compared, and said so.
+    assert "different scenarios" in done.stderr

@@ -934,8 +934,10 @@ def report(
     try:
         if compare_dirs is not None:
             a, b = (read_run(folder) for folder in compare_dirs)
-            page = build_compare(service.compare_run(a, b), a, b)
+            comparison = service.compare_run(a, b)
+            page = build_compare(comparison, a, b)
             used = [a, b]
+            warnings = list(comparison.notes.values())
         else:
             assert path is not None
             roles = {
@@ -957,6 +959,7 @@ def report(
             )  # fmt: skip
             page = build(runs)
             used = runs.all()
+            warnings = []
     except (RunReadError, ValueError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
@@ -969,9 +972,12 @@ def report(
             "report": str(out_file),
             "bytes": size,
             "runs": [r.id for r in used],
+            "notes": warnings,
         }
         print(json.dumps(document, indent=2))
     else:
+        for warning in warnings:
+            err.print(f"note: {warning}", highlight=False, markup=False)
         out.print(f"report written to {out_file} ({size / 1e6:.1f} MB)", highlight=False)
 
 

@@ -38,7 +38,10 @@ def _headline(runs: ReportRuns) -> str:
     short = plan["shortfall_by_formation"]
     pairs_short = int((short["shortfall"] > 1e-6).sum())
     rows = [
-        ("weighted shortfall (plan)", f"{plan.figures['weighted_shortfall']:,.0f}"),
+        (
+            "weighted shortfall (plan; units short x priority x criticality)",
+            f"{plan.figures['weighted_shortfall']:,.0f}",
+        ),
         ("formation-family pairs short (plan)", f"{pairs_short} of {len(short)}"),
     ]
     if runs.simulation is not None:
@@ -54,20 +57,33 @@ def _headline(runs: ReportRuns) -> str:
 
 def _largest_shortfalls(plan: Run, top: int = 8) -> str:
     """The plan's largest shortfalls by weighted shortfall, in each family's units."""
-    short = plan["shortfall_by_formation"]
-    short = short[short["shortfall"] > 1e-6].head(top)
+    every = plan["shortfall_by_formation"]
+    every = every[every["shortfall"] > 1e-6]
+    short = every.head(top)
     rows = [
         [
             str(r["formation"]),
             str(r["family"]),
             f"{charts.figure_text(r['shortfall'])} {r['unit']}",
+            charts.figure_text(r["weighted_shortfall"]),
             f"{r['fill_rate']:.0%}" if r["fill_rate"] == r["fill_rate"] else "-",
             f"{r['first_short']:%Y-%m-%d}" if r["first_short"] == r["first_short"] else "-",
         ]
         for r in short.to_dict("records")
     ]
-    header = ["formation", "family", "short over the horizon", "fill rate", "first short"]
-    return page_table(header, rows) if rows else ""
+    header = [
+        "formation",
+        "family",
+        "short over the horizon",
+        "weighted",
+        "fill rate",
+        "first short",
+    ]
+    caption = (
+        f'<p class="note">The {len(short)} largest of {len(every)} shortfalls, by weighted '
+        "shortfall (units short x priority x criticality).</p>"
+    )
+    return caption + page_table(header, rows) if rows else ""
 
 
 def sections(runs: ReportRuns) -> list[Section]:
@@ -127,7 +143,10 @@ def sections(runs: ReportRuns) -> list[Section]:
                 "How likely each formation is to run short, and by when; days of supply and "
                 "fleet availability across the replications.",
                 [
-                    ("Chance of having run short by each date", charts.stockout_curves(simulation)),
+                    (
+                        "Chance of having run short by each date",
+                        charts.stockout_heatmap(simulation),
+                    ),
                     (
                         "Days of supply at each formation's site (p5-p50-p95)",
                         charts.days_of_supply_fans(simulation),

@@ -272,6 +272,13 @@ def theatre_map(
                 meta="sites",
             )
         )
+    if binding_sites & set(sites["site"]):
+        figure.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name="a capacity there binds (red ring)",
+                marker={"symbol": "circle-open", "size": 12, "color": SHORT, "line": {"width": 3}},
+            )
+        )  # fmt: skip
     vulnerable = _vulnerable_assets(info, resilience)
     if len(vulnerable):
         figure.add_trace(
@@ -305,16 +312,23 @@ def theatre_map(
         },
         hovermode="closest",
     )
-    heavy = used.sort_values("tonnes", ascending=False).head(1)
-    reading = f"{len(used)} of {len(lanes)} lanes carry the plan"
+    inside = (
+        lanes["lon_from"].between(*lon) & lanes["lat_from"].between(*lat)
+        & lanes["lon_to"].between(*lon) & lanes["lat_to"].between(*lat)
+    )  # fmt: skip
+    shown, carrying = lanes[inside], used[inside.loc[used.index]]
+    heavy = carrying.sort_values("tonnes", ascending=False).head(1)
+    where = " within these bounds" if bounds is not None else ""
+    reading = f"{len(carrying)} of {len(shown)} lanes{where} carry the plan"
     if len(heavy):
         top = heavy.iloc[0]
         reading += (
             f"; the busiest is {top['lane']} ({figure_text(top['tonnes'])} t, {top['use']:.0%} of"
             " its capacity)"
         )
-    if len(binding):
-        reading += f"; binding: {', '.join(binding['lane'])}"
+    binding_here = binding[inside.loc[binding.index]]
+    if len(binding_here):
+        reading += f"; binding: {', '.join(binding_here['lane'])}"
     if len(vulnerable):
         reading += f"; {len(vulnerable)} vulnerable assets marked x"
     return Chart(
@@ -341,9 +355,11 @@ def _vulnerable_assets(info: Run, resilience: Run | None) -> pd.DataFrame:
         asset = assets.loc[str(case.case)]
         if asset["site"]:
             lon, lat = sites.loc[str(asset["site"]), ["lon", "lat"]]
-        else:
-            ends = lanes.loc[str(asset["lanes"]).split(";"), ["from", "to"]].to_numpy().ravel()
-            lon, lat = sites.loc[ends, ["lon", "lat"]].mean()
+        else:  # on the shortest lane it closes: a bridge or a crossing on its own leg
+            closed = lanes.loc[str(asset["lanes"]).split(";")]
+            ends = [sites.loc[closed[end], ["lon", "lat"]].to_numpy() for end in ("from", "to")]
+            length = np.hypot(*(ends[0] - ends[1]).T)
+            lon, lat = (ends[0][np.argmin(length)] + ends[1][np.argmin(length)]) / 2
         rows.append(
             (
                 case.case,
@@ -390,7 +406,7 @@ def race(industry: Run) -> Chart:
     lines = (
         ("expenditure_per_day", "expenditure", SHORT, "solid"),
         ("production_per_day", "production for the partner", OK, "solid"),
-        ("gross_production_per_day", "production in all", OK, "dot"),
+        ("gross_production_per_day", "production in all (others' orders too)", IDLE, "dot"),
         ("deliveries_per_day", "deliveries (plan)", BLUE, "solid"),
     )
     for k, family in enumerate(families):
@@ -420,10 +436,11 @@ def race(industry: Run) -> Chart:
             )  # fmt: skip
         caught = crossover[(crossover["family"] == family) & crossover["cross_over"].notna()]
         for when, investment in zip(caught["cross_over"], caught["investment"], strict=True):
-            label = "catches up" if investment == "none" else f"with {investment}"
+            label = "catches up" if investment == "none" else f"catches up with {investment}"
             figure.add_vline(
-                x=pd.Timestamp(when), line={"color": OK, "dash": "dot", "width": 1},
-                annotation_text=label, annotation_font_size=9, row=row + 1, col=col + 1,
+                x=pd.Timestamp(when), line={"color": OK, "width": 1.5},
+                annotation_text=label, annotation_font_size=9, annotation_position="bottom right",
+                row=row + 1, col=col + 1,
             )  # fmt: skip
     _layout(figure, 260 * rows + 60, hovermode="x unified")
     short = summary.loc[families]
@@ -444,7 +461,10 @@ def race(industry: Run) -> Chart:
             f"{figure_text(first['expenditure_per_day'])} {first['unit']}/day against production "
             f"{figure_text(first['production_per_day'])})"
         )
-    reading += ". Dashed red: stocks run out; dotted green: production catches up."
+    invested = crossover[crossover["investment"] != "none"]
+    if len(invested) and invested["cross_over"].isna().all():
+        reading += "; no investment option makes it catch up within the horizon"
+    reading += ". Dashed red: stocks run out; solid green: production catches up."
     note = f"Not shown: {', '.join(left_out)}." if left_out else ""
     return Chart(
         figure, reading, note, data={"race": by_period[by_period["family"].isin(families)]}
@@ -649,7 +669,10 @@ def days_of_supply_fans(simulation: Run) -> Chart:
     """Days of supply at each formation's site (p5-p50-p95), the pairs most likely to run
     short first."""
     short = simulation["shortfall"].sort_values("probability_short", ascending=False)
-    pairs = list(zip(short["formation"], short["family"], strict=True))[:MOST_SERIES]
+    ranked = at_risk(simulation)
+    soonest = list(zip(ranked["formation"], ranked["family"], strict=True))
+    rest = [p for p in zip(short["formation"], short["family"], strict=True) if p not in soonest]
+    pairs = (soonest + rest)[:MOST_SERIES]
     supply = _weekly(simulation["days_of_supply"])
     columns = 3
     rows = max(1, -(-len(pairs) // columns))
@@ -665,7 +688,7 @@ def days_of_supply_fans(simulation: Run) -> Chart:
         row, col = divmod(k, columns)
         _fan(figure, part, row + 1, col + 1, BLUE, f"{formation} {family} days of supply", k == 0)
     _layout(figure, 230 * rows + 60)
-    figure.update_yaxes(rangemode="tozero")
+    figure.update_yaxes(rangemode="tozero", title_text="days", title_standoff=2)
     reading = "No formation runs short in any replication."
     if len(short) and short.iloc[0]["probability_short"] > 0:
         top = short.iloc[0]
@@ -676,7 +699,7 @@ def days_of_supply_fans(simulation: Run) -> Chart:
         )
     note = "Days of supply are shown weekly." if _thinned(simulation["days_of_supply"]) else ""
     if len(short) > len(pairs):
-        note += f" {len(pairs)} of {len(short)} formation-family pairs, most often short first."
+        note += f" {len(pairs)} of {len(short)} formation-family pairs, soonest at risk first."
     return Chart(
         figure,
         reading,
@@ -685,42 +708,58 @@ def days_of_supply_fans(simulation: Run) -> Chart:
     )
 
 
-def stockout_curves(simulation: Run) -> Chart:
-    """Chance of having run short by each date, per formation and family."""
+def at_risk(simulation: Run) -> pd.DataFrame:
+    """Formation-family pairs with any chance of running short, soonest at risk first: by the
+    first day the chance reaches one half (never: last), then by the chance at the end."""
     stockout = simulation["stockout"]
-    last = stockout[stockout["day"] == stockout["day"].max()]
-    pairs = last[last["probability_short_by"] > 0].sort_values(
-        "probability_short_by", ascending=False
-    )
-    pairs = pairs.head(MOST_SERIES)
-    figure = go.Figure()
-    for r in pairs.itertuples():
-        part = stockout[(stockout["formation"] == r.formation) & (stockout["family"] == r.family)]
-        figure.add_trace(
-            go.Scatter(
-                x=part["date"],
-                y=part["probability_short_by"],
-                mode="lines",
-                name=f"{r.formation} / {r.family}",
-                hovertemplate=f"{r.formation} / {r.family}: %{{y:.0%}} short by %{{x|%Y-%m-%d}}"
-                "<extra></extra>",
-            )
+    key = ["formation", "family"]
+    end = stockout[stockout["day"] == stockout["day"].max()].set_index(key)["probability_short_by"]
+    half = stockout[stockout["probability_short_by"] >= 0.5].groupby(key)["date"].min()
+    frame = pd.DataFrame({"by_end": end, "half_by": half.reindex(end.index)}).reset_index()
+    frame = frame[frame["by_end"] > 0]
+    return frame.sort_values(["half_by", "by_end"], ascending=[True, False], na_position="last")
+
+
+def stockout_heatmap(simulation: Run) -> Chart:
+    """Chance of having run short by each date, per formation and family (rows soonest at
+    risk first)."""
+    stockout = simulation["stockout"]
+    ranked = at_risk(simulation)
+    note = ""
+    if len(ranked) > 40:
+        note = f"The 40 pairs soonest at risk of {len(ranked)} are shown."
+    shown = ranked.head(40)
+    rows = [f"{f} / {m}" for f, m in zip(shown["formation"], shown["family"], strict=True)]
+    part = stockout.assign(row=stockout["formation"] + " / " + stockout["family"])
+    part = _weekly(part[part["row"].isin(rows)])
+    chance = part.pivot(index="row", columns="date", values="probability_short_by").reindex(rows)
+    figure = go.Figure(
+        go.Heatmap(
+            z=chance.to_numpy(),
+            x=chance.columns,
+            y=rows,
+            colorscale=[[0, "#ffffff"], [0.5, "#f4a582"], [1, SHORT]],
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "chance short by then", "tickformat": ".0%"},
+            hovertemplate="%{y}: %{z:.0%} of replications short by %{x|%Y-%m-%d}<extra></extra>",
         )
-    _layout(
-        figure,
-        360,
-        yaxis={"tickformat": ".0%", "range": [0, 1.02], "title": "chance short by the date"},
     )
+    _layout(figure, max(240, 22 * len(rows) + 120), yaxis={"autorange": "reversed"})
+    if not len(ranked):
+        return _nothing(figure, "No formation runs short in any replication.", {"stockout": part})
+    pairs = stockout.groupby(["formation", "family"]).ngroups
+    certain = int((ranked["by_end"] >= 0.999).sum())
+    first = ranked.iloc[0]
     reading = (
-        f"{len(pairs)} formation-family pairs have a chance of running short; the likeliest is "
-        f"{pairs.iloc[0]['formation']} / {pairs.iloc[0]['family']} "
-        f"({pairs.iloc[0]['probability_short_by']:.0%} by the end)."
-        if len(pairs)
-        else "No formation runs short in any replication."
+        f"{len(ranked)} of {pairs} formation-family pairs may run short ({certain} in every "
+        f"replication); soonest: {first['formation']} / {first['family']}"
     )
-    if not len(pairs):
-        return _nothing(figure, reading, {"stockout": stockout})
-    return Chart(figure, reading, data={"stockout": stockout})
+    if pd.notna(first["half_by"]):
+        reading += f", short in half the replications by {first['half_by']:%Y-%m-%d}"
+    if _thinned(stockout):
+        note = (note + " Shown weekly.").strip()
+    return Chart(figure, reading + ".", note, data={"stockout": part})
 
 
 def fleet_fans(simulation: Run) -> Chart:

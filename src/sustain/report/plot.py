@@ -59,7 +59,7 @@ class Plots:
 
     # simulate
     def stockout(self) -> go.Figure:
-        return self._figure(charts.stockout_curves(self._need("simulate", "the stock-outs")))
+        return self._figure(charts.stockout_heatmap(self._need("simulate", "the stock-outs")))
 
     def days_of_supply(self) -> go.Figure:
         run = self._need("simulate", "the days of supply")
