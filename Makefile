@@ -44,13 +44,16 @@ fuzz: $(VENV)/.dev-installed
 	SUSTAIN_FUZZ_CASES=$${SUSTAIN_FUZZ_CASES:-10000} $(BIN)/pytest tests/test_fuzz.py -q \
 		-k mutated --hypothesis-show-statistics --hypothesis-seed=$${SEED:-0}
 
-bench: $(VENV)/.dev-installed
-	$(BIN)/pip install --quiet 'pyomo>=6.7,<7' 'simpy>=4.1,<5'  # references, benchmarks only
+bench: $(VENV)/.dev-installed demo  # report_library.py reads the demo's runs
+	$(BIN)/pip install --quiet 'pyomo>=6.7,<7' 'simpy>=4.1,<5' \
+		'altair==6.3.0' 'vl-convert-python==1.9.0.post1'  # references, benchmarks only
 	$(BIN)/python benchmarks/compile_network.py
 	$(BIN)/python benchmarks/plan_ladder.py --methods-rung 0
 	$(BIN)/python benchmarks/lexicographic.py --rungs 1
 	$(BIN)/python benchmarks/simulate_ladder.py
 	$(BIN)/python benchmarks/provenance.py
+	PYTHONPATH=. $(BIN)/python benchmarks/report.py --items 2 --weeks 13
+	PYTHONPATH=. $(BIN)/python benchmarks/report_library.py $(DEMO)
 	$(BIN)/python benchmarks/resilience_ladder.py --quick
 
 clean:
