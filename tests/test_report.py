@@ -387,3 +387,4 @@ def test_two_runs_side_by_side(tmp_path: Path) -> None:
     assert "Sustain comparison" in text and "weighted_shortfall" in text
     # Runs of two versions of the scenario: compared, and said so.
     assert "different scenarios" in done.stderr
+    assert "Bottlenecks, A and B" in text  # plans are compared on their bottlenecks too

@@ -209,11 +209,16 @@ def build_compare(comparison: Run, a: Run, b: Run) -> str:
         (str(name), f"{charts.figure_text(a)} -> {charts.figure_text(b)}")
         for name, a, b in zip(figures["figure"], figures["a"], figures["b"], strict=True)
     ]
+    shown = [("Shortfall by formation and family, A and B", charts.compare_shortfall(comparison))]
+    if "bottlenecks" in comparison.tables:
+        shown.append(("Bottlenecks, A and B", charts.compare_bottlenecks(comparison)))
+    if "cases" in comparison.tables:
+        shown.append(("Knock-out cases, A and B", charts.compare_cases(comparison)))
     section = Section(
         "compare",
         "Compare",
         f"Run B ({b.id}) against run A ({a.id}): the key figures and the largest changes.",
-        [("Shortfall by formation and family, A and B", charts.compare_shortfall(comparison))],
+        shown,
         table=figure_table(rows),
     )
     notes = [f"{v}." for v in comparison.notes.values()]

@@ -968,25 +968,30 @@ def order_books(industry: Run) -> Chart:
 # 8. Compare ------------------------------------------------------------------------------
 
 
+def _side_by_side(labels: pd.Series, a: pd.Series, b: pd.Series, title: str) -> go.Figure:
+    """Grouped bars of runs A and B, a row each, largest change first."""
+    figure = go.Figure(
+        [
+            go.Bar(x=values, y=labels, orientation="h", name=run, marker={"color": colour})
+            for run, values, colour in (("A", a, IDLE), ("B", b, BLUE))
+        ]
+    )
+    _layout(
+        figure,
+        max(240, 36 * len(labels) + 100),
+        barmode="group",
+        yaxis={"autorange": "reversed"},
+        xaxis={"title": title},
+    )
+    return figure
+
+
 def compare_shortfall(compare: Run) -> Chart:
     """Shortfall by formation and family in two runs, with the difference."""
     table = compare["shortfall"]
     rows = table.head(20)
     labels = rows["formation"] + " / " + rows["family"] + " (" + rows["unit"] + ")"
-    figure = go.Figure(
-        [
-            go.Bar(x=rows[f"shortfall_{run}"], y=labels, orientation="h", name=run.upper(),
-                   marker={"color": colour})
-            for run, colour in (("a", IDLE), ("b", BLUE))
-        ]
-    )  # fmt: skip
-    _layout(
-        figure,
-        max(240, 36 * len(rows) + 100),
-        barmode="group",
-        yaxis={"autorange": "reversed"},
-        xaxis={"title": "shortfall over the horizon"},
-    )
+    figure = _side_by_side(labels, rows["shortfall_a"], rows["shortfall_b"], "shortfall")
     note = f"The 20 largest changes of {len(table)}." if len(table) > 20 else ""
     if not len(table):
         return _nothing(figure, "Neither run is short anywhere.", {"shortfall": rows})
@@ -997,3 +1002,36 @@ def compare_shortfall(compare: Run) -> Chart:
         f"{top['unit']} short ({top['difference']:+,.0f})."
     )
     return Chart(figure, reading, note, data={"shortfall": rows})
+
+
+def compare_bottlenecks(compare: Run) -> Chart:
+    """What one more unit of each capacity buys in two plans."""
+    table = compare["bottlenecks"]
+    rows = table.head(20)
+    labels = "+1 " + rows["unit"] + ": " + rows["name"]
+    title = "weighted shortfall one more unit removes"
+    figure = _side_by_side(labels, rows["value_a"], rows["value_b"], title)
+    if not len(table):
+        return _nothing(figure, "No capacity binds in either plan.", {"bottlenecks": rows})
+    top = rows.iloc[0]
+    reading = (
+        f"Largest change: {top['name']}, {figure_text(top['value_a'])} -> "
+        f"{figure_text(top['value_b'])} a unit ({top['in_runs']})."
+    )
+    return Chart(figure, reading, data={"bottlenecks": rows})
+
+
+def compare_cases(compare: Run) -> Chart:
+    """Weighted shortfall each knock-out adds in two resilience sweeps."""
+    table = compare["cases"]
+    rows = table.head(20)
+    title = "weighted shortfall the loss adds"
+    figure = _side_by_side(rows["case"], rows["added_a"], rows["added_b"], title)
+    if not len(table):
+        return _nothing(figure, "Neither sweep has a case.", {"cases": rows})
+    top = rows.iloc[0]
+    reading = (
+        f"Largest change: losing {top['case']} adds {figure_text(top['added_a'])} in A, "
+        f"{figure_text(top['added_b'])} in B."
+    )
+    return Chart(figure, reading, data={"cases": rows})
