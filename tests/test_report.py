@@ -123,10 +123,42 @@ def test_the_heat_map_is_each_periods_share_of_demand_short(tiny_runs: ReportRun
     assert sorted(heat.y) == sorted(f"{f} / {m}" for (f, m), v in totals.items() if v > 1e-6)
 
 
-def test_the_bottleneck_bars_are_the_plans_duals(tiny_runs: ReportRuns) -> None:
-    (bars,) = charts.bottleneck_bars(tiny_runs.plan).figure.data
-    limits = tiny_runs.plan["bottlenecks"].head(15)
+@pytest.fixture(scope="module")
+def tight() -> tuple[Any, Any]:
+    """tight.yaml: the rail lane binds (5 t/day) and the first week has no demand at all."""
+    scenario = sustain.load(FIXTURES / "tight.yaml")
+    return service.info_run(scenario), service.plan_run(scenario)
+
+
+def test_the_bottleneck_bars_are_the_plans_duals(tight: tuple[Any, Any]) -> None:
+    _, plan = tight
+    (bars,) = charts.bottleneck_bars(plan).figure.data
+    limits = plan["bottlenecks"].head(15)
+    assert len(limits) and "rail lane rail" in list(limits["name"])
     assert np.allclose(np.asarray(bars.x, dtype=float), limits["value_per_unit"].to_numpy())
+
+
+def test_a_binding_lane_is_full_in_its_busiest_period_and_drawn_so(tight: tuple[Any, Any]) -> None:
+    """35 t a week on a lane of 5 t/day is all it can carry: 100% in each week it ships,
+    the first week (no demand anywhere, no row in the plan's shortfall) included."""
+    info, plan = tight
+    shipped = plan["shipments"].groupby("date")["tonnes"].sum()
+    assert pd.Timestamp("2023-01-02") in shipped.index  # it ships in the week of no demand
+    assert (shipped / (5.0 * 7)).max() == pytest.approx(1.0)
+    chart = charts.theatre_map(info, plan)
+    lanes = chart.data["lanes"].set_index("lane")
+    assert lanes.loc["rail", "use"] == pytest.approx(1.0) and lanes.loc["rail", "binding"]
+    (hover,) = traces(chart, meta="lanes")
+    assert "100% used in its busiest period" in hover.text[list(lanes.index).index("rail")]
+    assert any(t.name == "binding bottleneck" for t in chart.figure.data)
+
+
+def test_the_heat_map_has_a_column_for_every_period(tight: tuple[Any, Any]) -> None:
+    _, plan = tight
+    (heat,) = charts.shortfall_heatmap(plan).figure.data
+    edges = pd.DatetimeIndex(heat.x)
+    assert list(edges) == list(pd.date_range("2023-01-02", periods=5, freq="7D"))
+    assert np.isnan(np.asarray(heat.z, dtype=float)[:, 0]).all()  # the week without demand
 
 
 def test_survival_against_recovery_is_the_sweeps_cases(tiny_runs: ReportRuns) -> None:

@@ -920,6 +920,7 @@ def report(
     offline) of a scenario's plan, simulation, resilience and industry runs, running those
     not given; or, with --compare, of two runs side by side."""
     from sustain import service
+    from sustain.plan import PlanCheckError, PlanError
     from sustain.report import build, build_compare
     from sustain.results import RunReadError, read_run
 
@@ -960,7 +961,7 @@ def report(
             page = build(runs)
             used = runs.all()
             warnings = []
-    except (RunReadError, ValueError) as exc:
+    except (RunReadError, ValueError, PlanError, PlanCheckError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc
     with atomic_output(out_file, force=force, is_dir=False) as target:

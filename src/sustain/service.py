@@ -406,6 +406,7 @@ def report_runs(
                 f"the run {run.id} given as the {role} was made for another version of the "
                 f"scenario (digest {str(run.scenario.get('digest'))[:12]}, this one {ours[:12]})"
             )
+        _same_grid(run, scenario)  # an older run without a digest: its grid at least
 
     def step(what: str) -> None:
         if progress is not None:

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from sustain.report.basemap import SOURCE as BASEMAP_SOURCE
 from sustain.report.basemap import borders
 from sustain.results import Run
+from sustain.timegrid import bucket_edges
 
 # Colours: one hue per meaning, readable in print.
 INK, GRID, LAND = "#222222", "#d9d9d9", "#9e9e9e"
@@ -91,17 +92,12 @@ def _nothing(figure: go.Figure, reading: str, data: dict[str, pd.DataFrame]) -> 
 
 
 def period_days(run: Run) -> pd.Series:
-    """Days in each period of a run's grid, by the period's start date."""
+    """Days in each period of the run's time grid, by the period's first day (every period,
+    whether or not any table has a row in it)."""
     start = pd.Timestamp(run.scenario["start"])
-    end = start + pd.Timedelta(days=_days(run))
-    shortfall = run.tables.get("shortfall")
-    dates = pd.DatetimeIndex(sorted(shortfall["date"].unique())) if shortfall is not None else None
-    if dates is None or not len(dates):
-        return pd.Series([float(_days(run))], index=pd.DatetimeIndex([start]))
-    return pd.Series(
-        np.diff(dates.append(pd.DatetimeIndex([end]))).astype("timedelta64[D]").astype(float),
-        index=dates,
-    )
+    edges = bucket_edges(str(run.scenario["grid"]), start.date(), _days(run))
+    firsts = start + pd.to_timedelta(edges[:-1], unit="D")
+    return pd.Series(np.diff(edges).astype(float), index=pd.DatetimeIndex(firsts))
 
 
 def lane_use(info: Run, plan: Run) -> pd.DataFrame:
@@ -444,9 +440,7 @@ def race(industry: Run) -> Chart:
             )  # fmt: skip
     _layout(figure, 260 * rows + 60, hovermode="x unified")
     short = summary.loc[families]
-    worst = short.assign(
-        gap=short["expenditure_per_day"] - short["production_per_day"]
-    ).sort_values("stocks_run_out", na_position="last")
+    worst = short.sort_values("stocks_run_out", na_position="last")
     never = crossover[crossover["investment"] == "none"]
     behind = never[never["cross_over"].isna() & never["family"].isin(families)]
     reading = (
@@ -471,6 +465,13 @@ def race(industry: Run) -> Chart:
     )
 
 
+def _period_ends(run: Run, firsts: pd.Series) -> pd.DatetimeIndex:
+    """The day after each period's last (its end), for periods named by their first day."""
+    days = period_days(run)
+    starts = pd.DatetimeIndex(firsts)
+    return starts + pd.to_timedelta(days.reindex(starts).to_numpy(), unit="D")
+
+
 def stock_balance(industry: Run) -> Chart:
     """Per family, stock above the owners' floors over time, as the race runs it: what is
     left if production for the partner and pledges met all expenditure; below zero, the
@@ -492,23 +493,24 @@ def stock_balance(industry: Run) -> Chart:
         row, col = divmod(k, columns)
         part = by_period[by_period["family"] == family]
         balance = part["stock_balance"].to_numpy()
+        ends = _period_ends(industry, part["date"])  # the balance is the stock at its end
         figure.add_trace(
             go.Scatter(
-                x=part["date"], y=np.maximum(balance, 0.0), mode="lines", fill="tozeroy",
+                x=ends, y=np.maximum(balance, 0.0), mode="lines", fill="tozeroy",
                 line={"color": BLUE, "width": 1.5}, name="stock above floors",
                 legendgroup="stock", showlegend=k == 0,
-                hovertemplate=f"{family}: %{{y:,.0f}} above floors at the end of the period of"
-                " %{x|%Y-%m-%d}<extra></extra>",
+                hovertemplate=f"{family}: %{{y:,.0f}} above floors by %{{x|%Y-%m-%d}}"
+                "<extra></extra>",
             ),
             row=row + 1, col=col + 1,
         )  # fmt: skip
         figure.add_trace(
             go.Scatter(
-                x=part["date"], y=np.minimum(balance, 0.0), mode="lines", fill="tozeroy",
+                x=ends, y=np.minimum(balance, 0.0), mode="lines", fill="tozeroy",
                 line={"color": SHORT, "width": 1.5}, name="short of expenditure",
                 legendgroup="short", showlegend=k == 0,
-                hovertemplate=f"{family}: %{{y:,.0f}} (expenditure not covered by then)"
-                "<extra></extra>",
+                hovertemplate=f"{family}: %{{y:,.0f}} of expenditure not covered by "
+                "%{x|%Y-%m-%d}<extra></extra>",
             ),
             row=row + 1, col=col + 1,
         )  # fmt: skip
@@ -544,8 +546,12 @@ def shortfall_heatmap(plan: Run) -> Chart:
     share = kept.pivot(index="row", columns="date", values="share").reindex(rows)
     units = kept.pivot(index="row", columns="date", values="shortfall").reindex(rows)
     unit = kept.groupby("row")["unit"].first().reindex(rows)
-    # Cells span their periods: the periods' starts and the horizon's end are the edges.
-    starts = pd.DatetimeIndex(share.columns)
+    # Cells span their periods: every period of the grid, its first days and the horizon's end
+    # the edges (a period without demand is a blank column, not a wider neighbour).
+    grid = period_days(plan)
+    starts = pd.DatetimeIndex(grid.index)
+    share = share.reindex(columns=starts)
+    units = units.reindex(columns=starts)
     end = pd.Timestamp(plan.scenario["start"]) + pd.Timedelta(days=_days(plan))
     shape = units.shape
     figure = go.Figure(
@@ -692,10 +698,15 @@ def days_of_supply_fans(simulation: Run) -> Chart:
     reading = "No formation runs short in any replication."
     if len(short) and short.iloc[0]["probability_short"] > 0:
         top = short.iloc[0]
+        when = (
+            f" (median first short {top['median_first_short']:%Y-%m-%d})"
+            if top["probability_short"] >= 0.5  # else the median is the horizon's end
+            else ""
+        )
         reading = (
             f"{top['formation']} runs short of {top['family']} in "
-            f"{top['probability_short']:.0%} of replications (median first short "
-            f"{top['median_first_short']:%Y-%m-%d}); fill rate {top['fill_rate']:.0%}."
+            f"{top['probability_short']:.0%} of replications{when}; fill rate "
+            f"{top['fill_rate']:.0%}."
         )
     note = "Days of supply are shown weekly." if _thinned(simulation["days_of_supply"]) else ""
     if len(short) > len(pairs):

@@ -51,6 +51,9 @@ class Plots:
     def race(self) -> go.Figure:
         return self._figure(charts.race(self._need("industry", "the race")))
 
+    def stock_balance(self) -> go.Figure:
+        return self._figure(charts.stock_balance(self._need("industry", "the stock balance")))
+
     def lead_times(self) -> go.Figure:
         return self._figure(charts.lead_times(self._need("industry", "the lead times")))
 
@@ -78,4 +81,12 @@ class Plots:
 
     # compare
     def compare(self) -> go.Figure:
+        """Shortfall by formation and family, A beside B."""
         return self._figure(charts.compare_shortfall(self._need("compare", "the comparison")))
+
+    def compare_bottlenecks(self) -> go.Figure:
+        run = self._need("compare", "the comparison of bottlenecks")
+        return self._figure(charts.compare_bottlenecks(run))
+
+    def compare_cases(self) -> go.Figure:
+        return self._figure(charts.compare_cases(self._need("compare", "the comparison of cases")))

@@ -433,7 +433,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
             origin_hand[cell, g, :] = x.initial_origin[cell, g]
     origin_pipe = np.zeros((ring_start[n_flows] if tracked else 0, n_origins, width))
     mix = np.zeros((n_sources if tracked else 0, n_origins, width))
-    mass_of = np.zeros(width)
+    total_scratch = np.zeros(width)
     amount = np.zeros(width)  # drawn from a cell, per replication
     from_row = row[x.flow_from] if tracked else x.flow_from  # (untracked, row is empty)
     to_row = row[x.flow_to] if tracked else x.flow_to
@@ -824,7 +824,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     queue[q, b] -= start[q, b]
                     repaired[done_on, q, b] += start[q, b]
                 if tracked and cell >= 0 and row[cell] >= 0:
-                    _take_origins(origin_hand, row[cell], amount, mass_of, taken)
+                    _take_origins(origin_hand, row[cell], amount, total_scratch, taken)
                     for g in range(n_origins):
                         for b in range(width):
                             origin_parts[g, item, b] += taken[g, b]
@@ -898,7 +898,7 @@ def _replicate_block(x: Inputs, rnd: Random, out: Outputs, first: int, width: in
                     got[p, b] += draw * factor
                     amount[b] = draw
                 if tracked and row[cell] >= 0:
-                    _take_origins(origin_hand, row[cell], amount, mass_of, taken)
+                    _take_origins(origin_hand, row[cell], amount, total_scratch, taken)
                     for g in range(n_origins):
                         for b in range(width):
                             origin_consumed[g, item, b] += taken[g, b]
