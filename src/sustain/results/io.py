@@ -92,36 +92,48 @@ def read_run(folder: Path) -> Run:
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise TypeError("not a JSON object")
-        engine = str(manifest["engine"])
-        names = list(manifest["tables"])
-        for field in ("scenario", "options", "figures", "counts", "timings", "notes", "versions"):
-            if not isinstance(manifest.get(field, {}), dict):
-                raise TypeError(f"its {field} is not a JSON object")
-        if not isinstance(manifest.get("summary", []), list):
-            raise TypeError("its summary is not a list")
+        engine, names = check_manifest(manifest)
     except (ValueError, KeyError, TypeError) as exc:
         raise RunReadError(f"{manifest_path}: not a run's manifest ({exc})") from exc
     tables = read_tables(folder, engine, names)
     try:
-        return Run(
-            engine=engine,
-            scenario=manifest.get("scenario", {}),
-            options=manifest.get("options", {}),
-            tables=tables,
-            seed=manifest.get("seed"),
-            figures=manifest.get("figures", {}),
-            counts=manifest.get("counts", {}),
-            timings=manifest.get("timings", {}),
-            notes=manifest.get("notes", {}),
-            summary=tuple(manifest.get("summary", ())),
-            started=dt.datetime.fromisoformat(manifest["started"]),
-            id=str(manifest["id"]),
-            versions=manifest.get("versions", {}),
-        )
+        return run_of(manifest, tables)
     except (ValueError, KeyError, TypeError) as exc:
         raise RunReadError(f"{manifest_path}: {exc}") from exc
+
+
+def check_manifest(manifest: object) -> tuple[str, list[str]]:
+    """A run's metadata (Run.metadata()) checked for its shape: its engine and table names
+    (TypeError or KeyError where it is not a run's)."""
+    if not isinstance(manifest, dict):
+        raise TypeError("not a JSON object")
+    engine = str(manifest["engine"])
+    names = list(manifest["tables"])
+    for field in ("scenario", "options", "figures", "counts", "timings", "notes", "versions"):
+        if not isinstance(manifest.get(field, {}), dict):
+            raise TypeError(f"its {field} is not a JSON object")
+    if not isinstance(manifest.get("summary", []), list):
+        raise TypeError("its summary is not a list")
+    return engine, names
+
+
+def run_of(manifest: Mapping[str, Any], tables: dict[str, pd.DataFrame]) -> Run:
+    """The Run of a checked manifest (Run.metadata()) and its tables."""
+    return Run(
+        engine=str(manifest["engine"]),
+        scenario=manifest.get("scenario", {}),
+        options=manifest.get("options", {}),
+        tables=tables,
+        seed=manifest.get("seed"),
+        figures=manifest.get("figures", {}),
+        counts=manifest.get("counts", {}),
+        timings=manifest.get("timings", {}),
+        notes=manifest.get("notes", {}),
+        summary=tuple(manifest.get("summary", ())),
+        started=dt.datetime.fromisoformat(manifest["started"]),
+        id=str(manifest["id"]),
+        versions=manifest.get("versions", {}),
+    )
 
 
 def read_tables(folder: Path, engine: str, names: Iterable[str]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,252 @@
+"""The run store: scenarios (every version uploaded) and runs (their metadata and tables) in a
+database, SQLite in a file by default, PostgreSQL by URL (SQLAlchemy 2; the schema made and
+changed by Alembic migrations, applied when a store is opened).
+
+Writes are transactions: a run is recorded as running when its engine starts, and its tables
+and its finished status are written in one transaction, so a process killed at any moment
+leaves the run whole or without a table; a run left running by a process that is gone is
+marked failed the next time the store is opened, never lost silently.
+
+    store = Store.open("sqlite:///sustain.db")
+    store.begin(run_id, engine, digest)       # running
+    store.finish(run)                          # finished, with its tables, atomically
+    store.run(run_id)                          # the same Run back
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from sustain.results import Run
+from sustain.results.io import check_manifest, run_of
+from sustain.results.table_specs import spec
+from sustain.store.schema import RunRecord, RunTable, ScenarioVersion
+
+__all__ = ["DEFAULT_URL", "RunSummary", "Store", "StoreError"]
+
+DEFAULT_URL = "sqlite:///sustain.db"
+
+
+class StoreError(ValueError):
+    """A request the store cannot meet (an unknown run, a run not finished): says which."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as listed: no tables."""
+
+    id: str
+    engine: str
+    status: str
+    scenario_digest: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """A time read back in UTC (SQLite keeps no time zone: the store writes UTC only)."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+
+
+def _here() -> str:
+    return socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """Foreign keys enforced (SQLite leaves them off) and a busy wait rather than an error
+    when another process holds the write lock."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(connection: object, record: object) -> None:
+        cursor = connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+class Store:
+    """A store at a database URL; `Store.open` migrates it to the head revision first."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> Store:
+        """The store at `url`, made or upgraded to the current schema, with the runs that a
+        process now gone left running marked failed."""
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            _sqlite_pragmas(engine)
+        migrate(engine)
+        store = cls(engine)
+        store.fail_orphans()
+        return store
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # Scenarios
+
+    def add_scenario(
+        self, name: str, digest: str, filename: str, content: bytes, uploaded_by: str | None
+    ) -> int:
+        """Record a scenario version as uploaded; its id."""
+        with self._session() as session:
+            version = ScenarioVersion(
+                name=name,
+                digest=digest,
+                filename=filename,
+                content=content,
+                uploaded_by=uploaded_by,
+                uploaded_at=_now(),
+            )
+            session.add(version)
+            session.flush()
+            return int(version.id)
+
+    # Runs
+
+    def begin(self, run_id: str, engine: str, scenario_digest: str | None) -> None:
+        """Record a run as running (committed at once, so that it is never lost)."""
+        with self._session() as session:
+            session.add(
+                RunRecord(
+                    id=run_id,
+                    engine=engine,
+                    scenario_digest=scenario_digest,
+                    status="running",
+                    started_at=_now(),
+                    host=_here(),
+                    pid=os.getpid(),
+                    meta={},
+                )
+            )
+
+    def finish(self, run: Run) -> None:
+        """The run's tables and its finished status, in one transaction (begun or not)."""
+        blobs = []
+        for name, table in run.tables.items():
+            buffer = io.BytesIO()
+            table.to_parquet(buffer, index=False)
+            blobs.append((name, run.spec(name).name, len(table), buffer.getvalue()))
+        with self._session() as session:
+            record = session.get(RunRecord, run.id)
+            if record is None:
+                record = RunRecord(
+                    id=run.id,
+                    engine=run.engine,
+                    scenario_digest=run.scenario.get("digest"),
+                    started_at=run.started,
+                    host=_here(),
+                    pid=os.getpid(),
+                    meta={},
+                    status="running",
+                )
+                session.add(record)
+            for name, spec_name, rows, blob in blobs:
+                session.add(
+                    RunTable(run_id=run.id, name=name, spec=spec_name, rows=rows, parquet=blob)
+                )
+            record.status = "finished"
+            record.finished_at = _now()
+            record.meta = run.metadata()
+
+    def fail(self, run_id: str, error: str) -> None:
+        with self._session() as session:
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status == "running")
+                .values(status="failed", finished_at=_now(), error=error)
+            )
+
+    def fail_orphans(self) -> list[str]:
+        """Mark failed the runs left running by a process of this host that is gone; their
+        ids."""
+        with self._session() as session:
+            running = session.scalars(
+                select(RunRecord).where(RunRecord.status == "running", RunRecord.host == _here())
+            ).all()
+            orphans = [r for r in running if not _alive(r.pid)]
+            for record in orphans:
+                record.status = "failed"
+                record.finished_at = _now()
+                record.error = f"its process ({record.pid}) ended before the run finished"
+            return [r.id for r in orphans]
+
+    def runs(self, engine: str | None = None) -> list[RunSummary]:
+        """Every run, newest first."""
+        query = select(RunRecord).order_by(RunRecord.started_at.desc())
+        if engine is not None:
+            query = query.where(RunRecord.engine == engine)
+        with self._session() as session:
+            return [
+                RunSummary(
+                    id=r.id,
+                    engine=r.engine,
+                    status=r.status,
+                    scenario_digest=r.scenario_digest,
+                    started_at=_utc(r.started_at),
+                    finished_at=_utc(r.finished_at) if r.finished_at is not None else None,
+                    error=r.error,
+                )
+                for r in session.scalars(query)
+            ]
+
+    def run(self, run_id: str) -> Run:
+        """A finished run, tables conformed to their specs."""
+        with self._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise StoreError(f"no run {run_id} in the store")
+            if record.status != "finished":
+                raise StoreError(f"the run {run_id} is {record.status}, not finished")
+            rows = session.scalars(select(RunTable).where(RunTable.run_id == run_id)).all()
+            meta = dict(record.meta)
+            blobs = {row.name: (row.spec, row.parquet) for row in rows}
+        _, names = check_manifest(meta)
+        tables = {
+            name: spec(blobs[name][0]).conform(pd.read_parquet(io.BytesIO(blobs[name][1])))
+            for name in names
+        }
+        return run_of(meta, tables)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the head revision of the store's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(str(files(__package__))) / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

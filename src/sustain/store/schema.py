@@ -1,0 +1,64 @@
+"""The store's tables (SQLAlchemy 2 declarative models). The schema changes only through a
+migration (sustain/store/migrations): a store is upgraded to the head revision when opened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RUN_STATUSES = ("running", "finished", "failed")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+
+
+class ScenarioVersion(Base):
+    """One version of a scenario as uploaded: its canonical digest (the same whatever the
+    format) and the file as it came."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    filename: Mapped[str] = mapped_column(String(500))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RunRecord(Base):
+    """A run: running while its engine works, then finished with its tables (in the same
+    transaction as its status) or failed. A run left running by a process that is gone is
+    shown as failed when the store is next opened."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(40), index=True)
+    scenario_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)  # Run.metadata(), once finished
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunTable(Base):
+    """One table of a finished run, as Parquet (types kept; conformed to its spec on read)."""
+
+    __tablename__ = "run_tables"
+
+    run_id: Mapped[str] = mapped_column(
+        String(80), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    spec: Mapped[str] = mapped_column(String(120))
+    rows: Mapped[int] = mapped_column(Integer)
+    parquet: Mapped[bytes] = mapped_column(LargeBinary)

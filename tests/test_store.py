@@ -1,0 +1,121 @@
+"""The run store: a run written is the same Run read back, a store opened is migrated to the
+current schema, and a writer killed with SIGKILL at any moment leaves its run whole or without
+a table, shown as failed when the store is next opened (never lost silently)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select, text
+
+import sustain
+from sustain import service
+from sustain.store import Store, StoreError
+from sustain.store.schema import RunRecord, RunTable
+from tests.conftest import ROOT, TINY
+
+
+def sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sustain.db'}"
+
+
+@pytest.fixture(scope="module")
+def runs() -> list[sustain.results.Run]:
+    scenario = sustain.load(TINY)
+    return [
+        service.info_run(scenario),
+        service.plan_run(scenario),
+        service.simulate_run(scenario, replications=16, seed=3),
+    ]
+
+
+def test_a_run_stored_is_the_same_run_read_back(tmp_path: Path, runs: list) -> None:
+    store = Store.open(sqlite(tmp_path))
+    for run in runs:
+        store.begin(run.id, run.engine, run.scenario.get("digest"))
+        store.finish(run)
+    again = Store.open(sqlite(tmp_path))  # another connection, as after a restart
+    for run in runs:
+        back = again.run(run.id)
+        assert back.metadata() == run.metadata()
+        assert list(back.tables) == list(run.tables)
+        for name, table in run.tables.items():
+            pd.testing.assert_frame_equal(back.tables[name], table, check_exact=True)
+    listed = {r.id: r for r in again.runs()}
+    assert {r.id for r in runs} == set(listed)
+    assert all(r.status == "finished" and r.started_at.tzinfo is not None for r in listed.values())
+    assert [r.engine for r in again.runs(engine="plan")] == ["plan"]
+
+
+def test_opening_migrates_once_to_the_head_revision(tmp_path: Path) -> None:
+    first = Store.open(sqlite(tmp_path))
+    Store.open(sqlite(tmp_path))  # nothing to do the second time, and no error
+    with first.engine.connect() as connection:
+        (version,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
+    assert version == "0001"
+
+
+def test_asking_for_what_is_not_there_is_a_clear_error(tmp_path: Path, runs: list) -> None:
+    store = Store.open(sqlite(tmp_path))
+    with pytest.raises(StoreError, match="no run nope in the store"):
+        store.run("nope")
+    store.begin("plan-x", "plan", None)
+    with pytest.raises(StoreError, match="plan-x is running, not finished"):
+        store.run("plan-x")
+
+
+def writer(url: str, rows: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "store_writer.py"), url, str(rows)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
+    )
+
+
+def test_a_writer_killed_at_any_moment_leaves_its_run_whole_or_failed(tmp_path: Path) -> None:
+    url = sqlite(tmp_path)
+    Store.open(url)
+    rng = random.Random(7)
+    kills = 8
+    for _ in range(kills):
+        process = writer(url, 400_000)
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("begun ")
+        assert process.stdout.readline() == "writing\n"
+        time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the tables' transaction, or after
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    whole = writer(url, 1_000)  # and one left to finish
+    assert whole.wait(timeout=120) == 0, whole.stderr.read() if whole.stderr else ""
+    store = Store.open(url)  # the restart: runs of processes gone are marked failed
+    statuses = {r.id: r for r in store.runs()}
+    assert len(statuses) == kills + 1
+    with store.engine.connect() as connection:
+        tables = dict(
+            connection.execute(
+                select(RunTable.run_id, func.count()).group_by(RunTable.run_id)
+            ).all()
+        )
+        running = connection.execute(
+            select(func.count()).where(RunRecord.status == "running")
+        ).scalar_one()
+    assert running == 0  # none left running, none lost
+    failed = [r for r in statuses.values() if r.status == "failed"]
+    finished = [r for r in statuses.values() if r.status == "finished"]
+    assert failed, "no kill landed before the run finished: the test proves nothing"
+    for run in failed:
+        assert run.id not in tables, f"{run.id} failed but kept {tables[run.id]} tables"
+        assert "ended before the run finished" in (run.error or "")
+    for run in finished:
+        assert tables.get(run.id) == 1  # whole: its one table
+        assert len(store.run(run.id).tables["sites"]) in (400_000, 1_000)
