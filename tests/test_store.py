@@ -1,20 +1,27 @@
 """The run store: a run written is the same Run read back, a store opened is migrated to the
 current schema, and a writer killed with SIGKILL at any moment leaves its run whole or without
-a table, shown as failed when the store is next opened (never lost silently)."""
+a table, shown as failed when the store is next opened (never lost silently). Each against
+SQLite in a file and a real PostgreSQL server (Debian's, started on loopback by
+scripts/postgres.sh, installed by it where missing)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 import sustain
 from sustain import service
@@ -23,8 +30,41 @@ from sustain.store.schema import RunRecord, RunTable
 from tests.conftest import ROOT, TINY
 
 
-def sqlite(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sustain.db'}"
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of the project's own, for this module; its base URL."""
+    folder = tempfile.mkdtemp(prefix="sustain-pg-")  # not under pytest's root-only folders
+    port = free_port()
+    script = str(ROOT / "scripts" / "postgres.sh")
+    subprocess.run(["sh", script, "start", folder, str(port)], check=True, timeout=600)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(["sh", script, "stop", folder], check=False, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+DATABASES = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sustain.db'}"
+    server = request.getfixturevalue("postgres_server")
+    name = f"store_{os.getpid()}_{next(DATABASES)}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server}/{name}"
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +77,12 @@ def runs() -> list[sustain.results.Run]:
     ]
 
 
-def test_a_run_stored_is_the_same_run_read_back(tmp_path: Path, runs: list) -> None:
-    store = Store.open(sqlite(tmp_path))
+def test_a_run_stored_is_the_same_run_read_back(url: str, runs: list) -> None:
+    store = Store.open(url)
     for run in runs:
         store.begin(run.id, run.engine, run.scenario.get("digest"))
         store.finish(run)
-    again = Store.open(sqlite(tmp_path))  # another connection, as after a restart
+    again = Store.open(url)  # another connection, as after a restart
     for run in runs:
         back = again.run(run.id)
         assert back.metadata() == run.metadata()
@@ -55,16 +95,16 @@ def test_a_run_stored_is_the_same_run_read_back(tmp_path: Path, runs: list) -> N
     assert [r.engine for r in again.runs(engine="plan")] == ["plan"]
 
 
-def test_opening_migrates_once_to_the_head_revision(tmp_path: Path) -> None:
-    first = Store.open(sqlite(tmp_path))
-    Store.open(sqlite(tmp_path))  # nothing to do the second time, and no error
+def test_opening_migrates_once_to_the_head_revision(url: str) -> None:
+    first = Store.open(url)
+    Store.open(url)  # nothing to do the second time, and no error
     with first.engine.connect() as connection:
         (version,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
     assert version == "0001"
 
 
-def test_asking_for_what_is_not_there_is_a_clear_error(tmp_path: Path, runs: list) -> None:
-    store = Store.open(sqlite(tmp_path))
+def test_asking_for_what_is_not_there_is_a_clear_error(url: str) -> None:
+    store = Store.open(url)
     with pytest.raises(StoreError, match="no run nope in the store"):
         store.run("nope")
     store.begin("plan-x", "plan", None)
@@ -82,8 +122,7 @@ def writer(url: str, rows: int) -> subprocess.Popen[str]:
     )
 
 
-def test_a_writer_killed_at_any_moment_leaves_its_run_whole_or_failed(tmp_path: Path) -> None:
-    url = sqlite(tmp_path)
+def test_a_writer_killed_at_any_moment_leaves_its_run_whole_or_failed(url: str) -> None:
     Store.open(url)
     rng = random.Random(7)
     kills = 8
