@@ -112,6 +112,18 @@ def test_asking_for_what_is_not_there_is_a_clear_error(url: str) -> None:
         store.run("plan-x")
 
 
+def test_a_run_whose_engine_fails_is_recorded_failed_with_the_reason(url: str, runs: list) -> None:
+    store = Store.open(url)
+    with pytest.raises(RuntimeError), store.recording("plan-1", "plan", None):
+        raise RuntimeError("HiGHS gave up")
+    (failed,) = store.runs()
+    assert failed.status == "failed" and failed.error == "RuntimeError: HiGHS gave up"
+    run = runs[1]
+    with store.recording(run.id, run.engine, run.scenario["digest"]) as finished:
+        finished(run)
+    assert store.run(run.id).metadata() == run.metadata()
+
+
 def writer(url: str, rows: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "store_writer.py"), url, str(rows)],

@@ -8,8 +8,8 @@ leaves the run whole or without a table; a run left running by a process that is
 marked failed the next time the store is opened, never lost silently.
 
     store = Store.open("sqlite:///sustain.db")
-    store.begin(run_id, engine, digest)       # running
-    store.finish(run)                          # finished, with its tables, atomically
+    with store.recording(run_id, engine, digest) as finished:   # running
+        finished(make_the_run())               # finished, with its tables, atomically
     store.run(run_id)                          # the same Run back
 """
 
@@ -19,7 +19,7 @@ import datetime as dt
 import io
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
@@ -182,6 +182,31 @@ class Store:
             record.status = "finished"
             record.finished_at = _now()
             record.meta = run.metadata()
+
+    @contextmanager
+    def recording(
+        self, run_id: str, engine: str, scenario_digest: str | None
+    ) -> Iterator[Callable[[Run], None]]:
+        """Record a run while its engine works: running on entry; the block hands its Run to
+        the callable it is given (finished, with its tables); an exception out of the block
+        marks the run failed with its message, and goes on."""
+        self.begin(run_id, engine, scenario_digest)
+        done = False
+
+        def finished(run: Run) -> None:
+            nonlocal done
+            if run.id != run_id:
+                raise StoreError(f"the run {run.id} is not the one recorded ({run_id})")
+            self.finish(run)
+            done = True
+
+        try:
+            yield finished
+        except BaseException as exc:
+            self.fail(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+        if not done:
+            self.fail(run_id, "the engine returned no run")
 
     def fail(self, run_id: str, error: str) -> None:
         with self._session() as session:
