@@ -892,14 +892,13 @@ def mitigation_value(resilience: Run) -> Chart:
         yaxis={"autorange": "reversed"},
         xaxis={"title": "weighted shortfall removed per MEUR"},
     )
+    if not len(options):
+        reading = "No priced mitigation option removes any shortfall."
+        return _nothing(figure, reading, {"mitigations": options})
     reading = (
         f"Best value: {options.iloc[0]['name']} against {options.iloc[0]['case']} "
         f"({figure_text(options.iloc[0]['per_meur'])} per MEUR)."
-        if len(options)
-        else "No priced mitigation option removes any shortfall."
     )
-    if not len(options):
-        return _nothing(figure, reading, {"mitigations": options})
     return Chart(figure, reading, data={"mitigations": options})
 
 
@@ -920,15 +919,13 @@ def lead_times(industry: Run) -> Chart:
         )  # fmt: skip
     _layout(figure, 360, yaxis={"title": "months to deliver a new order", "rangemode": "tozero"})
     first = times[times["day"] == times["day"].min()].sort_values("lead_time_months")
+    if not len(first):
+        return _nothing(figure, "No production line.", {"lead_times": times})
     reading = (
         f"At the start a new order waits {first.iloc[-1]['lead_time_months']:.0f} months on "
         f"{first.iloc[-1]['line']} and {first.iloc[0]['lead_time_months']:.0f} on "
         f"{first.iloc[0]['line']}."
-        if len(first)
-        else "No production line."
     )
-    if not len(first):
-        return _nothing(figure, reading, {"lead_times": times})
     return Chart(figure, reading, data={"lead_times": times})
 
 
@@ -965,14 +962,12 @@ def order_books(industry: Run) -> Chart:
         xaxis={"type": "date"},
     )
     late = orders.sort_values("delivered_by").tail(1)
+    if not len(late):
+        return _nothing(figure, "No orders on the books.", {"orders": orders})
     reading = (
         f"{len(orders)} orders on {orders['line'].nunique()} lines; the last is delivered by "
         f"{pd.Timestamp(late.iloc[0]['delivered_by']):%Y-%m-%d} ({late.iloc[0]['order']})."
-        if len(late)
-        else "No orders on the books."
     )
-    if not len(late):
-        return _nothing(figure, reading, {"orders": orders})
     return Chart(figure, reading, data={"orders": orders})
 
 
