@@ -56,6 +56,7 @@ def test_the_map_draws_every_site_where_it_is_and_every_lane_with_what_it_carrie
         for lon, lat, text in zip(trace.x, trace.y, trace.text, strict=True):
             drawn[text.split("</b>")[0].removeprefix("<b>")] = (lon, lat)
     assert drawn == {s: (r.lon, r.lat) for s, r in sites.iterrows()}
+    assert drawn["hub"] == (22.0, 50.0) and drawn["front"] == (37.0, 49.0)  # as tiny.yaml has them
     # Each lane's hover names the tonnes the plan ships on it, summed here from the plan.
     moved = tiny_runs.plan["shipments"].groupby("lane")["tonnes"].sum()
     (lanes,) = traces(chart, meta="lanes")
