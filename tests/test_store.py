@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 import sustain
+import sustain.store
 from sustain import service
 from sustain.store import Store, StoreError
-from sustain.store.schema import RunRecord, RunTable
+from sustain.store.schema import AuditEntry, RunRecord, RunTable, Token
 from tests.conftest import ROOT, TINY
 
 
@@ -100,7 +102,7 @@ def test_opening_migrates_once_to_the_head_revision(url: str) -> None:
     Store.open(url)  # nothing to do the second time, and no error
     with first.engine.connect() as connection:
         (version,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_asking_for_what_is_not_there_is_a_clear_error(url: str) -> None:
@@ -122,6 +124,44 @@ def test_a_run_whose_engine_fails_is_recorded_failed_with_the_reason(url: str, r
     with store.recording(run.id, run.engine, run.scenario["digest"]) as finished:
         finished(run)
     assert store.run(run.id).metadata() == run.metadata()
+
+
+def test_a_token_names_its_user_and_only_its_hash_is_kept(url: str) -> None:
+    store = Store.open(url)
+    store.add_user("ana", "POL", "planner", by="setup")
+    token = store.issue_token("ana", by="setup")
+    assert store.person(token) == sustain.store.Person("ana", "POL", "planner")
+    prefix, _, secret = token.partition(".")
+    assert store.person(f"{prefix}.{secret[:-1]}x") is None  # one character off
+    assert store.person("nonsense") is None and store.person("") is None
+    with store.engine.connect() as connection:
+        stored = connection.execute(select(Token.hash)).scalar_one()
+    assert secret not in stored and stored.startswith("$argon2id$")
+    store.revoke_token(prefix, by="ana")
+    assert store.person(token) is None
+    with pytest.raises(StoreError, match="unknown role"):
+        store.add_user("bob", "USA", "admin", by="setup")
+    with pytest.raises(StoreError, match='"ana" exists'):
+        store.add_user("ana", "USA", "viewer", by="setup")
+
+
+def test_every_change_is_audited_and_the_audit_log_cannot_be_edited(url: str) -> None:
+    store = Store.open(url)
+    store.add_user("ana", "POL", "coordinator", by="setup")
+    store.issue_token("ana", by="ana")
+    log = store.audit()
+    assert [(e["user"], e["action"], e["target"]) for e in log] == [
+        ("setup", "add user", "user ana"),
+        ("ana", "issue token", "user ana"),
+    ]
+    assert log[0]["after"] == {"name": "ana", "nation": "POL", "role": "coordinator"}
+    for change in (
+        update(AuditEntry).values(user="someone else"),
+        AuditEntry.__table__.delete(),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as connection:
+            connection.execute(change)
+    assert store.audit() == log  # untouched
 
 
 def writer(url: str, rows: int) -> subprocess.Popen[str]:

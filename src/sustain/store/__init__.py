@@ -18,31 +18,54 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from alembic import command
 from alembic.config import Config
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sustain.results import Run
 from sustain.results.io import check_manifest, run_of
 from sustain.results.table_specs import spec
-from sustain.store.schema import RunRecord, RunTable, ScenarioVersion
+from sustain.store.schema import (
+    ROLES,
+    AuditEntry,
+    Nation,
+    RunRecord,
+    RunTable,
+    ScenarioVersion,
+    Token,
+    User,
+)
 
-__all__ = ["DEFAULT_URL", "RunSummary", "Store", "StoreError"]
+__all__ = ["DEFAULT_URL", "ROLES", "Person", "RunSummary", "Store", "StoreError"]
+HASHER = PasswordHasher()  # argon2id, the library's defaults
 
 DEFAULT_URL = "sqlite:///sustain.db"
 
 
 class StoreError(ValueError):
     """A request the store cannot meet (an unknown run, a run not finished): says which."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as the store knows them."""
+
+    name: str
+    nation: str
+    role: str
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,88 @@ class Store:
             session.add(version)
             session.flush()
             return int(version.id)
+
+    # People
+
+    def add_user(self, name: str, nation: str, role: str, *, by: str) -> Person:
+        """A user of a nation with a role (the nation is added if new); audited."""
+        if role not in ROLES:
+            raise StoreError(f'unknown role "{role}": one of {", ".join(ROLES)}')
+        with self._session() as session:
+            if session.scalar(select(User).where(User.name == name)) is not None:
+                raise StoreError(f'a user "{name}" exists already')
+            if session.get(Nation, nation) is None:
+                session.add(Nation(id=nation))
+            session.add(User(name=name, nation=nation, role=role, created_at=_now()))
+            after = {"name": name, "nation": nation, "role": role}
+            self._audit(session, by, "add user", f"user {name}", None, after)
+        return Person(name, nation, role)
+
+    def issue_token(self, name: str, *, by: str) -> str:
+        """A new bearer token for the user, returned once: the store keeps its hash only."""
+        with self._session() as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise StoreError(f'no user "{name}"')
+            prefix = secrets.token_hex(8)
+            token = f"{prefix}.{secrets.token_urlsafe(32)}"
+            session.add(
+                Token(prefix=prefix, user_id=user.id, hash=HASHER.hash(token), created_at=_now())
+            )
+            self._audit(session, by, "issue token", f"user {name}", None, {"prefix": prefix})
+        return token
+
+    def revoke_token(self, prefix: str, *, by: str) -> None:
+        with self._session() as session:
+            token = session.get(Token, prefix)
+            if token is None or token.revoked_at is not None:
+                raise StoreError(f"no live token {prefix}")
+            token.revoked_at = _now()
+            self._audit(session, by, "revoke token", f"token {prefix}", None, None)
+
+    def person(self, token: str) -> Person | None:
+        """Whose the token is, or None (unknown, revoked or wrong)."""
+        prefix, _, _ = token.partition(".")
+        with self._session() as session:
+            found = session.get(Token, prefix)
+            if found is None or found.revoked_at is not None:
+                return None
+            try:
+                HASHER.verify(found.hash, token)
+            except VerificationError:
+                return None
+            user = session.get(User, found.user_id)
+            return None if user is None else Person(user.name, user.nation, user.role)
+
+    @staticmethod
+    def _audit(
+        session: Session,
+        user: str,
+        action: str,
+        target: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """One audit entry, in the transaction of the change it records."""
+        entry = AuditEntry(
+            at=_now(), user=user, action=action, target=target, before=before, after=after
+        )
+        session.add(entry)
+
+    def audit(self) -> list[dict[str, object]]:
+        """The audit log, oldest first."""
+        with self._session() as session:
+            return [
+                {
+                    "at": _utc(e.at),
+                    "user": e.user,
+                    "action": e.action,
+                    "target": e.target,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            ]
 
     # Runs
 

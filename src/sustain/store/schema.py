@@ -62,3 +62,54 @@ class RunTable(Base):
     spec: Mapped[str] = mapped_column(String(120))
     rows: Mapped[int] = mapped_column(Integer)
     parquet: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+ROLES = ("coordinator", "planner", "viewer")
+
+
+class Nation(Base):
+    """A nation of the coalition (the owner of rows, the nation of users)."""
+
+    __tablename__ = "nations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class User(Base):
+    """A person: their nation and role (coordinator, planner or viewer)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    nation: Mapped[str] = mapped_column(String(40), ForeignKey("nations.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Token(Base):
+    """A bearer token of a user, kept as its argon2 hash only; looked up by its public
+    prefix."""
+
+    __tablename__ = "tokens"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"))
+    hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One change: who, when, what, before and after. Append-only: the database refuses to
+    update or delete a row (a trigger, migration 0002)."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    target: Mapped[str] = mapped_column(String(300))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
