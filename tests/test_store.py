@@ -7,6 +7,7 @@ scripts/postgres.sh, installed by it where missing)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import shutil
@@ -210,3 +211,35 @@ def test_a_writer_killed_at_any_moment_leaves_its_run_whole_or_failed(url: str) 
     for run in finished:
         assert tables.get(run.id) == 1  # whole: its one table
         assert len(store.run(run.id).tables["sites"]) in (400_000, 1_000)
+
+
+def sustain_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sustain", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+
+
+def test_users_are_added_from_the_command_line_with_a_token_shown_once(tmp_path: Path) -> None:
+    added = sustain_cli("users", "add", "ana", "--nation", "POL", "--role", "planner", "--json",
+                        cwd=tmp_path)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    document = json.loads(added.stdout)
+    assert (document["user"], document["nation"], document["role"]) == ("ana", "POL", "planner")
+    store = Store.open(f"sqlite:///{tmp_path / 'sustain.db'}")  # the default, where it ran
+    assert store.person(document["token"]) == sustain.store.Person("ana", "POL", "planner")
+    for args, message in [
+        (["users", "add", "ana", "--nation", "POL", "--role", "viewer"], '"ana" exists'),
+        (["users", "add", "bo", "--nation", "USA", "--role", "boss"], "unknown role"),
+        (["users", "add", "bo", "--nation", "USA", "--role", "viewer", "--database", "nonsense"],
+         "not a database URL"),
+        (["users", "add", "bo", "--nation", "USA", "--role", "viewer",
+          "--database", f"sqlite:///{tmp_path}/no/such/folder/x.db"], "cannot open the store"),
+    ]:  # fmt: skip
+        refused = sustain_cli(*args, cwd=tmp_path)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr

@@ -982,6 +982,49 @@ def report(
         out.print(f"report written to {out_file} ({size / 1e6:.1f} MB)", highlight=False)
 
 
+users = typer.Typer(
+    help="Users of the workspace: each of a nation, with a role.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(users, name="users", short_help="Users of the workspace and their tokens.")
+Database = Annotated[
+    str,
+    typer.Option(
+        "--database",
+        envvar="SUSTAIN_DATABASE",
+        help="The store: sqlite:///FILE (default sustain.db here) or postgresql+psycopg://...",
+    ),
+]
+
+
+@users.command("add", short_help="Add a user and print their first token.")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's name (unique).")],
+    nation: Annotated[str, typer.Option(help="The user's nation, e.g. POL.")],
+    role: Annotated[str, typer.Option(help="coordinator, planner or viewer.")],
+    database: Database = "sqlite:///sustain.db",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a user of a nation with a role, and print a bearer token for them: it is shown
+    once (the store keeps only its hash). Every change is in the store's audit log."""
+    from sustain.store import Store, StoreError
+
+    try:
+        store = Store.open(database)
+        person = store.add_user(name, nation, role, by="sustain users add")
+        token = store.issue_token(name, by="sustain users add")
+    except StoreError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if as_json:
+        document = {"ok": True, "user": person.name, "nation": person.nation, "role": person.role}
+        print(json.dumps({**document, "token": token}, indent=2))
+    else:
+        out.print(f"added {person.name} ({person.role}, {person.nation}); token:", highlight=False)
+        out.print(token, highlight=False, markup=False)
+
+
 def _hint(exc: typer.BadParameter) -> str | None:
     """The flag a bad value was given to, e.g. '--replications'."""
     param = exc.param

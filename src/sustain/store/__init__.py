@@ -33,6 +33,7 @@ from alembic.config import Config
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sustain.results import Run
@@ -127,10 +128,19 @@ class Store:
     def open(cls, url: str = DEFAULT_URL) -> Store:
         """The store at `url`, made or upgraded to the current schema, with the runs that a
         process now gone left running marked failed."""
-        engine = create_engine(url)
+        try:
+            engine = create_engine(url)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(
+                f"{url}: not a database URL this store can open (sqlite:///FILE, or "
+                f"postgresql+psycopg://USER@HOST:PORT/NAME with sustain[postgres]): {exc}"
+            ) from None
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine)
-        migrate(engine)
+        try:
+            migrate(engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {url}: {exc.orig}") from None
         store = cls(engine)
         store.fail_orphans()
         return store
