@@ -90,7 +90,8 @@ def _options(options: Any) -> dict[str, Any]:
 
 def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
     """What a scenario holds: sites by kind and nation, lanes by mode, demand and supply by
-    family (the summary), and every site, lane and asset (where they are, for maps)."""
+    family (the summary), and every site, lane, asset, formation and line (where they are
+    and whose: for maps and for nation-scoped access)."""
     start = time.perf_counter()
     network = compile_network(scenario)
     tables = {
@@ -101,6 +102,8 @@ def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
         "sites": summary.sites(network),
         "lanes": summary.lanes(network),
         "assets": summary.assets(network),
+        "formations": summary.formations(network),
+        "lines": summary.lines(network),
     }
     return Run(
         engine="info",

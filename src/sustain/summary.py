@@ -155,3 +155,29 @@ def assets(network: Network) -> pd.DataFrame:
             "recovery_days": n.asset_recovery_days,
         }
     )
+
+
+def formations(network: Network) -> pd.DataFrame:
+    """Every formation: its nation, the site it draws from and its priority."""
+    n = network
+    return pd.DataFrame(
+        {
+            "formation": n.formations.names,
+            "nation": n.nations.take(n.formation_nation),
+            "site": n.sites.take(n.formation_site),
+            "priority": n.formation_priority,
+        }
+    )
+
+
+def lines(network: Network) -> pd.DataFrame:
+    """Every production line: its site, item and nation."""
+    n = network
+    return pd.DataFrame(
+        {
+            "line": n.lines.names,
+            "site": n.sites.take(n.line_site),
+            "item": n.items.take(n.line_item),
+            "nation": n.nations.take(n.line_nation),
+        }
+    )

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sustain.results import Run
 from sustain.results.io import check_manifest, run_of
 from sustain.results.table_specs import spec
+from sustain.scope import owners_of, visible
 from sustain.store.schema import (
     ROLES,
     AuditEntry,
@@ -123,6 +124,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Whose rows are whose, per scenario digest: a scenario version's owners never change.
+        self._owners: dict[str, dict[str, dict[str, str]]] = {}
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> Store:
@@ -364,6 +367,50 @@ class Store:
                 for r in session.scalars(query)
             ]
 
+    def owners(self, scenario_digest: str) -> dict[str, dict[str, str]]:
+        """Whose each site, formation, line and lane is, from the newest finished info run
+        of the scenario in the store."""
+        if scenario_digest in self._owners:
+            return self._owners[scenario_digest]
+        with self._session() as session:
+            info = session.scalar(
+                select(RunRecord.id)
+                .where(
+                    RunRecord.engine == "info",
+                    RunRecord.status == "finished",
+                    RunRecord.scenario_digest == scenario_digest,
+                )
+                .order_by(RunRecord.started_at.desc())
+            )
+        if info is None:
+            raise StoreError(
+                f"no info run of the scenario {scenario_digest[:12]} in the store: whose rows "
+                "are whose is not known (store its info run first)"
+            )
+        found = owners_of(self.run(info).tables)
+        self._owners[scenario_digest] = found
+        return found
+
+    def table(
+        self, run_id: str, name: str, person: Person, *, offset: int = 0, limit: int | None = None
+    ) -> pd.DataFrame:
+        """The rows of a run's table that the person may see (sustain.scope), in order, from
+        `offset`, at most `limit`. The one query every interface reads tables through."""
+        with self._session() as session:
+            spec_name, frame = _table_of(session, run_id, name)
+            digest = session.get(RunRecord, run_id).scenario_digest  # type: ignore[union-attr]
+        table_spec = spec(spec_name)
+        frame = table_spec.conform(frame)
+        if person.role != "coordinator" and table_spec.scope:
+            if digest is None:
+                raise StoreError(
+                    f"the run {run_id} names no scenario: its rows' owners are unknown"
+                )
+            shown = visible(frame, table_spec, person.nation, person.role, self.owners(digest))
+            frame = frame[shown]
+        end = None if limit is None else offset + limit
+        return frame.iloc[offset:end].reset_index(drop=True)
+
     def run(self, run_id: str) -> Run:
         """A finished run, tables conformed to their specs."""
         with self._session() as session:
@@ -381,6 +428,18 @@ class Store:
             for name in names
         }
         return run_of(meta, tables)
+
+
+def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFrame]:
+    record = session.get(RunRecord, run_id)
+    if record is None:
+        raise StoreError(f"no run {run_id} in the store")
+    if record.status != "finished":
+        raise StoreError(f"the run {run_id} is {record.status}, not finished")
+    row = session.get(RunTable, (run_id, name))
+    if row is None:
+        raise StoreError(f"the run {run_id} has no table {name}")
+    return row.spec, pd.read_parquet(io.BytesIO(row.parquet))
 
 
 def migrate(engine: Engine) -> None:
