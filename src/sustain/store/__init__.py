@@ -397,8 +397,7 @@ class Store:
         """The rows of a run's table that the person may see (sustain.scope), in order, from
         `offset`, at most `limit`. The one query every interface reads tables through."""
         with self._session() as session:
-            spec_name, frame = _table_of(session, run_id, name)
-            digest = session.get(RunRecord, run_id).scenario_digest  # type: ignore[union-attr]
+            spec_name, frame, digest = _table_of(session, run_id, name)
         table_spec = spec(spec_name)
         frame = table_spec.conform(frame)
         if person.role != "coordinator" and table_spec.scope:
@@ -430,7 +429,8 @@ class Store:
         return run_of(meta, tables)
 
 
-def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFrame]:
+def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFrame, str | None]:
+    """A finished run's table: its spec's name, its rows as stored, the run's scenario."""
     record = session.get(RunRecord, run_id)
     if record is None:
         raise StoreError(f"no run {run_id} in the store")
@@ -439,7 +439,7 @@ def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFra
     row = session.get(RunTable, (run_id, name))
     if row is None:
         raise StoreError(f"the run {run_id} has no table {name}")
-    return row.spec, pd.read_parquet(io.BytesIO(row.parquet))
+    return row.spec, pd.read_parquet(io.BytesIO(row.parquet)), record.scenario_digest
 
 
 def migrate(engine: Engine) -> None:
