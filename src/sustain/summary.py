@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -94,6 +98,12 @@ def supply_by_family(network: Network) -> pd.DataFrame:
     )
 
 
+def _listed(compressed: Any, names: Callable[[Any], list[str]]) -> list[str]:
+    """Per row of a compressed sparse incidence (CSR; a CSC's columns), the names of its
+    entries joined by ";" ("" where it has none)."""
+    return [";".join(names(compressed.indices[a:b])) for a, b in pairwise(compressed.indptr)]
+
+
 def _finite(values: np.ndarray) -> np.ndarray:
     """Figures with "unlimited" (inf) as missing."""
     return np.where(np.isfinite(values), values, np.nan)
@@ -120,7 +130,6 @@ def lanes(network: Network) -> pd.DataFrame:
     """Every lane: its ends, mode, capacity (the mean a day over the horizon), transit time,
     cost and the assets it fails with."""
     n = network
-    incidence = n.lane_assets.tocsr()
     return pd.DataFrame(
         {
             "lane": n.lanes.names,
@@ -130,10 +139,7 @@ def lanes(network: Network) -> pd.DataFrame:
             "capacity_t_per_day": n.lane_capacity.sum(axis=0) / n.n_days,
             "transit_days": n.lane_transit_days,
             "cost_eur_per_t": n.lane_cost,
-            "assets": [
-                ";".join(n.assets.take(incidence.indices[a:b]))
-                for a, b in zip(incidence.indptr[:-1], incidence.indptr[1:], strict=True)
-            ],
+            "assets": _listed(n.lane_assets.tocsr(), n.assets.take),
         }
     )
 
@@ -142,16 +148,12 @@ def assets(network: Network) -> pd.DataFrame:
     """Every asset: its kind, the site it is (blank for one that is part of lanes only), the
     lanes that fail with it and the time it takes to recover."""
     n = network
-    by_asset = n.lane_assets.tocsc()
     return pd.DataFrame(
         {
             "asset": n.assets.names,
             "kind": [ASSET_KINDS[k] for k in n.asset_kind],
             "site": [n.sites.names[s] if s >= 0 else "" for s in n.asset_site],
-            "lanes": [
-                ";".join(n.lanes.take(by_asset.indices[a:b]))
-                for a, b in zip(by_asset.indptr[:-1], by_asset.indptr[1:], strict=True)
-            ],
+            "lanes": _listed(n.lane_assets.tocsc(), n.lanes.take),
             "recovery_days": n.asset_recovery_days,
         }
     )
