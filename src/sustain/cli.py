@@ -1025,6 +1025,31 @@ def users_add(
         out.print(token, highlight=False, markup=False)
 
 
+@app.command(short_help="Serve the workspace's REST API over a store.")
+def serve(
+    database: Database = "sqlite:///sustain.db",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    jobs: Annotated[
+        int, typer.Option(help="Runs carried out at once (each in its own process).", min=1)
+    ] = 2,
+) -> None:
+    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) over the store: scenarios,
+    runs as background jobs, their tables scoped by nation, users, tokens, the audit log.
+    Every request but /health needs a bearer token (`sustain users add`)."""
+    import uvicorn
+
+    from sustain.api import create_app
+    from sustain.store import StoreError
+
+    try:
+        api = create_app(database, slots=jobs)
+    except StoreError as exc:
+        _fail(str(exc), as_json=False)
+    err.print(f"serving {escape(database)} at http://{host}:{port} (Ctrl-C stops)", highlight=False)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
 def _hint(exc: typer.BadParameter) -> str | None:
     """The flag a bad value was given to, e.g. '--replications'."""
     param = exc.param

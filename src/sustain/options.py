@@ -14,6 +14,10 @@ from typing import Any
 from sustain.ranges import CENTURY_DAYS, check_range, check_word
 from sustain.timegrid import LAGS
 
+# Options read from JSON (the API's requests) refuse a field they do not have (pydantic reads
+# this as the dataclass's config; a plain dict keeps this module free of pydantic's import).
+STRICT: Any = {"extra": "forbid"}
+
 # The planner (sustain.plan).
 
 
@@ -21,6 +25,8 @@ from sustain.timegrid import LAGS
 class Closure:
     """An asset (or a single lane) out of action from `start_day` up to, not including,
     `end_day`, counted in days from the scenario start."""
+
+    __pydantic_config__ = STRICT
 
     start_day: float
     end_day: float
@@ -43,6 +49,8 @@ class PlanOptions:
     cost. Each later part is minimised only among the plans optimal for the ones before, so no
     cost, however large, turns into shortfall. `lexicographic=False` minimises their weighted
     sum in one solve instead (keep the weights in that order of size then)."""
+
+    __pydantic_config__ = STRICT
 
     shortfall_weight: float = 1.0
     lateness_weight: float = 0.1  # shortfall in the first period costs 10% more than in the last
@@ -97,6 +105,8 @@ class SimulationOptions:
     costs counted, and whether unmet demand is lost (the default: a round not fired today is
     not fired tomorrow) or backordered."""
 
+    __pydantic_config__ = STRICT
+
     policy: str = "base-stock"  # base-stock, s-S, or plan (needs a plan)
     cover_days: float = 14.0  # order-up-to level: days of the demand a site serves, + lead time
     # The scenario's policies table sets the levels of the pairs it names (else days of cover
@@ -139,6 +149,8 @@ NOISE_SHAPES = ("lognormal", "normal")  # of the daily demand factor
 @dataclass(frozen=True)
 class Uncertainty:
     """Each source of uncertainty, switchable. All off gives the expected-value war."""
+
+    __pydantic_config__ = STRICT
 
     # Demand: a daily factor of mean 1 around each formation's intensity schedule (lognormal,
     # or normal cut at 0), surges (a formation's demand multiplied by `surge_factor` for
@@ -228,6 +240,8 @@ METHODS = ("auto", "exact", "search")
 
 @dataclass(frozen=True)
 class SearchOptions:
+    __pydantic_config__ = STRICT
+
     objective: str = "cost"  # cost, or fill-rate: the least stock meeting the target
     method: str = "auto"  # auto (exact where it holds, else search), exact, or search
     target_fill_rate: float = 0.95  # every (formation, family), under fill-rate
@@ -259,6 +273,8 @@ class SearchOptions:
 
 @dataclass(frozen=True)
 class ResilienceOptions:
+    __pydantic_config__ = STRICT
+
     k: int = 1  # 1: every asset alone; 2: also every pair
     loss_day: float = 0.0  # days from the scenario start
     assets: tuple[str, ...] | None = None  # the assets to knock out; all by default

@@ -16,12 +16,14 @@ marked failed the next time the store is opened, never lost silently.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import secrets
+import signal
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -32,13 +34,13 @@ from alembic import command
 from alembic.config import Config
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from sustain.results import Run
 from sustain.results.io import check_manifest, run_of
-from sustain.results.table_specs import spec
+from sustain.results.table_specs import TableSpec, spec
 from sustain.scope import owners_of, visible
 from sustain.store.schema import (
     ROLES,
@@ -51,7 +53,18 @@ from sustain.store.schema import (
     User,
 )
 
-__all__ = ["DEFAULT_URL", "ROLES", "Person", "RunSummary", "Store", "StoreError"]
+__all__ = [
+    "DEFAULT_URL",
+    "ROLES",
+    "ConflictError",
+    "NotFoundError",
+    "Person",
+    "RunSummary",
+    "ScenarioSummary",
+    "Store",
+    "StoreError",
+    "TablePage",
+]
 HASHER = PasswordHasher()  # argon2id, the library's defaults
 
 DEFAULT_URL = "sqlite:///sustain.db"
@@ -59,6 +72,14 @@ DEFAULT_URL = "sqlite:///sustain.db"
 
 class StoreError(ValueError):
     """A request the store cannot meet (an unknown run, a run not finished): says which."""
+
+
+class NotFoundError(StoreError):
+    """No such run, table, scenario, user or token."""
+
+
+class ConflictError(StoreError):
+    """Not now: a run not finished, a name taken, a run already over."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,62 @@ class RunSummary:
     started_at: dt.datetime
     finished_at: dt.datetime | None
     error: str | None
+    request: dict[str, Any] | None = None
+    requested_by: str | None = None
+    progress: dict[str, Any] | None = None
+    tables: dict[str, int] | None = None  # name -> rows, once finished
+
+    @classmethod
+    def of(cls, record: RunRecord, tables: dict[str, int] | None = None) -> RunSummary:
+        return cls(
+            id=record.id,
+            engine=record.engine,
+            status=record.status,
+            scenario_digest=record.scenario_digest,
+            started_at=_utc(record.started_at),
+            finished_at=_utc(record.finished_at) if record.finished_at is not None else None,
+            error=record.error,
+            request=record.request,
+            requested_by=record.requested_by,
+            progress=record.progress,
+            tables=tables,
+        )
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """Rows of a table as one person may see them, and how many they may see in all."""
+
+    spec: TableSpec
+    rows: pd.DataFrame
+    total: int
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """A scenario version as listed: not its file."""
+
+    id: int
+    name: str
+    digest: str
+    filename: str
+    uploaded_by: str | None
+    uploaded_at: dt.datetime
+    info_run: str | None
+    size: int
+
+    @classmethod
+    def of(cls, version: ScenarioVersion, size: int) -> ScenarioSummary:
+        return cls(
+            id=version.id,
+            name=version.name,
+            digest=version.digest,
+            filename=version.filename,
+            uploaded_by=version.uploaded_by,
+            uploaded_at=_utc(version.uploaded_at),
+            info_run=version.info_run,
+            size=size,
+        )
 
 
 def _now() -> dt.datetime:
@@ -126,6 +203,8 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Whose rows are whose, per scenario digest: a scenario version's owners never change.
         self._owners: dict[str, dict[str, dict[str, str]]] = {}
+        # Tokens whose argon2 hash this process has checked: SHA-256 of the token -> the hash.
+        self._verified: dict[bytes, str] = {}
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> Store:
@@ -156,9 +235,16 @@ class Store:
     # Scenarios
 
     def add_scenario(
-        self, name: str, digest: str, filename: str, content: bytes, uploaded_by: str | None
+        self,
+        name: str,
+        digest: str,
+        filename: str,
+        content: bytes,
+        uploaded_by: str | None,
+        info: Run | None = None,
     ) -> int:
-        """Record a scenario version as uploaded; its id."""
+        """Record a scenario version as uploaded, with its info run (what it holds and whose
+        each part is) in the same transaction; its id. Audited."""
         with self._session() as session:
             version = ScenarioVersion(
                 name=name,
@@ -167,10 +253,46 @@ class Store:
                 content=content,
                 uploaded_by=uploaded_by,
                 uploaded_at=_now(),
+                info_run=info.id if info is not None else None,
             )
             session.add(version)
+            if info is not None:
+                self._write_run(session, info)
             session.flush()
+            after = {"name": name, "digest": digest, "filename": filename, "bytes": len(content)}
+            self._audit(
+                session, uploaded_by or "", "upload scenario", f"scenario {version.id}", None, after
+            )
             return int(version.id)
+
+    def scenarios(self, digest: str | None = None) -> list[ScenarioSummary]:
+        """Every scenario version (or those of a digest), newest first; their files not
+        read."""
+        size = func.length(ScenarioVersion.content)
+        query = select(ScenarioVersion, size).order_by(ScenarioVersion.id.desc())
+        query = query.options(defer(ScenarioVersion.content))
+        if digest is not None:
+            query = query.where(ScenarioVersion.digest == digest)
+        with self._session() as session:
+            return [ScenarioSummary.of(v, int(n)) for v, n in session.execute(query)]
+
+    def scenario(self, scenario_id: int) -> ScenarioSummary:
+        with self._session() as session:
+            version = self._scenario_version(session, scenario_id)
+            return ScenarioSummary.of(version, len(version.content))
+
+    def scenario_file(self, scenario_id: int) -> tuple[str, bytes]:
+        """A scenario version's file as uploaded: its name and bytes."""
+        with self._session() as session:
+            version = self._scenario_version(session, scenario_id)
+            return version.filename, version.content
+
+    @staticmethod
+    def _scenario_version(session: Session, scenario_id: int) -> ScenarioVersion:
+        version = session.get(ScenarioVersion, scenario_id)
+        if version is None:
+            raise NotFoundError(f"no scenario {scenario_id} in the store")
+        return version
 
     # People
 
@@ -180,7 +302,7 @@ class Store:
             raise StoreError(f'unknown role "{role}": one of {", ".join(ROLES)}')
         with self._session() as session:
             if session.scalar(select(User).where(User.name == name)) is not None:
-                raise StoreError(f'a user "{name}" exists already')
+                raise ConflictError(f'a user "{name}" exists already')
             if session.get(Nation, nation) is None:
                 session.add(Nation(id=nation))
             session.add(User(name=name, nation=nation, role=role, created_at=_now()))
@@ -193,7 +315,7 @@ class Store:
         with self._session() as session:
             user = session.scalar(select(User).where(User.name == name))
             if user is None:
-                raise StoreError(f'no user "{name}"')
+                raise NotFoundError(f'no user "{name}"')
             prefix = secrets.token_hex(8)
             token = f"{prefix}.{secrets.token_urlsafe(32)}"
             session.add(
@@ -206,21 +328,26 @@ class Store:
         with self._session() as session:
             token = session.get(Token, prefix)
             if token is None or token.revoked_at is not None:
-                raise StoreError(f"no live token {prefix}")
+                raise NotFoundError(f"no live token {prefix}")
             token.revoked_at = _now()
             self._audit(session, by, "revoke token", f"token {prefix}", None, None)
 
     def person(self, token: str) -> Person | None:
-        """Whose the token is, or None (unknown, revoked or wrong)."""
+        """Whose the token is, or None (unknown, revoked or wrong). Revocation is read from
+        the database every time; the argon2 check (tens of milliseconds, by design) is made
+        once per token and process, remembered by the token's SHA-256."""
         prefix, _, _ = token.partition(".")
+        seen = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         with self._session() as session:
             found = session.get(Token, prefix)
             if found is None or found.revoked_at is not None:
                 return None
-            try:
-                HASHER.verify(found.hash, token)
-            except VerificationError:
-                return None
+            if self._verified.get(seen) != found.hash:
+                try:
+                    HASHER.verify(found.hash, token)
+                except VerificationError:
+                    return None
+                self._verified[seen] = found.hash
             user = session.get(User, found.user_id)
             return None if user is None else Person(user.name, user.nation, user.role)
 
@@ -239,8 +366,11 @@ class Store:
         )
         session.add(entry)
 
-    def audit(self) -> list[dict[str, object]]:
-        """The audit log, oldest first."""
+    def audit(self, nation: str | None = None) -> list[dict[str, object]]:
+        """The audit log, oldest first: all of it, or the changes made by users of `nation`."""
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        if nation is not None:
+            query = query.join(User, User.name == AuditEntry.user).where(User.nation == nation)
         with self._session() as session:
             return [
                 {
@@ -251,8 +381,29 @@ class Store:
                     "before": e.before,
                     "after": e.after,
                 }
-                for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+                for e in session.scalars(query)
             ]
+
+    def users(self, nation: str | None = None) -> list[Person]:
+        """Every user, or those of `nation`, by name."""
+        query = select(User).order_by(User.name)
+        if nation is not None:
+            query = query.where(User.nation == nation)
+        with self._session() as session:
+            return [Person(u.name, u.nation, u.role) for u in session.scalars(query)]
+
+    def nations(self) -> list[str]:
+        with self._session() as session:
+            return list(session.scalars(select(Nation.id).order_by(Nation.id)))
+
+    def token_owner(self, prefix: str) -> str:
+        """Whose the live token with this prefix is."""
+        with self._session() as session:
+            token = session.get(Token, prefix)
+            user = None if token is None else session.get(User, token.user_id)
+            if token is None or token.revoked_at is not None or user is None:
+                raise NotFoundError(f"no live token {prefix}")
+            return user.name
 
     # Runs
 
@@ -273,16 +424,22 @@ class Store:
             )
 
     def finish(self, run: Run) -> None:
-        """The run's tables and its finished status, in one transaction (begun or not)."""
+        """The run's tables and its finished status, in one transaction (begun or not). A
+        run no longer running (cancelled, failed) is not finished: ConflictError, nothing
+        written."""
+        with self._session() as session:
+            self._write_run(session, run)
+
+    @staticmethod
+    def _write_run(session: Session, run: Run) -> None:
         blobs = []
         for name, table in run.tables.items():
             buffer = io.BytesIO()
             table.to_parquet(buffer, index=False)
             blobs.append((name, run.spec(name).name, len(table), buffer.getvalue()))
-        with self._session() as session:
-            record = session.get(RunRecord, run.id)
-            if record is None:
-                record = RunRecord(
+        if session.get(RunRecord, run.id) is None:
+            session.add(
+                RunRecord(
                     id=run.id,
                     engine=run.engine,
                     scenario_digest=run.scenario.get("digest"),
@@ -292,14 +449,18 @@ class Store:
                     meta={},
                     status="running",
                 )
-                session.add(record)
-            for name, spec_name, rows, blob in blobs:
-                session.add(
-                    RunTable(run_id=run.id, name=name, spec=spec_name, rows=rows, parquet=blob)
-                )
-            record.status = "finished"
-            record.finished_at = _now()
-            record.meta = run.metadata()
+            )
+            session.flush()
+        # One conditional update: a cancel committed meanwhile wins, never overwritten.
+        done = session.execute(
+            update(RunRecord)
+            .where(RunRecord.id == run.id, RunRecord.status == "running")
+            .values(status="finished", finished_at=_now(), meta=run.metadata())
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(f"the run {run.id} is no longer running: not finished")
+        for name, spec_name, rows, blob in blobs:
+            session.add(RunTable(run_id=run.id, name=name, spec=spec_name, rows=rows, parquet=blob))
 
     @contextmanager
     def recording(
@@ -334,38 +495,113 @@ class Store:
                 .values(status="failed", finished_at=_now(), error=error)
             )
 
-    def fail_orphans(self) -> list[str]:
-        """Mark failed the runs left running by a process of this host that is gone; their
-        ids."""
-        with self._session() as session:
-            running = session.scalars(
-                select(RunRecord).where(RunRecord.status == "running", RunRecord.host == _here())
-            ).all()
-            orphans = [r for r in running if not _alive(r.pid)]
-            for record in orphans:
-                record.status = "failed"
-                record.finished_at = _now()
-                record.error = f"its process ({record.pid}) ended before the run finished"
-            return [r.id for r in orphans]
-
     def runs(self, engine: str | None = None) -> list[RunSummary]:
         """Every run, newest first."""
         query = select(RunRecord).order_by(RunRecord.started_at.desc())
         if engine is not None:
             query = query.where(RunRecord.engine == engine)
         with self._session() as session:
-            return [
-                RunSummary(
-                    id=r.id,
-                    engine=r.engine,
-                    status=r.status,
-                    scenario_digest=r.scenario_digest,
-                    started_at=_utc(r.started_at),
-                    finished_at=_utc(r.finished_at) if r.finished_at is not None else None,
-                    error=r.error,
+            return [RunSummary.of(r) for r in session.scalars(query)]
+
+    def run_summary(self, run_id: str) -> RunSummary:
+        """A run as listed, with its tables' sizes once finished."""
+        with self._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise NotFoundError(f"no run {run_id} in the store")
+            tables = None
+            if record.status == "finished":
+                rows = session.execute(
+                    select(RunTable.name, RunTable.rows).where(RunTable.run_id == run_id)
+                ).all()
+                tables = {name: count for name, count in rows}
+            return RunSummary.of(record, tables)
+
+    def fail_orphans(self) -> list[str]:
+        """Mark failed the runs left queued or running by a process of this host that is
+        gone; their ids."""
+        with self._session() as session:
+            waiting = session.scalars(
+                select(RunRecord).where(
+                    RunRecord.status.in_(("queued", "running")), RunRecord.host == _here()
                 )
-                for r in session.scalars(query)
-            ]
+            ).all()
+            orphans = [r for r in waiting if not _alive(r.pid)]
+            for record in orphans:
+                what = "ran" if record.status == "queued" else "finished"
+                record.status = "failed"
+                record.finished_at = _now()
+                record.error = f"its process ({record.pid}) ended before the run {what}"
+            return [r.id for r in orphans]
+
+    # Runs as jobs (sustain.jobs): queued, then running in a worker, then over
+
+    def submit(
+        self, run_id: str, engine: str, scenario_digest: str, request: dict[str, Any], *, by: str
+    ) -> None:
+        """Record a run asked for, queued (by this process, until a worker starts it)."""
+        with self._session() as session:
+            session.add(
+                RunRecord(
+                    id=run_id,
+                    engine=engine,
+                    scenario_digest=scenario_digest,
+                    status="queued",
+                    started_at=_now(),
+                    host=_here(),
+                    pid=os.getpid(),
+                    meta={},
+                    request=request,
+                    requested_by=by,
+                )
+            )
+            self._audit(session, by, "start run", f"run {run_id}", None, request)
+
+    def start(self, run_id: str) -> bool:
+        """A queued run taken by this process (running); False if it is queued no longer
+        (cancelled meanwhile)."""
+        with self._session() as session:
+            taken = session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status == "queued")
+                .values(status="running", host=_here(), pid=os.getpid(), started_at=_now())
+            )
+            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        with self._session() as session:
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status == "running")
+                .values(progress=progress)
+            )
+
+    def cancel(self, run_id: str, *, by: str) -> str:
+        """Cancel a queued or running run; the run's status after: cancelled, or what it was
+        if it was over already. The run is marked cancelled first, then its worker (on this
+        host) is stopped: a worker finishing meanwhile cannot overwrite it. Audited when it
+        changes anything."""
+        with self._session() as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise NotFoundError(f"no run {run_id} in the store")
+            before, host, pid = record.status, record.host, record.pid
+            if before not in ("queued", "running"):
+                return before
+            stopped = session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status == before)
+                .values(status="cancelled", finished_at=_now(), error=f"cancelled by {by}")
+            )
+            if stopped.rowcount == 1:  # type: ignore[attr-defined]
+                after = {"status": "cancelled"}
+                self._audit(session, by, "cancel run", f"run {run_id}", {"status": before}, after)
+        if stopped.rowcount != 1:  # type: ignore[attr-defined]
+            return self.run_summary(run_id).status  # it changed meanwhile
+        if before == "running" and host == _here() and pid != os.getpid():
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        return "cancelled"
 
     def owners(self, scenario_digest: str) -> dict[str, dict[str, str]]:
         """Whose each site, formation, line and lane is, from the newest finished info run
@@ -395,7 +631,23 @@ class Store:
         self, run_id: str, name: str, person: Person, *, offset: int = 0, limit: int | None = None
     ) -> pd.DataFrame:
         """The rows of a run's table that the person may see (sustain.scope), in order, from
-        `offset`, at most `limit`. The one query every interface reads tables through."""
+        `offset`, at most `limit`."""
+        return self.page(run_id, name, person, offset=offset, limit=limit).rows
+
+    def page(
+        self,
+        run_id: str,
+        name: str,
+        person: Person,
+        *,
+        where: Mapping[str, str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> TablePage:
+        """The rows of a run's table that the person may see (sustain.scope), those whose
+        columns read as `where` says (column -> value as text), in order, from `offset`, at
+        most `limit`; and how many there are in all. The one query every interface reads
+        tables through."""
         with self._session() as session:
             spec_name, frame, digest = _table_of(session, run_id, name)
         table_spec = spec(spec_name)
@@ -407,17 +659,25 @@ class Store:
                 )
             shown = visible(frame, table_spec, person.nation, person.role, self.owners(digest))
             frame = frame[shown]
+        for column, value in (where or {}).items():
+            if column not in frame.columns:
+                raise StoreError(
+                    f'the table {name} has no column "{column}" (it has {", ".join(frame.columns)})'
+                )
+            frame = frame[frame[column].astype("string").to_numpy(na_value="") == value]
         end = None if limit is None else offset + limit
-        return frame.iloc[offset:end].reset_index(drop=True)
+        return TablePage(
+            spec=table_spec, rows=frame.iloc[offset:end].reset_index(drop=True), total=len(frame)
+        )
 
     def run(self, run_id: str) -> Run:
         """A finished run, tables conformed to their specs."""
         with self._session() as session:
             record = session.get(RunRecord, run_id)
             if record is None:
-                raise StoreError(f"no run {run_id} in the store")
+                raise NotFoundError(f"no run {run_id} in the store")
             if record.status != "finished":
-                raise StoreError(f"the run {run_id} is {record.status}, not finished")
+                raise ConflictError(f"the run {run_id} is {record.status}, not finished")
             rows = session.scalars(select(RunTable).where(RunTable.run_id == run_id)).all()
             meta = dict(record.meta)
             blobs = {row.name: (row.spec, row.parquet) for row in rows}
@@ -433,12 +693,12 @@ def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFra
     """A finished run's table: its spec's name, its rows as stored, the run's scenario."""
     record = session.get(RunRecord, run_id)
     if record is None:
-        raise StoreError(f"no run {run_id} in the store")
+        raise NotFoundError(f"no run {run_id} in the store")
     if record.status != "finished":
-        raise StoreError(f"the run {run_id} is {record.status}, not finished")
+        raise ConflictError(f"the run {run_id} is {record.status}, not finished")
     row = session.get(RunTable, (run_id, name))
     if row is None:
-        raise StoreError(f"the run {run_id} has no table {name}")
+        raise NotFoundError(f"the run {run_id} has no table {name}")
     return row.spec, pd.read_parquet(io.BytesIO(row.parquet)), record.scenario_digest
 
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-RUN_STATUSES = ("running", "finished", "failed")
+RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
 
 
 class Base(DeclarativeBase):
@@ -29,6 +29,7 @@ class ScenarioVersion(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     filename: Mapped[str] = mapped_column(String(500))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    info_run: Mapped[str | None] = mapped_column(String(80))  # what it holds, whose is whose
 
 
 class RunRecord(Base):
@@ -48,6 +49,9 @@ class RunRecord(Base):
     pid: Mapped[int] = mapped_column(Integer)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)  # Run.metadata(), once finished
     error: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a job's request (sustain.jobs)
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # stage, done, total
 
 
 class RunTable(Base):

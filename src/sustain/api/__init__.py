@@ -1,0 +1,79 @@
+"""The workspace's REST API (FastAPI): scenarios, runs as background jobs, their tables
+(scoped by nation in the store's one query layer), users and tokens, nations, the audit log.
+Thin: every answer comes from the service layer, the jobs module or the store.
+
+    app = create_app("sqlite:///sustain.db")      # or `sustain serve`
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from sustain.api import people, runs, scenarios
+from sustain.api.deps import VERSION
+from sustain.api.schemas import Health
+from sustain.jobs import Workers
+from sustain.scenario import ScenarioError
+from sustain.store import ConflictError, NotFoundError, Store, StoreError
+
+__all__ = ["create_app"]
+
+
+def create_app(url: str, *, slots: int = 2) -> FastAPI:
+    """The API over the store at `url`, carrying out runs `slots` at a time."""
+    store = Store.open(url)
+    workers = Workers(url, slots)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        workers.close()
+
+    app = FastAPI(
+        title="Sustain",
+        version=VERSION,
+        summary="The coalition workspace: scenarios, runs and their tables, scoped by nation.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.workers = workers
+
+    @app.get("/health", tags=["health"])
+    def health() -> Health:
+        """Whether the server is up (the one request that needs no token)."""
+        return Health(status="ok", version=VERSION, database=store.engine.dialect.name)
+
+    for router in (scenarios.router, runs.router, people.router):
+        app.include_router(router)
+    _errors(app)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    """The store's and the scenario loader's errors as HTTP answers with their message."""
+
+    @app.exception_handler(ScenarioError)
+    def scenario_problems(request: Request, exc: ScenarioError) -> JSONResponse:
+        count = len(exc.problems)
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": f"the scenario has {count} problem{'s' if count != 1 else ''}",
+                "problems": [p.as_dict() for p in exc.problems],
+            },
+        )
+
+    @app.exception_handler(StoreError)
+    def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        code = (
+            404
+            if isinstance(exc, NotFoundError)
+            else 409
+            if isinstance(exc, ConflictError)
+            else 400
+        )
+        return JSONResponse(status_code=code, content={"detail": str(exc)})

@@ -1,0 +1,100 @@
+"""Scenarios: uploaded in any of the three formats (YAML, an Excel workbook, a CSV folder as a
+.zip), every version kept with its digest and who uploaded it, with its info run (what it
+holds and whose each part is: what nation scope is read from)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
+
+from sustain import service
+from sustain.api.access import require
+from sustain.api.deps import Caller, StoreDep
+from sustain.api.schemas import Error, Scenario, ScenarioProblems
+from sustain.scenario.limits import MB, Limits
+from sustain.scenario.upload import load_bytes
+
+router = APIRouter(prefix="/scenarios", tags=["scenarios"])
+
+MEDIA = {
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".zip": "application/zip",
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": Scenario, "description": "The same scenario was uploaded before."},
+        403: {"model": Error},
+        413: {"model": Error},
+        422: {"model": ScenarioProblems, "description": "Not a valid scenario."},
+    },
+)
+def upload(
+    file: Annotated[UploadFile, File(description="A .yaml, an .xlsx, or a CSV folder as .zip.")],
+    person: Caller,
+    store: StoreDep,
+    response: Response,
+) -> Scenario:
+    """Upload a scenario (coordinators): validated as `sustain validate` does, every problem
+    located in the file as sent (422). A scenario already in the store (the same digest,
+    whatever its format) is not stored twice: its version is returned (200)."""
+    require(person, "upload scenario")
+    most = Limits.from_environment().file_mb * MB
+    content = file.file.read(most + 1)
+    if len(content) > most:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"a scenario file is at most {most // MB} MB"
+        )
+    filename = file.filename or ""
+    scenario = load_bytes(filename, content)
+    digest = service.digest(scenario)
+    if known := store.scenarios(digest):
+        response.status_code = status.HTTP_200_OK
+        return Scenario.of(known[-1])
+    info = service.info_run(scenario, source=filename)
+    version = store.add_scenario(
+        scenario.scenario.name, digest, filename, content, person.name, info=info
+    )
+    return Scenario.of(store.scenario(version))
+
+
+@router.get("")
+def listing(person: Caller, store: StoreDep) -> list[Scenario]:
+    """Every scenario version, newest first."""
+    return [Scenario.of(s) for s in store.scenarios()]
+
+
+@router.get("/{scenario_id}", responses={404: {"model": Error}})
+def one(scenario_id: int, person: Caller, store: StoreDep) -> Scenario:
+    return Scenario.of(store.scenario(scenario_id))
+
+
+@router.get(
+    "/{scenario_id}/file",
+    response_class=Response,
+    responses={
+        200: {"content": {m: {} for m in sorted(set(MEDIA.values()))}},
+        403: {"model": Error},
+        404: {"model": Error},
+    },
+)
+def download(scenario_id: int, person: Caller, store: StoreDep) -> Response:
+    """The file as uploaded (coordinators: it holds every nation's rows)."""
+    require(person, "read scenario file")
+    filename, content = store.scenario_file(scenario_id)
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return Response(
+        content,
+        media_type=MEDIA.get(suffix, "application/octet-stream"),
+        headers={"Content-Disposition": f'attachment; filename="{_safe(filename)}"'},
+    )
+
+
+def _safe(filename: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in filename) or "scenario"

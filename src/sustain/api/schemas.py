@@ -1,0 +1,136 @@
+"""What the API answers, as pydantic models (and so in its OpenAPI schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sustain.store import Person, RunSummary, ScenarioSummary
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: str
+
+
+class Problem(BaseModel):
+    where: str
+    field: str | None
+    message: str
+
+
+class ScenarioProblems(BaseModel):
+    """A scenario that is not valid: every problem, located as `sustain validate` gives it."""
+
+    detail: str
+    problems: list[Problem]
+
+
+class Error(BaseModel):
+    detail: str
+
+
+class Scenario(BaseModel):
+    id: int
+    name: str
+    digest: str = Field(description="SHA-256 of its canonical rows, whatever the format.")
+    filename: str
+    uploaded_by: str | None
+    uploaded_at: dt.datetime
+    info_run: str | None = Field(description="The run of what it holds and whose each part is.")
+    size: int = Field(description="Bytes of the file as uploaded.")
+
+    @classmethod
+    def of(cls, summary: ScenarioSummary) -> Scenario:
+        return cls(**summary.__dict__)
+
+
+class Progress(BaseModel):
+    stage: str
+    done: int | None = None
+    total: int | None = None
+    fraction: float | None = None
+
+
+class RunOut(BaseModel):
+    id: str
+    engine: str
+    status: Literal["queued", "running", "finished", "failed", "cancelled"]
+    scenario_digest: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str | None
+    request: dict[str, Any] | None
+    requested_by: str | None
+    progress: Progress | None
+    tables: dict[str, int] | None = Field(description="Each table's rows in all, once finished.")
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> RunOut:
+        return cls.model_validate(summary.__dict__)
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+    nullable: bool
+    unit: str = Field(description='A unit, "1" (a count), "-" (none), or {item}: the row\'s own.')
+    description: str
+
+
+class TableOut(BaseModel):
+    """Rows of a table that the caller may see, from `offset`, at most `limit`, of `total`."""
+
+    run: str
+    table: str
+    spec: str
+    description: str
+    total: int
+    offset: int
+    limit: int
+    columns: list[ColumnOut]
+    rows: list[dict[str, Any]]
+
+
+class TableListing(BaseModel):
+    name: str
+    spec: str
+    description: str
+    scoped: bool = Field(description="Rows by nation: each caller sees those it may.")
+
+
+class User(BaseModel):
+    name: str
+    nation: str
+    role: Literal["coordinator", "planner", "viewer"]
+
+    @classmethod
+    def of(cls, person: Person) -> User:
+        return cls.model_validate(person.__dict__)
+
+
+class NewUser(User):
+    pass
+
+
+class NewToken(BaseModel):
+    user: str
+    token: str = Field(description="Shown once: the store keeps only its hash.")
+    prefix: str
+
+
+class Revoked(BaseModel):
+    prefix: str
+    revoked: bool
+
+
+class AuditEntry(BaseModel):
+    at: dt.datetime
+    user: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
