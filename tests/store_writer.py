@@ -23,6 +23,7 @@ def large_run(rows: int) -> Run:
             "site": [f"site-{k}" for k in range(rows)],
             "kind": "depot",
             "nation": "POL",
+            "release": "",
             "lat": rng.uniform(-60, 60, rows),
             "lon": rng.uniform(-180, 180, rows),
             "throughput_t_per_day": rng.uniform(0, 1000, rows),

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -30,13 +30,18 @@ from sustain.options import (
 )
 from sustain.results import Run
 
+if TYPE_CHECKING:
+    from sustain.store import Store
+
 MAX_REPLICATIONS = 100_000
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scenario: int = Field(description="The scenario version to run (its id in the store).")
+    scenario: int = Field(
+        ge=1, le=2**31 - 1, description="The scenario version to run (its id in the store)."
+    )
 
 
 class PlanRequest(_Request):
@@ -152,8 +157,8 @@ class Workers:
     """Carries out queued runs, `slots` at a time, each in a worker process (`python -m
     sustain.jobs`); the rest wait their turn in the order they came."""
 
-    def __init__(self, url: str, slots: int = 2) -> None:
-        self.url = url
+    def __init__(self, store: Store, url: str, slots: int = 2) -> None:
+        self.store, self.url = store, url
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="sustain-job")
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
@@ -163,8 +168,6 @@ class Workers:
         self._pool.submit(self._work, run_id)
 
     def _work(self, run_id: str) -> None:
-        from sustain.store import Store
-
         if self._closing:
             return
         child = subprocess.Popen(
@@ -180,7 +183,7 @@ class Workers:
         if child.returncode != 0:  # killed, or died before it could say why
             tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
             why = f"its worker ended with exit code {child.returncode}"
-            Store.open(self.url).fail(run_id, why + (f": {tail[0]}" if tail else ""))
+            self.store.fail(run_id, why + (f": {tail[0]}" if tail else ""))
 
     def close(self) -> None:
         """Stop taking runs and stop the workers still running (their runs failed)."""

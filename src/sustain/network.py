@@ -105,6 +105,7 @@ class Network:
     site_lat: FloatArray
     site_lon: FloatArray
     site_nation: IndexArray
+    site_release: tuple[str, ...]  # who else may see its rows: "", "all" or "POL;USA"
     site_throughput: FloatArray  # t per day, inf where unlimited
     site_storage: FloatArray  # t, inf where unlimited
     site_holding_cost: FloatArray  # EUR per t a day, nan where the site names none
@@ -139,6 +140,7 @@ class Network:
     formations: Index
     formation_site: IndexArray
     formation_nation: IndexArray
+    formation_release: tuple[str, ...]
     formation_priority: FloatArray
     holdings: FloatArray  # (formations, systems)
     formation_level_days: FloatArray  # (formations, periods, levels) days at each level
@@ -170,6 +172,7 @@ class Network:
     line_site: IndexArray
     line_item: IndexArray
     line_nation: IndexArray
+    line_release: tuple[str, ...]
     line_capacity: FloatArray  # (periods, lines) item units that can finish in each period
     # The capacity steps themselves, for engines that look before the start or past the end
     # (order books): a line runs at its base rate, then at change_rate[k] from
@@ -364,6 +367,7 @@ def _sites(s: Scenario, nations: Index) -> dict[str, Any]:
         "site_lat": _floats(x.lat for x in s.sites),
         "site_lon": _floats(x.lon for x in s.sites),
         "site_nation": nations.positions(x.nation for x in s.sites),
+        "site_release": _releases(s.sites),
         "site_throughput": _floats(
             np.inf if x.throughput is None else x.throughput for x in s.sites
         ),
@@ -449,6 +453,7 @@ def _formations(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, An
         "formations": formations,
         "formation_site": sites.positions(x.site for x in s.formations),
         "formation_nation": nations.positions(x.nation for x in s.formations),
+        "formation_release": _releases(s.formations),
         "formation_priority": _floats(x.priority for x in s.formations),
         "holdings": holdings,
         "formation_level_days": level_days,
@@ -530,6 +535,7 @@ def _production_lines(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[s
         "line_nation": _owner(
             s.production_lines, known["nations"], known["site_nation"], line_site
         ),
+        "line_release": _releases(s.production_lines),
         "line_capacity": np.add.reduceat(daily_line_output, known["period_first_day"], axis=0),
         "line_base_rate": line_base,
         "line_change_line": change_line,
@@ -636,6 +642,11 @@ def _policies(s: Scenario, known: dict[str, Any]) -> dict[str, Any]:
             for k in range(len(s.policies))
         ),
     }
+
+
+def _releases(records: Sequence[Any]) -> tuple[str, ...]:
+    """Each record's release as written: "" (its nation only), "all", or nations by ';'."""
+    return tuple(";".join(x.release) for x in records)
 
 
 def _owner(

@@ -117,6 +117,7 @@ def sites(network: Network) -> pd.DataFrame:
             "site": n.sites.names,
             "kind": [SITE_KINDS[k] for k in n.site_kind],
             "nation": n.nations.take(n.site_nation),
+            "release": n.site_release,
             "lat": n.site_lat,
             "lon": n.site_lon,
             "throughput_t_per_day": _finite(n.site_throughput),
@@ -166,6 +167,7 @@ def formations(network: Network) -> pd.DataFrame:
         {
             "formation": n.formations.names,
             "nation": n.nations.take(n.formation_nation),
+            "release": n.formation_release,
             "site": n.sites.take(n.formation_site),
             "priority": n.formation_priority,
         }
@@ -181,5 +183,6 @@ def lines(network: Network) -> pd.DataFrame:
             "site": n.sites.take(n.line_site),
             "item": n.items.take(n.line_item),
             "nation": n.nations.take(n.line_nation),
+            "release": n.line_release,
         }
     )

@@ -11,7 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sustain.api import people, runs, scenarios
 from sustain.api.deps import VERSION
@@ -26,7 +30,7 @@ __all__ = ["create_app"]
 def create_app(url: str, *, slots: int = 2) -> FastAPI:
     """The API over the store at `url`, carrying out runs `slots` at a time."""
     store = Store.open(url)
-    workers = Workers(url, slots)
+    workers = Workers(store, url, slots)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +58,21 @@ def create_app(url: str, *, slots: int = 2) -> FastAPI:
 
 
 def _errors(app: FastAPI) -> None:
-    """The store's and the scenario loader's errors as HTTP answers with their message."""
+    """The store's and the scenario loader's errors as HTTP answers with their message; a
+    method a path does not have gets 405 with every method it does have in Allow (Starlette
+    names only those of the one route it tried)."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            methods = {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+                for method in route.methods or ()
+            }
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(ScenarioError)
     def scenario_problems(request: Request, exc: ScenarioError) -> JSONResponse:

@@ -4,15 +4,22 @@ bearer token; 401 without a good one)."""
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sustain.api.schemas import Error
 from sustain.jobs import Workers
 from sustain.store import Person, Store
 
 VERSION = metadata.version("sustain")
+
+# What every endpoint but /health may answer besides its own (documented in the schema).
+COMMON: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "A request body that cannot be read."},
+    401: {"model": Error, "description": "No valid bearer token."},
+}
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `sustain users add`.")
 
@@ -45,5 +52,7 @@ def caller(
 
 
 Caller = Annotated[Person, Depends(caller)]
+# A scenario version's id, as the store's integer keys can hold it.
+ScenarioId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 StoreDep = Annotated[Store, Depends(store_of)]
 WorkersDep = Annotated[Workers, Depends(workers_of)]

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from sustain.api.access import may, require
-from sustain.api.deps import Caller, StoreDep
+from sustain.api.deps import COMMON, Caller, StoreDep
 from sustain.api.schemas import AuditEntry, Error, NewToken, NewUser, Revoked, User
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], responses=COMMON)
 REFUSED: dict[int | str, dict[str, Any]] = {403: {"model": Error}, 404: {"model": Error}}
 
 

@@ -8,16 +8,18 @@ import io
 import json
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from pydantic import StringConstraints
 
 from sustain.api.access import may, require
-from sustain.api.deps import Caller, StoreDep, WorkersDep
+from sustain.api.deps import COMMON, Caller, StoreDep, WorkersDep
 from sustain.api.schemas import ColumnOut, Error, RunOut, TableListing, TableOut
 from sustain.jobs import RunRequest, SimulateRequest
 from sustain.results.run import new_id, now
 from sustain.results.table_specs import spec
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], responses=COMMON)
 
 MOST_ROWS = 100_000  # a page; more by paging
 MEDIA = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -97,6 +99,7 @@ def tables(run_id: str, person: Caller, store: StoreDep) -> list[TableListing]:
                 spec=table_spec.name,
                 description=table_spec.about,
                 scoped=bool(table_spec.scope),
+                aggregate_by=list(table_spec.aggregate_by),
             )
         )
     return listed
@@ -124,7 +127,7 @@ def table(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MOST_ROWS)] = 1000,
     where: Annotated[
-        list[str] | None,
+        list[Annotated[str, StringConstraints(pattern=r"^[^=]+=")]] | None,
         Query(description='Filters, each "column=value" (the value as the CSV writes it).'),
     ] = None,
 ) -> Any:
@@ -159,8 +162,43 @@ def table(
         columns=[ColumnOut.model_validate(c.__dict__) for c in page.spec.columns],
         rows=[],
     ).model_dump(mode="json", exclude={"rows"})
-    # The rows written by pandas (dates as ISO text, NaN as null, floats to 15 digits): one
-    # pass, not a Python object per cell.
-    records = rows.to_json(orient="records", date_format="iso", double_precision=15)
-    text = json.dumps(body)[:-1] + ', "rows": ' + records + "}"
+    text = json.dumps(body)[:-1] + ', "rows": ' + _records(rows) + "}"
     return Response(text, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/{run_id}/tables/{name}/aggregate",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "JSON (the default) or CSV."},
+        **NOT_FOUND,
+        409: {"model": Error},
+    },
+)
+def table_aggregate(
+    run_id: str,
+    name: str,
+    person: Caller,
+    store: StoreDep,
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """What anyone may see of a scoped table whole, rows released to them or not: the sums
+    its spec declares (e.g. demand, delivered, shortfall) by the columns it declares (family
+    and period), over every row, with how many rows each covers."""
+    sums = store.aggregate(run_id, name)
+    if format == "csv":
+        return Response(sums.to_csv(index=False), media_type=MEDIA["csv"])
+    records = _records(sums)
+    columns = list(sums.columns)
+    split = columns.index("rows")
+    about = {"run": run_id, "table": name, "by": columns[:split], "sum": columns[split + 1 :]}
+    head = json.dumps(about)[:-1]
+    return Response(head + ', "rows": ' + records + "}", media_type="application/json")
+
+
+def _records(frame: pd.DataFrame) -> str:
+    """Rows as a JSON array written by pandas in one pass (not a Python object per cell):
+    dates as YYYY-MM-DD, missing values as null, floats to 15 significant digits."""
+    dates = frame.select_dtypes(include=["datetime", "datetimetz"]).columns
+    if len(dates):
+        frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates})
+    return str(frame.to_json(orient="records", double_precision=15))

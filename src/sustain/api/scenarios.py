@@ -10,12 +10,12 @@ from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
 
 from sustain import service
 from sustain.api.access import require
-from sustain.api.deps import Caller, StoreDep
-from sustain.api.schemas import Error, Scenario, ScenarioProblems
+from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
+from sustain.api.schemas import Error, RequestProblems, Scenario, ScenarioProblems
 from sustain.scenario.limits import MB, Limits
 from sustain.scenario.upload import load_bytes
 
-router = APIRouter(prefix="/scenarios", tags=["scenarios"])
+router = APIRouter(prefix="/scenarios", tags=["scenarios"], responses=COMMON)
 
 MEDIA = {
     ".yaml": "application/yaml",
@@ -32,7 +32,10 @@ MEDIA = {
         200: {"model": Scenario, "description": "The same scenario was uploaded before."},
         403: {"model": Error},
         413: {"model": Error},
-        422: {"model": ScenarioProblems, "description": "Not a valid scenario."},
+        422: {
+            "model": ScenarioProblems | RequestProblems,
+            "description": "Not a valid scenario (or no file sent).",
+        },
     },
 )
 def upload(
@@ -71,7 +74,7 @@ def listing(person: Caller, store: StoreDep) -> list[Scenario]:
 
 
 @router.get("/{scenario_id}", responses={404: {"model": Error}})
-def one(scenario_id: int, person: Caller, store: StoreDep) -> Scenario:
+def one(scenario_id: ScenarioId, person: Caller, store: StoreDep) -> Scenario:
     return Scenario.of(store.scenario(scenario_id))
 
 
@@ -84,7 +87,7 @@ def one(scenario_id: int, person: Caller, store: StoreDep) -> Scenario:
         404: {"model": Error},
     },
 )
-def download(scenario_id: int, person: Caller, store: StoreDep) -> Response:
+def download(scenario_id: ScenarioId, person: Caller, store: StoreDep) -> Response:
     """The file as uploaded (coordinators: it holds every nation's rows)."""
     require(person, "read scenario file")
     filename, content = store.scenario_file(scenario_id)

@@ -33,6 +33,12 @@ class Error(BaseModel):
     detail: str
 
 
+class RequestProblems(BaseModel):
+    """A request that does not match the schema (FastAPI's own answer)."""
+
+    detail: list[dict[str, Any]]
+
+
 class Scenario(BaseModel):
     id: int
     name: str
@@ -100,6 +106,9 @@ class TableListing(BaseModel):
     spec: str
     description: str
     scoped: bool = Field(description="Rows by nation: each caller sees those it may.")
+    aggregate_by: list[str] = Field(
+        description="What /aggregate sums by, for everyone (empty: no aggregate)."
+    )
 
 
 class User(BaseModel):

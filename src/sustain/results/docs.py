@@ -37,6 +37,11 @@ def _table(table: TableSpec) -> list[str]:
         facts.append(f"time axis: `{table.time}`")
     if table.scope:
         facts.append("scope: " + ", ".join(f"`{c}` ({what})" for c, what in table.scope))
+    if table.aggregate_by:
+        by, sums = (
+            ", ".join(f"`{c}`" for c in cs) for cs in (table.aggregate_by, table.aggregate_sum)
+        )
+        facts.append(f"aggregates for every nation: {sums} by {by}")
     lines += ["; ".join(facts) + ".", "", "| column | type | unit | description |"]
     lines.append("|---|---|---|---|")
     for column in table.columns:

@@ -54,6 +54,9 @@ class TableSpec:
     columns: tuple[Column, ...]
     time: str | None = None  # the date column of the time axis
     scope: tuple[tuple[str, str], ...] = ()  # (column, what it names: one of SCOPES)
+    # What anyone may see of the rows they may not: sums of these columns by those.
+    aggregate_by: tuple[str, ...] = ()
+    aggregate_sum: tuple[str, ...] = ()
 
     @property
     def engine(self) -> str:
@@ -156,11 +159,22 @@ def _spec(name: str, entry: dict[str, Any]) -> TableSpec:
         columns=columns,
         time=entry.get("time"),
         scope=tuple((entry.get("scope") or {}).items()),
+        aggregate_by=tuple((entry.get("aggregate") or {}).get("by", ())),
+        aggregate_sum=tuple((entry.get("aggregate") or {}).get("sum", ())),
     )
     names = set(spec.column_names)
     named = [*spec.key, *(c for c, _ in spec.scope), *([spec.time] if spec.time else [])]
+    named += [*spec.aggregate_by, *spec.aggregate_sum]
     if unknown := [c for c in named if c not in names]:
-        raise TableSpecError(f"{name}: key, time or scope names unknown columns {unknown}")
+        raise TableSpecError(
+            f"{name}: key, time, scope or aggregate names unknown columns {unknown}"
+        )
+    if bool(spec.aggregate_by) != bool(spec.aggregate_sum) or (
+        spec.aggregate_by and not spec.scope
+    ):
+        raise TableSpecError(f"{name}: an aggregate needs by and sum, on a scoped table")
+    if bad := [c for c in spec.aggregate_sum if spec.column(c).type not in ("int", "float")]:
+        raise TableSpecError(f"{name}: aggregate sums columns that are not numbers: {bad}")
     if bad := [what for _, what in spec.scope if what not in SCOPES]:
         raise TableSpecError(f"{name}: scope {bad} is not one of {SCOPES}")
     return spec

@@ -14,6 +14,7 @@ from sustain.graph import reachable
 from sustain.scenario.errors import Problem, did_you_mean, shown
 from sustain.scenario.schema import (
     MITIGATION_FIELDS,
+    RELEASED_TO_ALL,
     TABLES,
     Mitigation,
     MitigationKind,
@@ -114,7 +115,8 @@ def _check_references(scenario: Scenario, names: dict[str, set[str]], report: _R
             for index, record in enumerate(scenario.records(table)):
                 value = getattr(record, field)
                 for name in value if isinstance(value, tuple) else (value,):
-                    if name is not None and name not in pool:
+                    released_to_all = field == "release" and name == RELEASED_TO_ALL
+                    if name is not None and name not in pool and not released_to_all:
                         report(
                             table,
                             index,

@@ -141,6 +141,9 @@ CountRate = Annotated[
     Amount,
     Figure("14000 rounds/month", "nonnegative", rate=True, most=1e12, most_text="1e12 a day"),
 ]
+# A release to every nation of the coalition (sites', formations' and lines' `release`).
+RELEASED_TO_ALL = "all"
+
 NameList = Annotated[
     tuple[str, ...],
     BeforeValidator(_split_list),
@@ -398,11 +401,20 @@ class Consumption(Record):
 class Formation(Record):
     """A brigade or other consumer, drawing supplies at one site."""
 
-    references: ClassVar[dict[str, str]] = {"nation": "nations", "site": "sites"}
+    references: ClassVar[dict[str, str]] = {
+        "nation": "nations",
+        "site": "sites",
+        "release": "nations",
+    }
     id: Text = Field(description="Formation identifier.")
     name: str | None = Field(None, description="Readable name.")
     nation: Text = Field(description="Nation the formation belongs to.")
     site: Text = Field(description="Front supply point it draws from.")
+    release: NameList = Field(
+        (),
+        description="Who else may see its rows: nations separated by ';', or 'all'; blank for "
+        "its own nation only.",
+    )
     priority: float = Field(
         1.0, gt=0, le=1e9, description="Weight of its shortfall, relative to 1."
     )
@@ -431,13 +443,22 @@ class Intensity(Record):
 class Site(Record):
     """A place where supplies are made, kept, handled, repaired or consumed."""
 
-    references: ClassVar[dict[str, str]] = {"nation": "nations", "repairs": "systems"}
+    references: ClassVar[dict[str, str]] = {
+        "nation": "nations",
+        "repairs": "systems",
+        "release": "nations",
+    }
     id: Text = Field(description="Site identifier.")
     name: str | None = Field(None, description="Readable name.")
     kind: SiteKind = Field(description="factory, depot, port, airbase, rail_hub, road_hub, ...")
     lat: float = Field(ge=-90, le=90, description="Latitude in degrees.")
     lon: float = Field(ge=-180, le=180, description="Longitude in degrees.")
     nation: Text = Field(description="Owner nation.")
+    release: NameList = Field(
+        (),
+        description="Who else may see its rows: nations separated by ';', or 'all'; blank for "
+        "its own nation only.",
+    )
     throughput: MassRate | None = Field(None, description="Handling limit; blank for none.")
     storage: Mass | None = Field(None, description="Storage capacity; blank for none.")
     repair_capacity: SystemsPerDay | None = Field(None, description="Systems repaired per day.")
@@ -515,11 +536,21 @@ class Policy(Record):
 class ProductionLine(Record):
     """A production line making one item at a site."""
 
-    references: ClassVar[dict[str, str]] = {"site": "sites", "item": "items", "nation": "nations"}
+    references: ClassVar[dict[str, str]] = {
+        "site": "sites",
+        "item": "items",
+        "nation": "nations",
+        "release": "nations",
+    }
     id: Text = Field(description="Line identifier.")
     site: Text = Field(description="Factory site.")
     item: Text = Field(description="Item made.")
     nation: str | None = Field(None, description="Owner; blank for the site's owner.")
+    release: NameList = Field(
+        (),
+        description="Who else may see its rows: nations separated by ';', or 'all'; blank for "
+        "its own nation only.",
+    )
     capacity: CountRate = Field(description="Output rate, e.g. '14000 rounds/month'.")
     production_time: Duration = Field(0.0, description="Time from start to finish of one lot.")
 

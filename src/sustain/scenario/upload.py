@@ -40,9 +40,9 @@ def load_bytes(filename: str, content: bytes) -> Scenario:
 
 
 def _unpack(name: str, content: bytes, into: Path, limits: Limits) -> None:
-    """The tables of a zipped CSV folder, written flat into `into`: each member a table file
-    (.csv or .yaml) at the top or in one folder; nothing written outside `into`, no member
-    larger than a scenario file may be."""
+    """The tables of a zipped CSV folder, written flat into `into`: the table files (.csv,
+    .yaml) at the top or in one folder; nothing written outside `into`, no member larger than
+    a scenario file may be."""
     most = limits.file_mb * MB
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -53,12 +53,16 @@ def _unpack(name: str, content: bytes, into: Path, limits: Limits) -> None:
         for member in archive.infolist():
             parts = PurePosixPath(member.filename).parts
             table = PurePosixPath(member.filename).name
-            if member.is_dir() or table.startswith((".", "_")) or "__MACOSX" in parts:
+            skipped = member.is_dir() or table.startswith((".", "_")) or "__MACOSX" in parts
+            # As in a folder on disk: files other than tables (a README) and deeper folders
+            # are not read.
+            if (
+                skipped
+                or len(parts) > 2
+                or PurePosixPath(table).suffix.lower() not in TABLE_SUFFIXES
+            ):
                 continue
             where = f"{name}:{member.filename}"
-            if len(parts) > 2 or PurePosixPath(table).suffix.lower() not in TABLE_SUFFIXES:
-                problems.append(Problem(where, None, "not a table file (.csv or .yaml)"))
-                continue
             target = into / table
             if target.exists():
                 problems.append(Problem(where, None, f'"{table}" is in the archive twice'))

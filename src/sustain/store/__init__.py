@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from sustain.results import Run
 from sustain.results.io import check_manifest, run_of
 from sustain.results.table_specs import TableSpec, spec
-from sustain.scope import owners_of, visible
+from sustain.scope import Scope, aggregate, scope_of, visible
 from sustain.store.schema import (
     ROLES,
     AuditEntry,
@@ -201,8 +201,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        # Whose rows are whose, per scenario digest: a scenario version's owners never change.
-        self._owners: dict[str, dict[str, dict[str, str]]] = {}
+        # Whose rows are whose, per scenario digest: a scenario version's scope never changes.
+        self._scopes: dict[str, Scope] = {}
         # Tokens whose argon2 hash this process has checked: SHA-256 of the token -> the hash.
         self._verified: dict[bytes, str] = {}
 
@@ -603,11 +603,11 @@ class Store:
                 os.kill(pid, signal.SIGTERM)
         return "cancelled"
 
-    def owners(self, scenario_digest: str) -> dict[str, dict[str, str]]:
-        """Whose each site, formation, line and lane is, from the newest finished info run
-        of the scenario in the store."""
-        if scenario_digest in self._owners:
-            return self._owners[scenario_digest]
+    def scope(self, scenario_digest: str) -> Scope:
+        """Whose each site, formation, line and lane is and who else it is released to, from
+        the newest finished info run of the scenario in the store."""
+        if scenario_digest in self._scopes:
+            return self._scopes[scenario_digest]
         with self._session() as session:
             info = session.scalar(
                 select(RunRecord.id)
@@ -623,8 +623,8 @@ class Store:
                 f"no info run of the scenario {scenario_digest[:12]} in the store: whose rows "
                 "are whose is not known (store its info run first)"
             )
-        found = owners_of(self.run(info).tables)
-        self._owners[scenario_digest] = found
+        found = scope_of(self.run(info).tables)
+        self._scopes[scenario_digest] = found
         return found
 
     def table(
@@ -657,7 +657,7 @@ class Store:
                 raise StoreError(
                     f"the run {run_id} names no scenario: its rows' owners are unknown"
                 )
-            shown = visible(frame, table_spec, person.nation, person.role, self.owners(digest))
+            shown = visible(frame, table_spec, person.nation, person.role, self.scope(digest))
             frame = frame[shown]
         for column, value in (where or {}).items():
             if column not in frame.columns:
@@ -669,6 +669,16 @@ class Store:
         return TablePage(
             spec=table_spec, rows=frame.iloc[offset:end].reset_index(drop=True), total=len(frame)
         )
+
+    def aggregate(self, run_id: str, name: str) -> pd.DataFrame:
+        """A run's table as anyone may see it whole: the sums its spec declares, over every
+        row, by the columns it declares (sustain.scope.aggregate)."""
+        with self._session() as session:
+            spec_name, frame, _ = _table_of(session, run_id, name)
+        table_spec = spec(spec_name)
+        if not table_spec.aggregate_by:
+            raise NotFoundError(f"the table {name} declares no aggregate")
+        return aggregate(table_spec.conform(frame), table_spec)
 
     def run(self, run_id: str) -> Run:
         """A finished run, tables conformed to their specs."""
