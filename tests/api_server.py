@@ -47,7 +47,12 @@ class Server:
     url: str
     database: str
     process: subprocess.Popen[bytes]
+    folder: Path
     tokens: dict[str, str] = field(default_factory=dict)  # user -> token
+
+    def log(self) -> str:
+        """What the server wrote (its errors, had it any)."""
+        return (self.folder / "server.log").read_text()
 
     def client(self, user: str | None = None, **options: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
@@ -55,7 +60,9 @@ class Server:
 
 
 @contextmanager
-def serving(folder: Path, users: dict[str, tuple[str, str]], *, jobs: int = 2) -> Iterator[Server]:
+def serving(
+    folder: Path, users: dict[str, tuple[str, str]], *, jobs: int = 2, processes: int = 1
+) -> Iterator[Server]:
     """`sustain serve` over a new SQLite store in `folder`, with the users given (name ->
     (nation, role)), until the block ends."""
     database = f"sqlite:///{folder / 'sustain.db'}"
@@ -63,7 +70,10 @@ def serving(folder: Path, users: dict[str, tuple[str, str]], *, jobs: int = 2) -
     port = free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
-        [SUSTAIN, "serve", "--database", database, "--port", str(port), "--jobs", str(jobs)],
+        [
+            *(SUSTAIN, "serve", "--database", database, "--port", str(port)),
+            *("--jobs", str(jobs), "--processes", str(processes)),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,
@@ -82,7 +92,7 @@ def serving(folder: Path, users: dict[str, tuple[str, str]], *, jobs: int = 2) -
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
     try:
-        yield Server(url, database, process, tokens)
+        yield Server(url, database, process, folder, tokens)
     finally:
         process.send_signal(signal.SIGINT)
         try:

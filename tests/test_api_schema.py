@@ -62,7 +62,7 @@ def test_the_api_keeps_to_its_schema_with_no_server_error(tmp_path: Path) -> Non
             text=True,
             timeout=900,
         )
-        log = (tmp_path / "server.log").read_text()
+        log = server.log()
     assert done.returncode == 0, done.stdout[-6000:]
     suites = ElementTree.parse(report).getroot()
     cases = suites.findall(".//testcase")

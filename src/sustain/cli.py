@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -1031,8 +1032,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     jobs: Annotated[
-        int, typer.Option(help="Runs carried out at once (each in its own process).", min=1)
+        int,
+        typer.Option(help="Runs each server process carries out at once (each a process).", min=1),
     ] = 2,
+    processes: Annotated[
+        int, typer.Option(help="Server processes answering requests (one per core).", min=1)
+    ] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) over the store: scenarios,
     runs as background jobs, their tables scoped by nation, users, tokens, the audit log.
@@ -1040,14 +1045,25 @@ def serve(
     import uvicorn
 
     from sustain.api import create_app
-    from sustain.store import StoreError
+    from sustain.store import Store, StoreError
 
     try:
-        api = create_app(database, slots=jobs)
+        Store.open(database)  # made or migrated once, before any server process starts
     except StoreError as exc:
         _fail(str(exc), as_json=False)
     err.print(f"serving {escape(database)} at http://{host}:{port} (Ctrl-C stops)", highlight=False)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    if processes == 1:
+        uvicorn.run(create_app(database, slots=jobs), host=host, port=port, log_level="warning")
+        return
+    os.environ.update(SUSTAIN_DATABASE=database, SUSTAIN_JOBS=str(jobs))
+    uvicorn.run(
+        "sustain.api:app_from_environment",
+        factory=True,
+        workers=processes,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 def _hint(exc: typer.BadParameter) -> str | None:

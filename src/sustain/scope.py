@@ -62,8 +62,7 @@ def _column_nations(table: pd.DataFrame, column: str, kind: str, scope: Scope) -
     names = table[column].astype("object")
     if kind == "nation":
         return names
-    known = scope.owners.get(kind, {})
-    return names.map(lambda name: known.get(name))
+    return names.map(scope.owners.get(kind, {}))  # a dict's lookup: unknown names NaN
 
 
 def belongs_to(table: pd.DataFrame, spec: TableSpec, nation: str, scope: Scope) -> BoolArray:
@@ -86,11 +85,12 @@ def released_to(table: pd.DataFrame, spec: TableSpec, nation: str, scope: Scope)
         if kind == "nation":
             released &= own
             continue
-        known = scope.releases.get(kind, {})
-        to_it = table[column].map(
-            lambda name, known=known: bool({nation, RELEASED_TO_ALL} & known.get(name, frozenset()))
-        )
-        released &= own | to_it.to_numpy(dtype=bool, na_value=False)
+        to_it = {
+            name: bool({nation, RELEASED_TO_ALL} & nations)
+            for name, nations in scope.releases.get(kind, {}).items()
+        }
+        mapped = table[column].astype("object").map(to_it)
+        released &= own | mapped.to_numpy(dtype=bool, na_value=False)
     return released
 
 

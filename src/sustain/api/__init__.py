@@ -7,6 +7,7 @@ Thin: every answer comes from the service layer, the jobs module or the store.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,9 +23,9 @@ from sustain.api.deps import VERSION
 from sustain.api.schemas import Health
 from sustain.jobs import Workers
 from sustain.scenario import ScenarioError
-from sustain.store import ConflictError, NotFoundError, Store, StoreError
+from sustain.store import DEFAULT_URL, ConflictError, NotFoundError, Store, StoreError
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 
 def create_app(url: str, *, slots: int = 2) -> FastAPI:
@@ -55,6 +56,13 @@ def create_app(url: str, *, slots: int = 2) -> FastAPI:
         app.include_router(router)
     _errors(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The API over SUSTAIN_DATABASE with SUSTAIN_JOBS slots: what each of the server's
+    processes makes when `sustain serve --processes N` starts several."""
+    url = os.environ.get("SUSTAIN_DATABASE", DEFAULT_URL)
+    return create_app(url, slots=int(os.environ.get("SUSTAIN_JOBS", "2")))
 
 
 def _errors(app: FastAPI) -> None:

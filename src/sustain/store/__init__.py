@@ -22,12 +22,14 @@ import os
 import secrets
 import signal
 import socket
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from alembic import command
@@ -38,6 +40,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
+from sustain.arrays import BoolArray
 from sustain.results import Run
 from sustain.results.io import check_manifest, run_of
 from sustain.results.table_specs import TableSpec, spec
@@ -68,6 +71,8 @@ __all__ = [
 HASHER = PasswordHasher()  # argon2id, the library's defaults
 
 DEFAULT_URL = "sqlite:///sustain.db"
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class StoreError(ValueError):
@@ -205,6 +210,12 @@ class Store:
         self._scopes: dict[str, Scope] = {}
         # Tokens whose argon2 hash this process has checked: SHA-256 of the token -> the hash.
         self._verified: dict[bytes, str] = {}
+        # A finished run's tables never change: each is read and conformed once, scoped
+        # once per nation and summed once, and kept while used.
+        self._tables: Recent[tuple[str, str], tuple[TableSpec, pd.DataFrame, str | None]]
+        self._tables = Recent(256)
+        self._masks: Recent[tuple[str, str, str], BoolArray] = Recent(1024)
+        self._sums: Recent[tuple[str, str], pd.DataFrame] = Recent(256)
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> Store:
@@ -648,17 +659,9 @@ class Store:
         columns read as `where` says (column -> value as text), in order, from `offset`, at
         most `limit`; and how many there are in all. The one query every interface reads
         tables through."""
-        with self._session() as session:
-            spec_name, frame, digest = _table_of(session, run_id, name)
-        table_spec = spec(spec_name)
-        frame = table_spec.conform(frame)
+        table_spec, frame, _ = self._finished_table(run_id, name)
         if person.role != "coordinator" and table_spec.scope:
-            if digest is None:
-                raise StoreError(
-                    f"the run {run_id} names no scenario: its rows' owners are unknown"
-                )
-            shown = visible(frame, table_spec, person.nation, person.role, self.scope(digest))
-            frame = frame[shown]
+            frame = frame[self._visible_rows(run_id, name, person.nation)]
         for column, value in (where or {}).items():
             if column not in frame.columns:
                 raise StoreError(
@@ -672,13 +675,41 @@ class Store:
 
     def aggregate(self, run_id: str, name: str) -> pd.DataFrame:
         """A run's table as anyone may see it whole: the sums its spec declares, over every
-        row, by the columns it declares (sustain.scope.aggregate)."""
-        with self._session() as session:
-            spec_name, frame, _ = _table_of(session, run_id, name)
-        table_spec = spec(spec_name)
-        if not table_spec.aggregate_by:
-            raise NotFoundError(f"the table {name} declares no aggregate")
-        return aggregate(table_spec.conform(frame), table_spec)
+        row, by the columns it declares (sustain.scope.aggregate; cached)."""
+
+        def add_up() -> pd.DataFrame:
+            table_spec, frame, _ = self._finished_table(run_id, name)
+            if not table_spec.aggregate_by:
+                raise NotFoundError(f"the table {name} declares no aggregate")
+            return aggregate(frame, table_spec)
+
+        return self._sums.get((run_id, name), add_up)
+
+    def _finished_table(self, run_id: str, name: str) -> tuple[TableSpec, pd.DataFrame, str | None]:
+        """A finished run's table, conformed to its spec, and the run's scenario digest
+        (cached: callers must not change the frame)."""
+
+        def read() -> tuple[TableSpec, pd.DataFrame, str | None]:
+            with self._session() as session:
+                spec_name, frame, digest = _table_of(session, run_id, name)
+            table_spec = spec(spec_name)
+            return table_spec, table_spec.conform(frame), digest
+
+        return self._tables.get((run_id, name), read)
+
+    def _visible_rows(self, run_id: str, name: str, nation: str) -> BoolArray:
+        """(rows,) which rows of a finished run's table someone of `nation` (not a
+        coordinator) may see (cached)."""
+
+        def work_out() -> BoolArray:
+            table_spec, frame, digest = self._finished_table(run_id, name)
+            if digest is None:
+                raise StoreError(
+                    f"the run {run_id} names no scenario: its rows' owners are unknown"
+                )
+            return visible(frame, table_spec, nation, "planner", self.scope(digest))
+
+        return self._masks.get((run_id, name, nation), work_out)
 
     def run(self, run_id: str) -> Run:
         """A finished run, tables conformed to their specs."""
@@ -697,6 +728,29 @@ class Store:
             for name in names
         }
         return run_of(meta, tables)
+
+
+class Recent(Generic[K, V]):
+    """The values made last (at most `size`, the least recently used let go), shared by a
+    server's threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept for `key`, or the one `make` gives (kept; an exception is not)."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = make()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
 
 
 def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFrame, str | None]:
