@@ -159,7 +159,7 @@ def test_the_workbook_has_dates_filters_and_drop_downs(tmp_path: Path) -> None:
     kind = sites.cell(1, [c.value for c in sites[1]].index("kind") + 1).column_letter
     assert lists[f"{kind}2:{kind}1048576"].strip('"').split(",")[:2] == ["factory", "depot"]
     statuses = {v.formula1 for v in pledges.data_validations.dataValidation}
-    assert '"pledged,committed,shipped,delivered,cancelled"' in statuses
+    assert '"offered,pledged,committed,shipped,delivered,cancelled"' in statuses
 
 
 def test_optional_figures_are_documented_as_figures_with_units() -> None:

@@ -103,7 +103,7 @@ def test_opening_migrates_once_to_the_head_revision(url: str) -> None:
     Store.open(url)  # nothing to do the second time, and no error
     with first.engine.connect() as connection:
         (version,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_asking_for_what_is_not_there_is_a_clear_error(url: str) -> None:

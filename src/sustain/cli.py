@@ -75,6 +75,10 @@ Formats = Annotated[
     typer.Option("--formats", help=f"Formats of the tables --out writes, of {', '.join(FORMATS)}."),
 ]
 ForceFlag = Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")]
+Upside = Annotated[
+    bool,
+    typer.Option("--upside", help="Count offered pledges too (an upside run)."),
+]
 Executor = Annotated[str, typer.Option(help="local (all cores), serial, or ray (a Ray cluster).")]
 RayAddress = Annotated[
     str | None, typer.Option(help="Address of an existing Ray cluster (host:port or auto).")
@@ -337,6 +341,7 @@ def plan(
         typer.Option(help="Investment options as decisions: none, relax (shares), whole (MIP)."),
     ] = PlanOptions.investments,
     budget: Annotated[float | None, typer.Option(help="Budget for investments, in EUR.")] = None,
+    upside: Upside = False,
     top: Annotated[int, typer.Option(min=0, help="Rows to show in each summary table.")] = 10,
     formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
@@ -358,6 +363,7 @@ def plan(
         allocation=allocation,
         investments=investments,
         budget_eur=budget,
+        upside=upside,
     )
     chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
@@ -539,6 +545,7 @@ def simulate(
     backorders: Backorders = False,
     position: Position = SimulationOptions.position,
     by_nation: ByNation = SimulationOptions.by_nation,
+    upside: Upside = False,
     uncertainty_preset: UncertaintyPreset = DEFAULT_PRESET,
     demand: DemandShape = None,
     demand_noise: DemandNoise = None,
@@ -588,6 +595,7 @@ def simulate(
         backorders=backorders,
         position=position,
         by_nation=by_nation,
+        upside=upside,
         holding_cost=holding_cost,
         ordering_cost=ordering_cost,
         shortage_cost=shortage_cost,
@@ -765,6 +773,7 @@ def resilience(
     check: Annotated[
         bool, typer.Option(help="Verify every re-solved plan with the independent checker.")
     ] = False,
+    upside: Upside = False,
     executor: Executor = "local",
     address: RayAddress = None,
     workers: Workers = None,
@@ -788,6 +797,7 @@ def resilience(
         assets=tuple(asset) if asset else None,
         screen=screen,
         check=check,
+        plan_options=PlanOptions(check=False, upside=upside),
     )
     chosen = _formats(formats, as_json)
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
@@ -833,6 +843,7 @@ def industry(
     by_priority: Annotated[
         bool, typer.Option("--priority", help="Serve order books by priority, not FIFO.")
     ] = False,
+    upside: Upside = False,
     formats: Formats = ",".join(DEFAULT_FORMATS),
     force: ForceFlag = False,
     as_json: JsonFlag = False,
@@ -846,7 +857,9 @@ def industry(
     _refuse_to_overwrite(out_dir, force=force, as_json=as_json)
     scenario = _load(path, as_json)
     try:
-        run = service.industry_run(scenario, every_days=every, by_priority=by_priority, source=path)
+        run = service.industry_run(
+            scenario, every_days=every, by_priority=by_priority, upside=upside, source=path
+        )
     except (PlanError, PlanCheckError) as exc:
         _fail(str(exc), as_json=as_json)
         raise AssertionError("unreachable") from exc

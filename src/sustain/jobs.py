@@ -78,6 +78,7 @@ class IndustryRequest(_Request):
     engine: Literal["industry"]
     every_days: int = Field(91, ge=1, le=36_500)
     by_priority: bool = False
+    upside: bool = Field(False, description="Count offered pledges too.")
 
 
 RunRequest = Annotated[
@@ -129,7 +130,11 @@ def make_run(request: Any, scenario: Any, store: Any, progress: _Progress) -> Ru
         return service.resilience_run(scenario, request.options, progress=progress, source=source)
     progress("order books and the race")
     return service.industry_run(
-        scenario, every_days=request.every_days, by_priority=request.by_priority, source=source
+        scenario,
+        every_days=request.every_days,
+        by_priority=request.by_priority,
+        upside=request.upside,
+        source=source,
     )
 
 

@@ -21,6 +21,7 @@ Every engine reads a Network and never goes back to the Scenario. Names survive 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -37,6 +38,7 @@ from sustain.production import daily_rates, finished, lead_in_days
 from sustain.scenario.schema import (
     AssetKind,
     Mode,
+    Pledge,
     PledgeStatus,
     Scenario,
     SiteKind,
@@ -211,6 +213,7 @@ class Network:
     pledge_period: IndexArray
     pledge_day: IndexArray  # first day it can move, from the start (0 when available before)
     pledge_status: IndexArray  # code into PLEDGE_STATUSES
+    upside: bool  # whether offered pledges count (an upside run)
     # Replenishment levels the scenario sets (the simulator's policies table).
     policy_site: IndexArray
     policy_item: IndexArray
@@ -302,9 +305,10 @@ def _day_offset(start: dt.date, day: dt.date) -> int:
     return (day - start).days
 
 
-def compile_network(scenario: Scenario) -> Network:
+def compile_network(scenario: Scenario, *, upside: bool = False) -> Network:
     """Compile a validated Scenario into a Network: one function per table (or tables read
-    together), each giving its part of the Network's fields."""
+    together), each giving its part of the Network's fields. Pledges enter as their lots
+    stand after their events (sustain.pledges); offered ones only with `upside`."""
     s = scenario
     grid = _Grid.of(s)
     nations = Index(tuple(n.id for n in s.nations))
@@ -318,7 +322,7 @@ def compile_network(scenario: Scenario) -> Network:
     fields |= _production_lines(s, grid, fields)
     fields |= _orders(s, grid, fields)
     fields |= _investments(s, grid, fields)
-    fields |= _pledges(s, grid, fields)
+    fields |= _pledges(s, grid, fields, upside=upside)
     fields |= _policies(s, fields)
     return Network(**fields, mitigations=mitigation_options(s))
 
@@ -606,21 +610,45 @@ def _investments(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, A
     }
 
 
-def _pledges(s: Scenario, grid: _Grid, known: dict[str, Any]) -> dict[str, Any]:
-    pledge_item = known["items"].positions(p.item for p in s.pledges)
-    offsets = np.fromiter((grid.day(p.available) for p in s.pledges), dtype=np.int64)
+def _pledges(s: Scenario, grid: _Grid, known: dict[str, Any], *, upside: bool) -> dict[str, Any]:
+    """Each pledge's lots as its events leave them (one lot, the pledge itself, when it has
+    no events), named by the pledge (and the status, when split); offered lots only with
+    `upside`, cancelled ones not at all."""
+    from sustain.pledges import lifecycle
+
+    item_unit = known["item_unit"]
+    item_of = dict(zip(known["items"].names, range(len(known["items"])), strict=True))
+
+    def in_item_unit(pledge: Pledge, amount: Amount) -> float:
+        return _in(amount, item_unit[item_of[pledge.item]])
+
+    names: list[str] = []
+    rows: list[tuple[Pledge, str, float, dt.date]] = []
+    for pledge, lots in zip(s.pledges, lifecycle(s, in_item_unit).lots, strict=True):
+        counted = [
+            lot
+            for lot in lots
+            if lot.status != "cancelled" and (upside or lot.status != "offered") and lot.quantity
+        ]
+        seen: dict[str, int] = defaultdict(int)
+        for lot in counted:
+            seen[lot.status] += 1
+            name = pledge.id
+            if len(counted) > 1:
+                name += f"/{lot.status}" + (f"-{seen[lot.status]}" if seen[lot.status] > 1 else "")
+            names.append(name)
+            rows.append((pledge, lot.status, lot.quantity, lot.day))
+    offsets = np.fromiter((grid.day(day) for *_, day in rows), dtype=np.int64, count=len(rows))
     return {
-        "pledges": Index(tuple(p.id for p in s.pledges)),
-        "pledge_donor": known["nations"].positions(p.donor for p in s.pledges),
-        "pledge_item": pledge_item,
-        "pledge_site": known["sites"].positions(p.site for p in s.pledges),
-        "pledge_quantity": _floats(
-            _in(p.quantity, known["item_unit"][i])
-            for p, i in zip(s.pledges, pledge_item, strict=True)
-        ),
+        "pledges": Index(tuple(names)),
+        "pledge_donor": known["nations"].positions(p.donor for p, *_ in rows),
+        "pledge_item": known["items"].positions(p.item for p, *_ in rows),
+        "pledge_site": known["sites"].positions(p.site for p, *_ in rows),
+        "pledge_quantity": _floats(quantity for _, _, quantity, _ in rows),
         "pledge_period": arrival_bucket(grid.edges, offsets, "mean").astype(np.int32),
         "pledge_day": np.maximum(offsets, 0).astype(np.int32),
-        "pledge_status": _codes((p.status.value for p in s.pledges), PLEDGE_STATUSES),
+        "pledge_status": _codes((status for _, status, _, _ in rows), PLEDGE_STATUSES),
+        "upside": upside,
     }
 
 

@@ -80,6 +80,7 @@ class PlanOptions:
     investments: str = "none"
     budget_eur: float | None = None
     investment_weight: float = 1e-9
+    upside: bool = False  # count offered pledges too (read when the network is compiled)
 
     def __post_init__(self) -> None:
         check_range("shortfall_weight", self.shortfall_weight, above=0)
@@ -128,6 +129,7 @@ class SimulationOptions:
     # Tell each nation's goods apart (a stock's owner, a pledge's donor, a line's nation),
     # mixed in proportion wherever they meet: what each delivered to whom.
     by_nation: bool = True
+    upside: bool = False  # count offered pledges too (read when the network is compiled)
 
     def __post_init__(self) -> None:
         check_word("policy", self.policy, POLICIES)

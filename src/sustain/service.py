@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sustain import summary
+from sustain import pledges, summary
 from sustain.network import Network, compile_network, overview
 from sustain.options import (
     PlanOptions,
@@ -104,6 +104,7 @@ def info_run(scenario: Scenario, *, source: Path | str | None = None) -> Run:
         "assets": summary.assets(network),
         "formations": summary.formations(network),
         "lines": summary.lines(network),
+        **pledges.tables(scenario),
     }
     return Run(
         engine="info",
@@ -129,7 +130,7 @@ def plan_run(
 
     start = time.perf_counter()
     options = options or PlanOptions()
-    network = network or compile_network(scenario)
+    network = network or compile_network(scenario, upside=options.upside)
     made = plan(network, options, progress)
     tables = {**made.tables, "shortfall_by_formation": made.summary()}
     shown = ["shortfall_by_formation", "bottlenecks"]
@@ -159,6 +160,7 @@ def industry_run(
     *,
     every_days: int = 91,
     by_priority: bool = False,
+    upside: bool = False,
     source: Path | str | None = None,
 ) -> Run:
     """Order books and lead times of every line (a lead-time row every `every_days` days),
@@ -168,8 +170,8 @@ def industry_run(
     from sustain.plan import plan
 
     start = time.perf_counter()
-    network = compile_network(scenario)
-    optimal = plan(network)
+    network = compile_network(scenario, upside=upside)
+    optimal = plan(network, PlanOptions(upside=upside))
     planned = time.perf_counter()
     tables = {
         **industry.race(network, optimal.consumption),
@@ -183,7 +185,7 @@ def industry_run(
     return Run(
         engine="industry",
         scenario=_scenario(scenario, source),
-        options={"every_days": every_days, "by_priority": by_priority},
+        options={"every_days": every_days, "by_priority": by_priority, "upside": upside},
         tables=tables,
         figures={"weighted_shortfall": optimal.total_shortfall},
         timings={"plan_s": planned - start, "total_s": time.perf_counter() - start},
@@ -215,7 +217,7 @@ def simulate_run(
 
     start = time.perf_counter()
     options = options or SimulationOptions(policy="plan" if plan is not None else "base-stock")
-    network = compile_network(scenario)
+    network = compile_network(scenario, upside=options.upside)
     notes = {}
     plan_tables = None
     if plan is not None:
@@ -296,7 +298,7 @@ def policy_run(
 
     start = time.perf_counter()
     search = search or SearchOptions()
-    network = compile_network(scenario)
+    network = compile_network(scenario, upside=options is not None and options.upside)
     choice = choose_levels(
         network, options, uncertainty, search, workers=workers, progress=progress
     )
@@ -341,7 +343,7 @@ def resilience_run(
 
     start = time.perf_counter()
     options = options or ResilienceOptions()
-    network = compile_network(scenario)
+    network = compile_network(scenario, upside=options.plan_options.upside)
     result = resilience(
         network, options, executor=executor, workers=workers, address=address, progress=progress
     )
@@ -433,3 +435,57 @@ def report_runs(
             step(f"running {REPORT_ENGINES[role]}")
             runs[role] = make()
     return ReportRuns(**runs)
+
+
+@dataclasses.dataclass(frozen=True)
+class PledgeStep:
+    """A pledge moved on by one event: the scenario it makes, that scenario's file (YAML),
+    the pledge's donor, and its state (how much in each status) before and after."""
+
+    scenario: Scenario
+    content: bytes
+    donor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def add_pledge_event(filename: str, content: bytes, event: dict[str, Any]) -> PledgeStep:
+    """A scenario version (its file) with one more event of a pledge's lifecycle appended.
+    Changes nothing: the caller stores the result. The event is checked as every event is
+    (sustain.pledges): one that does not fit raises ScenarioError with its problems, said of
+    the event; an unknown pledge raises KeyError."""
+    import tempfile
+
+    from sustain.scenario import ScenarioError
+    from sustain.scenario.errors import Problem
+    from sustain.scenario.upload import load_bytes
+    from sustain.scenario.writers import write_yaml
+
+    before = load_bytes(filename, content)
+    pledge = str(event.get("pledge"))
+    donor = next((p.donor for p in before.pledges if p.id == pledge), None)
+    if donor is None:
+        raise KeyError(f'no pledge "{pledge}" in the scenario')
+    event = {key: value for key, value in event.items() if value is not None}
+    rows = before.rows()
+    rows["pledge_events"] = [*rows.get("pledge_events", []), event]
+    with tempfile.TemporaryDirectory(prefix="sustain-event-") as folder:
+        path = Path(folder) / "scenario.yaml"
+        write_yaml(rows, path)
+        written = path.read_bytes()
+        try:
+            after = load_bytes("scenario.yaml", written)
+        except ScenarioError as exc:
+            # Said of the event, not of a file the caller never saw.
+            raise ScenarioError(
+                [Problem("event", p.field, p.message) for p in exc.problems]
+            ) from None
+    return PledgeStep(
+        after, written, donor, _pledge_state(before, pledge), _pledge_state(after, pledge)
+    )
+
+
+def _pledge_state(scenario: Scenario, pledge: str) -> dict[str, Any]:
+    table = pledges.tables(scenario)["pledges"]
+    row = table[table["pledge"] == pledge].iloc[0]
+    return {status: float(row[status]) for status in pledges.STATUSES}

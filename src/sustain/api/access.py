@@ -3,7 +3,8 @@ store's one query layer (sustain.scope); this says which changes each role may m
 
 - a coordinator changes scenario-wide data: uploads scenarios, adds users, and may do
   anything a planner may;
-- a nation planner starts and cancels its own runs, and manages its own tokens;
+- a nation planner starts and cancels its own runs, moves its nation's pledges on (their
+  lifecycle's events), and manages its own tokens;
 - a viewer reads what its nation may read, and manages its own tokens.
 
 A change a role may not make is refused with 403 before anything is touched.
@@ -26,6 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "manage any token": ("coordinator",),
     "read every user": ("coordinator",),
     "read all audit": ("coordinator",),
+    "move any pledge": ("coordinator",),  # a planner moves its own nation's pledges
 }
 
 

@@ -167,6 +167,11 @@ class Planner:
         self.network = network
         self.options = options or PlanOptions()
         self._progress = progress or (lambda _: None)
+        if self.options.upside and not network.upside:
+            raise ValueError(
+                "upside asks for offered pledges, and this network was compiled without them "
+                "(compile_network(scenario, upside=True))"
+            )
         _check_storage(network)
         if self.options.order_books and len(network.orders):
             network = dataclasses.replace(network, line_capacity=free_capacity(network))

@@ -18,6 +18,7 @@ from sustain.scenario.schema import (
     TABLES,
     Mitigation,
     MitigationKind,
+    Pledge,
     PledgeStatus,
     Scenario,
 )
@@ -69,9 +70,26 @@ def cross_check(
     _check_dates(scenario, report)
     _check_lanes(scenario, report)
     _check_mitigations(scenario, report)
+    if not report.problems:  # the events' units and pledges known: follow each pledge
+        _check_pledge_events(scenario, report)
     if check_reachability and not report.problems:
         _check_reachability(scenario, report)
     return report.problems
+
+
+def _check_pledge_events(scenario: Scenario, report: _Reporter) -> None:
+    """Each pledge's events, in date order, move on only what stands before them."""
+    from sustain.pledges import lifecycle
+
+    item_unit = {item.id: item.unit for item in scenario.items}
+    if any(pledge.item not in item_unit for pledge in scenario.pledges):
+        return  # an item row that failed its own checks: said already
+
+    def in_item_unit(pledge: Pledge, amount: Amount) -> float:
+        return amount.value * units.amount_factor(amount.unit, item_unit[pledge.item])
+
+    for index, field, message in lifecycle(scenario, in_item_unit).problems:
+        report("pledge_events", index, field, message)
 
 
 def _check_keys(scenario: Scenario, report: _Reporter) -> None:
@@ -104,6 +122,7 @@ _NOUNS = {
     "sites": "site",
     "assets": "asset",
     "production_lines": "production line",
+    "pledges": "pledge",
 }
 
 
@@ -212,6 +231,12 @@ def _check_units(scenario: Scenario, report: _Reporter) -> None:
             pledge.quantity,
             item_unit.get(pledge.item),
             f'item "{pledge.item}"',
+        )
+    pledge_item = {pledge.id: pledge.item for pledge in scenario.pledges}
+    for i, event in enumerate(scenario.pledge_events):
+        made = pledge_item.get(event.pledge, "")
+        against(
+            "pledge_events", i, "quantity", event.quantity, item_unit.get(made), f'item "{made}"'
         )
     for i, use in enumerate(scenario.consumption):
         against(

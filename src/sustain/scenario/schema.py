@@ -224,6 +224,12 @@ class Standard(StrEnum):
 
 
 class PledgeStatus(StrEnum):
+    """Where a pledge (or part of it) stands, and what the engines make of it
+    (docs/api.md, "The pledge lifecycle"): offered counts only in an upside run; pledged
+    (announced) and committed arrive from their date; shipped arrives when it lands; delivered
+    is stock at its site; cancelled counts for nothing."""
+
+    OFFERED = "offered"
     PLEDGED = "pledged"
     COMMITTED = "committed"
     SHIPPED = "shipped"
@@ -592,6 +598,26 @@ class Pledge(Record):
     status: PledgeStatus = Field(PledgeStatus.PLEDGED, description="Where it is in its lifecycle.")
 
 
+class PledgeEvent(Record):
+    """A step in a pledge's lifecycle, by its donor: part or all of it committed, shipped,
+    delivered or cancelled on a date. Appended, never changed: the pledge's state is its row
+    (all of it in its status) moved on by its events in date order."""
+
+    key: ClassVar[tuple[str, ...]] = ("pledge", "date", "status")
+    references: ClassVar[dict[str, str]] = {"pledge": "pledges"}
+    pledge: Text = Field(description="The pledge.")
+    date: Date = Field(description="When it happened.")
+    status: PledgeStatus = Field(
+        description="What it became: committed, shipped, delivered or cancelled."
+    )
+    quantity: PositiveCount | None = Field(
+        None, description="How much of the pledge; blank for all that can take this step."
+    )
+    arrives: Date | None = Field(
+        None, description="shipped: when it lands at the pledge's site; blank for its date."
+    )
+
+
 class Investment(Record):
     """An option to add production capacity: to an existing line, or a new line at a site."""
 
@@ -678,6 +704,7 @@ TABLES: dict[str, type[Record]] = {
     "capacity_changes": CapacityChange,
     "orders": Order,
     "pledges": Pledge,
+    "pledge_events": PledgeEvent,
     "investments": Investment,
     "mitigations": Mitigation,
 }
@@ -723,6 +750,7 @@ class Scenario(BaseModel):
     capacity_changes: tuple[CapacityChange, ...] = ()
     orders: tuple[Order, ...] = ()
     pledges: tuple[Pledge, ...] = ()
+    pledge_events: tuple[PledgeEvent, ...] = ()
     investments: tuple[Investment, ...] = ()
     mitigations: tuple[Mitigation, ...] = ()
 

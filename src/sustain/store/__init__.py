@@ -49,6 +49,7 @@ from sustain.store.schema import (
     ROLES,
     AuditEntry,
     Nation,
+    PledgeEventRecord,
     RunRecord,
     RunTable,
     ScenarioVersion,
@@ -257,24 +258,94 @@ class Store:
         """Record a scenario version as uploaded, with its info run (what it holds and whose
         each part is) in the same transaction; its id. Audited."""
         with self._session() as session:
-            version = ScenarioVersion(
-                name=name,
-                digest=digest,
-                filename=filename,
-                content=content,
-                uploaded_by=uploaded_by,
-                uploaded_at=_now(),
-                info_run=info.id if info is not None else None,
-            )
-            session.add(version)
-            if info is not None:
-                self._write_run(session, info)
-            session.flush()
+            version = self._add_version(session, name, digest, filename, content, uploaded_by, info)
             after = {"name": name, "digest": digest, "filename": filename, "bytes": len(content)}
             self._audit(
-                session, uploaded_by or "", "upload scenario", f"scenario {version.id}", None, after
+                session, uploaded_by or "", "upload scenario", f"scenario {version}", None, after
             )
-            return int(version.id)
+            return version
+
+    def add_pledge_event(
+        self,
+        scenario_from: int,
+        made: tuple[str, str, bytes, Run],
+        event: dict[str, Any],
+        states: tuple[dict[str, Any], dict[str, Any]],
+        *,
+        donor: str,
+        by: str,
+    ) -> int:
+        """A pledge event and the scenario version it makes (`made`: name, digest, its
+        file, its info run), with the pledge's state before and after, in one transaction;
+        the new version's id. Appended to the pledge events and the audit log."""
+        name, digest, content, info = made
+        before, after = states
+        with self._session() as session:
+            self._scenario_version(session, scenario_from)
+            version = self._add_version(session, name, digest, f"{name}.yaml", content, by, info)
+            pledge = str(event["pledge"])
+            session.add(
+                PledgeEventRecord(
+                    at=_now(),
+                    user=by,
+                    pledge=pledge,
+                    donor=donor,
+                    scenario_from=scenario_from,
+                    scenario_to=version,
+                    event=event,
+                    before=before,
+                    after=after,
+                )
+            )
+            what = f"pledge {pledge} of scenario {scenario_from} (now scenario {version})"
+            self._audit(session, by, f"pledge {event['status']}", what, before, after)
+            return version
+
+    def pledge_events(self, donor: str | None = None) -> list[dict[str, Any]]:
+        """Every pledge event (or a donor's), oldest first."""
+        query = select(PledgeEventRecord).order_by(PledgeEventRecord.id)
+        if donor is not None:
+            query = query.where(PledgeEventRecord.donor == donor)
+        with self._session() as session:
+            return [
+                {
+                    "at": _utc(e.at),
+                    "user": e.user,
+                    "pledge": e.pledge,
+                    "donor": e.donor,
+                    "scenario_from": e.scenario_from,
+                    "scenario_to": e.scenario_to,
+                    "event": e.event,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in session.scalars(query)
+            ]
+
+    def _add_version(
+        self,
+        session: Session,
+        name: str,
+        digest: str,
+        filename: str,
+        content: bytes,
+        uploaded_by: str | None,
+        info: Run | None,
+    ) -> int:
+        version = ScenarioVersion(
+            name=name,
+            digest=digest,
+            filename=filename,
+            content=content,
+            uploaded_by=uploaded_by,
+            uploaded_at=_now(),
+            info_run=info.id if info is not None else None,
+        )
+        session.add(version)
+        if info is not None:
+            self._write_run(session, info)
+        session.flush()
+        return int(version.id)
 
     def scenarios(self, digest: str | None = None) -> list[ScenarioSummary]:
         """Every scenario version (or those of a digest), newest first; their files not

@@ -117,3 +117,22 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(300))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PledgeEventRecord(Base):
+    """One step of a pledge's lifecycle as its donor recorded it (who, when, what), and the
+    scenario version it made from which. Append-only: the database refuses to update or delete
+    a row (a trigger, migration 0004)."""
+
+    __tablename__ = "pledge_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200))
+    pledge: Mapped[str] = mapped_column(String(200), index=True)
+    donor: Mapped[str] = mapped_column(String(40))
+    scenario_from: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"))
+    scenario_to: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"))
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

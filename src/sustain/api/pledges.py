@@ -1,0 +1,109 @@
+"""Pledges: their lifecycle, one event at a time, by their donor (sustain.pledges). Each
+event makes a new version of the scenario (its file with the event appended; every version
+kept) and is appended to the store's pledge events and the audit log. The pledges as they
+stand, their ledger and each donor's totals against time are tables of the scenario's info
+run (`pledges`, `pledge_ledger`, `pledges_by_donor`), read like any table, scoped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from sustain import service
+from sustain.api.access import may
+from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
+from sustain.api.schemas import Error, Scenario, ScenarioProblems
+
+router = APIRouter(tags=["pledges"], responses=COMMON)
+
+
+class PledgeEventIn(BaseModel):
+    """One step of a pledge's lifecycle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date = Field(description="When it happened.")
+    status: Literal["committed", "shipped", "delivered", "cancelled"]
+    quantity: str | None = Field(
+        None,
+        max_length=100,
+        description='How much, with its unit ("300 rounds"); blank for all that can take it.',
+    )
+    arrives: dt.date | None = Field(None, description="shipped: when it lands.")
+
+
+class PledgeEventOut(BaseModel):
+    scenario: Scenario = Field(description="The scenario version the event made.")
+    pledge: str
+    donor: str
+    before: dict[str, float] = Field(description="How much of the pledge in each status.")
+    after: dict[str, float]
+
+
+class PledgeEventRecord(BaseModel):
+    at: dt.datetime
+    user: str
+    pledge: str
+    donor: str
+    scenario_from: int
+    scenario_to: int
+    event: dict[str, Any]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@router.post(
+    "/scenarios/{scenario_id}/pledges/{pledge}/events",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        403: {"model": Error},
+        404: {"model": Error},
+        422: {"model": ScenarioProblems, "description": "The event does not fit the pledge."},
+    },
+)
+def add_event(
+    scenario_id: ScenarioId, pledge: str, event: PledgeEventIn, person: Caller, store: StoreDep
+) -> PledgeEventOut:
+    """Move a pledge on (its donor's planners, or coordinators): part or all of it committed,
+    shipped, delivered or cancelled on a date. Makes a new scenario version; refused (422,
+    nothing stored) if the pledge has not that much standing to move."""
+    filename, content = store.scenario_file(scenario_id)
+    written = {"pledge": pledge, **event.model_dump(mode="json")}
+    try:
+        step = service.add_pledge_event(filename, content, written)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
+    donors_planner = person.role == "planner" and person.nation == step.donor
+    if not (may(person, "move any pledge") or donors_planner):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"only {step.donor}'s planners (or a coordinator) move the pledge {pledge} on",
+        )
+    info = service.info_run(step.scenario, source=f"{step.scenario.scenario.name}.yaml")
+    made = (step.scenario.scenario.name, service.digest(step.scenario), step.content, info)
+    version = store.add_pledge_event(
+        scenario_id,
+        made,
+        written,
+        (step.before, step.after),
+        donor=step.donor,
+        by=person.name,
+    )
+    return PledgeEventOut(
+        scenario=Scenario.of(store.scenario(version)),
+        pledge=pledge,
+        donor=step.donor,
+        before=step.before,
+        after=step.after,
+    )
+
+
+@router.get("/pledge-events")
+def events(person: Caller, store: StoreDep) -> list[PledgeEventRecord]:
+    """Every pledge event, oldest first (coordinators); those of the caller's nation's
+    pledges for anyone else."""
+    donor = None if may(person, "move any pledge") else person.nation
+    return [PledgeEventRecord.model_validate(e) for e in store.pledge_events(donor)]
