@@ -1039,6 +1039,125 @@ def users_add(
         out.print(token, highlight=False, markup=False)
 
 
+imports = typer.Typer(
+    help="Bring public data into a scenario.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(imports, name="import", short_help="Bring public data into a scenario.")
+InputFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A CSV file.")
+]
+
+
+def _text_of(path: Path, as_json: bool) -> tuple[str, str]:
+    """A small text file's name and text, or exit 2 saying why it cannot be read."""
+    from sustain.scenario.limits import Limits, unreadable_file
+
+    why = unreadable_file(path, Limits.from_environment())
+    if why is None:
+        try:
+            return path.name, path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            why = f"is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    _fail(f"{path}: {why}", as_json=as_json)
+    raise AssertionError("unreachable")
+
+
+@imports.command("kiel", short_help="A Kiel Ukraine Support Tracker release: pledges, holdings.")
+def import_kiel(
+    weapons: InputFile,
+    mapping: Annotated[
+        Path,
+        typer.Option(exists=True, dir_okay=False, help="kind,name,to,site,formation,system CSV."),
+    ],
+    into: Annotated[
+        Path, typer.Option(exists=True, help="The scenario to import into (YAML, CSV, .xlsx).")
+    ],
+    destination: Annotated[
+        Path, typer.Option("--out", help="Where to write the scenario with the release in it.")
+    ],
+    to: Annotated[str, typer.Option("--to", help="Its format: yaml, csv or xlsx.")] = "yaml",
+    release: Annotated[
+        str | None, typer.Option(help="The release's name (default: the file's name).")
+    ] = None,
+    available: Annotated[
+        str | None, typer.Option(help="When the pledges become available (default: the start).")
+    ] = None,
+    monthly: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The release's monthly totals (CSV)."),
+    ] = None,
+    skip_unmapped: Annotated[
+        bool,
+        typer.Option(help="Skip names the mapping does not cover (listed) instead of failing."),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Turn a release of the Kiel Institute's Ukraine Support Tracker (its heavy weapons by
+    donor: donor, category, number_of_weapons, monetary_value_eur, weapons_list) into pledges
+    and holdings of a scenario through a mapping of the tracker's names onto the scenario's
+    nations, items, sites, formations and systems. Every name the mapping does not cover is
+    a located problem; a release imported twice adds nothing."""
+    from sustain import service
+    from sustain.imports.kiel import TrackerError
+
+    fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
+    if fmt not in SCENARIO_FORMATS:
+        _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
+    try:
+        check_name(destination, fmt)
+        check_target(destination, force=force)
+    except (ValueError, OutputError, OutputExistsError) as exc:
+        _fail(str(exc), as_json=as_json)
+    scenario = _load(into, as_json)
+    try:
+        imported, _, report = service.import_kiel(
+            scenario,
+            _text_of(weapons, as_json),
+            _text_of(mapping, as_json),
+            release=release or weapons.stem,
+            available=available,
+            skip_unmapped=skip_unmapped,
+            monthly=_text_of(monthly, as_json) if monthly is not None else None,
+        )
+    except TrackerError as exc:
+        count = len(exc.problems)
+        problems = [p.as_dict() for p in exc.problems]
+        _fail(
+            f"nothing imported: {count} problem{'s' if count != 1 else ''}",
+            as_json=as_json,
+            problems=problems,
+        )
+        raise AssertionError("unreachable") from exc
+    except ScenarioError as exc:
+        _fail(
+            "the imported scenario is not valid",
+            as_json=as_json,
+            problems=[p.as_dict() for p in exc.problems],
+        )
+        raise AssertionError("unreachable") from exc
+    try:
+        write(imported.rows(), destination, fmt, force=force)
+    except OutputExistsError as exc:
+        _fail(str(exc), as_json=as_json)
+    if as_json:
+        print(json.dumps({"ok": True, "written": str(destination), **report.as_dict()}, indent=2))
+        return
+    out.print(
+        f"imported {len(report.imported)}, skipped {len(report.skipped)}; wrote {destination}",
+        highlight=False,
+        markup=False,
+    )
+    for entry in report.imported:
+        what = ", ".join(f"{k} {v}" for k, v in entry.items() if k != "table")
+        out.print(f"  + {entry['table']}: {what}", highlight=False, markup=False)
+    for entry in report.skipped:
+        where = f"{entry['where']}: " if "where" in entry else ""
+        out.print(f"  - {where}{entry['what']}: {entry['why']}", highlight=False, markup=False)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
 @app.command(short_help="Serve the workspace's REST API over a store.")
 def serve(
     database: Database = "sqlite:///sustain.db",

@@ -454,12 +454,9 @@ def add_pledge_event(filename: str, content: bytes, event: dict[str, Any]) -> Pl
     Changes nothing: the caller stores the result. The event is checked as every event is
     (sustain.pledges): one that does not fit raises ScenarioError with its problems, said of
     the event; an unknown pledge raises KeyError."""
-    import tempfile
-
     from sustain.scenario import ScenarioError
     from sustain.scenario.errors import Problem
     from sustain.scenario.upload import load_bytes
-    from sustain.scenario.writers import write_yaml
 
     before = load_bytes(filename, content)
     pledge = str(event.get("pledge"))
@@ -469,20 +466,59 @@ def add_pledge_event(filename: str, content: bytes, event: dict[str, Any]) -> Pl
     event = {key: value for key, value in event.items() if value is not None}
     rows = before.rows()
     rows["pledge_events"] = [*rows.get("pledge_events", []), event]
-    with tempfile.TemporaryDirectory(prefix="sustain-event-") as folder:
-        path = Path(folder) / "scenario.yaml"
-        write_yaml(rows, path)
-        written = path.read_bytes()
-        try:
-            after = load_bytes("scenario.yaml", written)
-        except ScenarioError as exc:
-            # Said of the event, not of a file the caller never saw.
-            raise ScenarioError(
-                [Problem("event", p.field, p.message) for p in exc.problems]
-            ) from None
+    try:
+        after, written = scenario_of_rows(rows)
+    except ScenarioError as exc:
+        # Said of the event, not of a file the caller never saw.
+        raise ScenarioError([Problem("event", p.field, p.message) for p in exc.problems]) from None
     return PledgeStep(
         after, written, donor, _pledge_state(before, pledge), _pledge_state(after, pledge)
     )
+
+
+def scenario_of_rows(rows: dict[str, list[dict[str, Any]]]) -> tuple[Scenario, bytes]:
+    """Rows as a scenario's tables are written (Scenario.rows), validated as a file would be:
+    the Scenario and its file (YAML); ScenarioError with every problem."""
+    import tempfile
+
+    from sustain.scenario.upload import load_bytes
+    from sustain.scenario.writers import write_yaml
+
+    with tempfile.TemporaryDirectory(prefix="sustain-rows-") as folder:
+        path = Path(folder) / "scenario.yaml"
+        write_yaml(rows, path)
+        written = path.read_bytes()
+    return load_bytes("scenario.yaml", written), written
+
+
+def import_kiel(
+    scenario: Scenario,
+    weapons: tuple[str, str],
+    mapping: tuple[str, str],
+    *,
+    release: str,
+    available: str | None = None,
+    skip_unmapped: bool = False,
+    monthly: tuple[str, str] | None = None,
+) -> tuple[Scenario, bytes, Any]:
+    """A Kiel Institute Ukraine Support Tracker release (its heavy weapons, and its monthly
+    totals for the report; each a file's name and text) imported into a scenario through a
+    mapping (sustain.imports.kiel): the new scenario, its file (YAML) and the report. Raises
+    TrackerError with every located problem (nothing imported) for names the mapping does
+    not cover, unless `skip_unmapped`."""
+    from sustain.imports.kiel import import_release
+
+    rows, report = import_release(
+        scenario.rows(),
+        weapons,
+        mapping,
+        release=release,
+        available=available or scenario.scenario.start.isoformat(),
+        skip_unmapped=skip_unmapped,
+        monthly_file=monthly,
+    )
+    imported, content = scenario_of_rows(rows)
+    return imported, content, report
 
 
 def _pledge_state(scenario: Scenario, pledge: str) -> dict[str, Any]:

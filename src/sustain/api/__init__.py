@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from sustain.api import people, pledges, runs, scenarios
+from sustain.api import imports, people, pledges, runs, scenarios
 from sustain.api.deps import VERSION
 from sustain.api.schemas import Health
 from sustain.jobs import Workers
@@ -52,7 +52,7 @@ def create_app(url: str, *, slots: int = 2) -> FastAPI:
         """Whether the server is up (the one request that needs no token)."""
         return Health(status="ok", version=VERSION, database=store.engine.dialect.name)
 
-    for router in (scenarios.router, pledges.router, runs.router, people.router):
+    for router in (scenarios.router, pledges.router, imports.router, runs.router, people.router):
         app.include_router(router)
     _errors(app)
     return app

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sustain import service
 from sustain.api.access import may
 from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
-from sustain.api.schemas import Error, Scenario, ScenarioProblems
+from sustain.api.schemas import Error, Scenario, unprocessable
 
 router = APIRouter(tags=["pledges"], responses=COMMON)
 
@@ -61,7 +61,7 @@ class PledgeEventRecord(BaseModel):
     responses={
         403: {"model": Error},
         404: {"model": Error},
-        422: {"model": ScenarioProblems, "description": "The event does not fit the pledge."},
+        422: unprocessable("The event does not fit the pledge."),
     },
 )
 def add_event(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
 from sustain import service
 from sustain.api.access import require
 from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
-from sustain.api.schemas import Error, RequestProblems, Scenario, ScenarioProblems
+from sustain.api.schemas import Error, Scenario, unprocessable
 from sustain.scenario.limits import MB, Limits
 from sustain.scenario.upload import load_bytes
 
@@ -32,10 +32,7 @@ MEDIA = {
         200: {"model": Scenario, "description": "The same scenario was uploaded before."},
         403: {"model": Error},
         413: {"model": Error},
-        422: {
-            "model": ScenarioProblems | RequestProblems,
-            "description": "Not a valid scenario (or no file sent).",
-        },
+        422: unprocessable("Not a valid scenario (or no file sent)."),
     },
 )
 def upload(

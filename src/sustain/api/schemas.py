@@ -33,6 +33,12 @@ class Error(BaseModel):
     detail: str
 
 
+def unprocessable(description: str) -> dict[str, Any]:
+    """A 422 answer: the located problems of a scenario (or an event, or an import), or
+    FastAPI's own when the request does not match the schema."""
+    return {"model": ScenarioProblems | RequestProblems, "description": description}
+
+
 class RequestProblems(BaseModel):
     """A request that does not match the schema (FastAPI's own answer)."""
 

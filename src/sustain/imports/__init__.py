@@ -1,0 +1,1 @@
+"""Importing public data into scenarios: the Kiel Institute's Ukraine Support Tracker."""
