@@ -8,7 +8,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,13 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import free_port
+
 SUSTAIN = str(Path(sys.executable).parent / "sustain")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def add_user(database: str, name: str, nation: str, role: str) -> str:
@@ -61,11 +56,16 @@ class Server:
 
 @contextmanager
 def serving(
-    folder: Path, users: dict[str, tuple[str, str]], *, jobs: int = 2, processes: int = 1
+    folder: Path,
+    users: dict[str, tuple[str, str]],
+    *,
+    jobs: int = 2,
+    processes: int = 1,
+    database: str | None = None,
 ) -> Iterator[Server]:
-    """`sustain serve` over a new SQLite store in `folder`, with the users given (name ->
-    (nation, role)), until the block ends."""
-    database = f"sqlite:///{folder / 'sustain.db'}"
+    """`sustain serve` over a new store (SQLite in `folder` unless `database` is given),
+    with the users given (name -> (nation, role)), until the block ends."""
+    database = database or f"sqlite:///{folder / 'sustain.db'}"
     tokens = {name: add_user(database, name, *who) for name, who in users.items()}
     port = free_port()
     log = (folder / "server.log").open("wb")

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -85,3 +89,39 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         subprocess.run([ray_command, "stop", "--force"], capture_output=True, env=environment)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of the project's own (scripts/postgres.sh installs and starts it
+    on loopback), for the session; its base URL."""
+    folder = tempfile.mkdtemp(prefix="sustain-pg-")  # not under pytest's root-only folders
+    port = free_port()
+    script = str(ROOT / "scripts" / "postgres.sh")
+    subprocess.run(["sh", script, "start", folder, str(port)], check=True, timeout=600)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(["sh", script, "stop", folder], check=False, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+DATABASES = itertools.count()
+
+
+def new_postgres_database(server: str) -> str:
+    """A new, empty database on the server; its URL."""
+    from sqlalchemy import create_engine, text
+
+    name = f"store_{os.getpid()}_{next(DATABASES)}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server}/{name}"

@@ -23,7 +23,7 @@ import sustain
 from sustain import service
 from sustain.scenario.writers import write
 from tests.api_server import SUSTAIN, Server, serving, upload, uploaded, wait_for, zipped
-from tests.conftest import EXAMPLES, TINY, edit_csv
+from tests.conftest import EXAMPLES, TINY, edit_csv, new_postgres_database
 
 USERS = {
     "coord": ("UKR", "coordinator"),
@@ -33,9 +33,15 @@ USERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serving(tmp_path_factory.mktemp("api"), USERS) as running:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The server over a store of each kind: SQLite in a file, PostgreSQL on loopback."""
+    database = None
+    if request.param == "postgresql":
+        database = new_postgres_database(request.getfixturevalue("postgres_server"))
+    with serving(tmp_path_factory.mktemp("api"), USERS, database=database) as running:
         yield running
 
 

@@ -6,23 +6,18 @@ scripts/postgres.sh, installed by it where missing)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 import sustain
@@ -30,30 +25,7 @@ import sustain.store
 from sustain import service
 from sustain.store import Store, StoreError
 from sustain.store.schema import AuditEntry, RunRecord, RunTable, Token
-from tests.conftest import ROOT, TINY
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server of the project's own, for this module; its base URL."""
-    folder = tempfile.mkdtemp(prefix="sustain-pg-")  # not under pytest's root-only folders
-    port = free_port()
-    script = str(ROOT / "scripts" / "postgres.sh")
-    subprocess.run(["sh", script, "start", folder, str(port)], check=True, timeout=600)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(["sh", script, "stop", folder], check=False, timeout=120)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-DATABASES = itertools.count()
+from tests.conftest import ROOT, TINY, new_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -61,13 +33,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty database of each kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'sustain.db'}"
-    server = request.getfixturevalue("postgres_server")
-    name = f"store_{os.getpid()}_{next(DATABASES)}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server}/{name}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="module")
