@@ -23,6 +23,7 @@ import pytest
 from sustain.results.table_specs import spec
 from tests.api_server import Server, serving, uploaded, wait_for
 from tests.conftest import EXAMPLES, TINY, edit_csv
+from tests.test_scope import reference_owners
 
 ROLES = ("coordinator", "planner", "viewer")
 RELEASES = [  # table, data row, value
@@ -57,17 +58,8 @@ def reference(folder: Path) -> tuple[dict[str, dict[str, str]], dict[str, dict[s
     formations = pd.read_csv(folder / "formations.csv")
     lines = pd.read_csv(folder / "production_lines.csv")
     lanes = pd.read_csv(folder / "lanes.csv")
-    site_nation = dict(zip(sites["id"], sites["nation"], strict=True))
     site_release = {s: released(r) for s, r in zip(sites["id"], sites["release"], strict=True)}
-    owners = {
-        "site": site_nation,
-        "formation": dict(zip(formations["id"], formations["nation"], strict=True)),
-        "line": {
-            line: nation if isinstance(nation, str) and nation else site_nation[site]
-            for line, site, nation in zip(lines["id"], lines["site"], lines["nation"], strict=True)
-        },
-        "lane": {lane: site_nation[o] for lane, o in zip(lanes["id"], lanes["from"], strict=True)},
-    }
+    owners = reference_owners(folder)
     releases = {
         "site": site_release,
         "formation": {
@@ -82,8 +74,7 @@ def reference(folder: Path) -> tuple[dict[str, dict[str, str]], dict[str, dict[s
 def may_see(row: dict[str, Any], scope: tuple[tuple[str, str], ...], nation: str, ref: Any) -> bool:
     """A row's own nation sees it; so does a nation every scope column of it is released to."""
     owners, releases = ref
-    own = released_all = False
-    released_all = True
+    own, released_all = False, True
     for column, kind in scope:
         value = row[column]
         owner = value if kind == "nation" else owners[kind].get(value)

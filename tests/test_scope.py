@@ -21,14 +21,14 @@ from tests.conftest import EXAMPLES
 THEATRE = EXAMPLES[0]
 
 
-def reference_owners() -> dict[str, dict[str, str]]:
+def reference_owners(folder: Path = THEATRE) -> dict[str, dict[str, str]]:
     """Whose each site, formation, line and lane is, read off the CSV files as written (a
     line names its nation, or is its site's owner's)."""
-    sites = pd.read_csv(THEATRE / "sites.csv")
+    sites = pd.read_csv(folder / "sites.csv")
     site_nation = dict(zip(sites["id"], sites["nation"], strict=True))
-    formations = pd.read_csv(THEATRE / "formations.csv")
-    lines = pd.read_csv(THEATRE / "production_lines.csv")
-    lanes = pd.read_csv(THEATRE / "lanes.csv")
+    formations = pd.read_csv(folder / "formations.csv")
+    lines = pd.read_csv(folder / "production_lines.csv")
+    lanes = pd.read_csv(folder / "lanes.csv")
     return {
         "site": site_nation,
         "formation": dict(zip(formations["id"], formations["nation"], strict=True)),

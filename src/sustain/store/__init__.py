@@ -492,18 +492,7 @@ class Store:
     def begin(self, run_id: str, engine: str, scenario_digest: str | None) -> None:
         """Record a run as running (committed at once, so that it is never lost)."""
         with self._session() as session:
-            session.add(
-                RunRecord(
-                    id=run_id,
-                    engine=engine,
-                    scenario_digest=scenario_digest,
-                    status="running",
-                    started_at=_now(),
-                    host=_here(),
-                    pid=os.getpid(),
-                    meta={},
-                )
-            )
+            session.add(_record(run_id, engine, scenario_digest, "running"))
 
     def finish(self, run: Run) -> None:
         """The run's tables and its finished status, in one transaction (begun or not). A
@@ -520,18 +509,9 @@ class Store:
             table.to_parquet(buffer, index=False)
             blobs.append((name, run.spec(name).name, len(table), buffer.getvalue()))
         if session.get(RunRecord, run.id) is None:
-            session.add(
-                RunRecord(
-                    id=run.id,
-                    engine=run.engine,
-                    scenario_digest=run.scenario.get("digest"),
-                    started_at=run.started,
-                    host=_here(),
-                    pid=os.getpid(),
-                    meta={},
-                    status="running",
-                )
-            )
+            begun = _record(run.id, run.engine, run.scenario.get("digest"), "running")
+            begun.started_at = run.started
+            session.add(begun)
             session.flush()
         # One conditional update: a cancel committed meanwhile wins, never overwritten.
         done = session.execute(
@@ -623,20 +603,9 @@ class Store:
     ) -> None:
         """Record a run asked for, queued (by this process, until a worker starts it)."""
         with self._session() as session:
-            session.add(
-                RunRecord(
-                    id=run_id,
-                    engine=engine,
-                    scenario_digest=scenario_digest,
-                    status="queued",
-                    started_at=_now(),
-                    host=_here(),
-                    pid=os.getpid(),
-                    meta={},
-                    request=request,
-                    requested_by=by,
-                )
-            )
+            queued = _record(run_id, engine, scenario_digest, "queued")
+            queued.request, queued.requested_by = request, by
+            session.add(queued)
             self._audit(session, by, "start run", f"run {run_id}", None, request)
 
     def start(self, run_id: str) -> bool:
@@ -822,6 +791,20 @@ class Recent(Generic[K, V]):
             while len(self._values) > self.size:
                 self._values.popitem(last=False)
         return value
+
+
+def _record(run_id: str, engine: str, scenario_digest: str | None, status: str) -> RunRecord:
+    """A run's record as this process makes it, from now."""
+    return RunRecord(
+        id=run_id,
+        engine=engine,
+        scenario_digest=scenario_digest,
+        status=status,
+        started_at=_now(),
+        host=_here(),
+        pid=os.getpid(),
+        meta={},
+    )
 
 
 def _table_of(session: Session, run_id: str, name: str) -> tuple[str, pd.DataFrame, str | None]:
