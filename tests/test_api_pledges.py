@@ -7,6 +7,7 @@ neither changes anything."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -122,19 +123,27 @@ def test_anyone_but_the_donor_is_refused_and_nothing_changes(server: Server) -> 
         }
     ]
     assert wrong_unit.status_code == 422 and "not in a unit" in wrong_unit.text
-    assert no_pledge.status_code == 404 and "p9" in no_pledge.text
+    assert no_pledge.status_code == 403  # whether it is there is not the caller's to know
+    with server.client("chief") as chief:
+        unknown = chief.post(f"/scenarios/{scenario}/pledges/p9/events", json=event)
+    assert unknown.status_code == 404 and "p9" in unknown.text
     assert no_scenario.status_code == 404
     assert backwards.status_code == 422  # not a step the schema has
     assert snapshot(server) == before
 
 
-def test_pledge_events_cannot_be_edited_in_the_database(server: Server) -> None:
-    scenario = uploaded(server, TINY, "chief")
+def test_a_version_moves_on_once_and_its_events_cannot_be_edited(
+    server: Server, tmp_path: Path
+) -> None:
+    other = tmp_path / "tiny-2.yaml"  # a scenario of its own (another name, another digest)
+    other.write_text(TINY.read_text().replace("name: tiny", "name: tiny-2", 1))
+    scenario = uploaded(server, other, "chief")
+    event = {"date": "2023-01-04", "status": "cancelled", "quantity": "1 rounds"}
     with server.client("chief") as chief:
-        chief.post(
-            f"/scenarios/{scenario}/pledges/p1/events",
-            json={"date": "2023-01-04", "status": "cancelled", "quantity": "1 rounds"},
-        ).raise_for_status()
+        first = chief.post(f"/scenarios/{scenario}/pledges/p1/events", json=event)
+        again = chief.post(f"/scenarios/{scenario}/pledges/p1/events", json=event)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 409 and "moved on" in again.text  # post to the next version
     engine = sqlalchemy.create_engine(server.database)
     for statement in ("UPDATE pledge_events SET pledge = 'x'", "DELETE FROM pledge_events"):
         with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine.begin() as db:

@@ -146,6 +146,10 @@ def test_the_ledger_and_the_donor_totals_follow_the_events(tmp_path: Path) -> No
             'quantity: "5 m3" is not in a unit of item "shell-155", counted in "round"',
         ),
         (
+            [{"pledge": "p1", "date": "2023-01-05", "status": "shipped", "arrives": "2023-01-03"}],
+            "arrives: arrives 2023-01-03 before it was shipped, on 2023-01-05",
+        ),
+        (
             [{"pledge": "p9", "date": "2023-01-05", "status": "shipped"}],
             'pledge: unknown pledge "p9"',
         ),

@@ -1075,10 +1075,10 @@ def import_kiel(
     destination: Annotated[
         Path, typer.Option("--out", help="Where to write the scenario with the release in it.")
     ],
-    to: Annotated[str, typer.Option("--to", help="Its format: yaml, csv or xlsx.")] = "yaml",
     release: Annotated[
-        str | None, typer.Option(help="The release's name (default: the file's name).")
-    ] = None,
+        str, typer.Option(help="The release's name, e.g. its date (it names the pledges).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="Its format: yaml, csv or xlsx.")] = "yaml",
     available: Annotated[
         str | None, typer.Option(help="When the pledges become available (default: the start).")
     ] = None,
@@ -1115,7 +1115,7 @@ def import_kiel(
             scenario,
             _text_of(weapons, as_json),
             _text_of(mapping, as_json),
-            release=release or weapons.stem,
+            release=release,
             available=available,
             skip_unmapped=skip_unmapped,
             monthly=_text_of(monthly, as_json) if monthly is not None else None,
@@ -1156,6 +1156,12 @@ def import_kiel(
         out.print(f"  - {where}{entry['what']}: {entry['why']}", highlight=False, markup=False)
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    for month in report.monthly:
+        out.print(
+            f"  military aid {month['nation']} {month['month']}: {month['military_eur']:,.0f} EUR",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command(short_help="Serve the workspace's REST API over a store.")

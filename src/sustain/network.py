@@ -614,14 +614,9 @@ def _pledges(s: Scenario, grid: _Grid, known: dict[str, Any], *, upside: bool) -
     """Each pledge's lots as its events leave them (one lot, the pledge itself, when it has
     no events), named by the pledge (and the status, when split); offered lots only with
     `upside`, cancelled ones not at all."""
-    from sustain.pledges import lifecycle
+    from sustain.pledges import in_item_units, lifecycle
 
-    item_unit = known["item_unit"]
-    item_of = dict(zip(known["items"].names, range(len(known["items"])), strict=True))
-
-    def in_item_unit(pledge: Pledge, amount: Amount) -> float:
-        return _in(amount, item_unit[item_of[pledge.item]])
-
+    in_item_unit = in_item_units(s)
     names: list[str] = []
     rows: list[tuple[Pledge, str, float, dt.date]] = []
     for pledge, lots in zip(s.pledges, lifecycle(s, in_item_unit).lots, strict=True):

@@ -60,9 +60,11 @@ class State:
         oldest first; the parts taken."""
         taken: list[Lot] = []
         left = quantity
+        # What is left within the tolerance of the amount is rounding, not more to take.
+        enough = 0.0 if quantity is None else TOLERANCE * max(quantity, 1.0)
         for status in statuses:
             queue = self.lots.get(status, [])
-            while queue and (left is None or left > 0):
+            while queue and (left is None or left > enough):
                 lot = queue[0]
                 part = lot.quantity if left is None else min(left, lot.quantity)
                 taken.append(Lot(status, part, lot.day))
@@ -135,6 +137,13 @@ def _step(
             f"a pledge's events move it on (committed, shipped, delivered or cancelled), "
             f'not back to "{status}"'
         )
+    if event.arrives is not None and (status != "shipped" or event.arrives < event.date):
+        return "arrives", (
+            f"arrives {event.arrives.isoformat()} before it was shipped, on "
+            f"{event.date.isoformat()}"
+            if status == "shipped"
+            else "only a shipment arrives"
+        )
     sources = TAKES_FROM[status]
     standing = sum(state.total(s) for s in sources)
     wanted = None if event.quantity is None else in_item_unit(pledge, event.quantity)
@@ -163,7 +172,8 @@ def _quantities(state: State) -> dict[str, float]:
     return {status: state.total(status) for status in STATUSES}
 
 
-def _in_item_unit(scenario: Scenario) -> InItemUnit:
+def in_item_units(scenario: Scenario) -> InItemUnit:
+    """Reads an amount of a pledge in its item's unit (the scenario's items)."""
     from sustain import units
 
     item_unit = {item.id: item.unit for item in scenario.items}
@@ -178,7 +188,7 @@ def tables(scenario: Scenario) -> dict[str, pd.DataFrame]:
     """The pledges as they stand (`pledges`), each one's state after every date its events
     fall on (`pledge_ledger`), and each donor's totals by item against time
     (`pledges_by_donor`: every pledge's state carried forward to each date of the donor's)."""
-    found = lifecycle(scenario, _in_item_unit(scenario))
+    found = lifecycle(scenario, in_item_units(scenario))
     unit = {item.id: item.unit for item in scenario.items}
     counts: dict[str, int] = defaultdict(int)
     for event in scenario.pledge_events:

@@ -13,7 +13,8 @@ interface (the store's queries and, through them, the API):
   coordinators: denied, never guessed.
 
 What anyone may see of the other rows is their aggregate (`aggregate`): the sums the spec
-declares, over every row, by the columns it declares (family and period).
+declares, over every row, by the columns it declares (family and period), each of rows of at
+least as many nations as the spec asks (so that no sum a nation sees is another's figure).
 """
 
 from __future__ import annotations
@@ -103,12 +104,19 @@ def visible(
     return belongs_to(table, spec, nation, scope) | released_to(table, spec, nation, scope)
 
 
-def aggregate(table: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+def aggregate(table: pd.DataFrame, spec: TableSpec, *, coordinator: bool) -> pd.DataFrame:
     """The sums the spec declares by the columns it declares, over every row, with how many
-    rows each sum covers: what anyone may see of a table whose rows they may not."""
+    rows (and, with a nation column, how many nations) each covers: what anyone may see of a
+    table whose rows they may not. A sum of fewer nations' rows than the spec's
+    least_nations reaches coordinators only."""
     if not spec.aggregate_by:
         raise ValueError(f"the table {spec.name} declares no aggregate")
     grouped = table.groupby(list(spec.aggregate_by), sort=True, dropna=False)
     sums = grouped[list(spec.aggregate_sum)].sum()
     sums.insert(0, "rows", grouped.size())
+    nation_column = next((c for c, kind in spec.scope if kind == "nation"), None)
+    if nation_column is not None:
+        sums.insert(1, "nations", grouped[nation_column].nunique())
+        if not coordinator:
+            sums = sums[sums["nations"] >= spec.aggregate_least_nations]
     return sums.reset_index()

@@ -437,6 +437,10 @@ def report_runs(
     return ReportRuns(**runs)
 
 
+class UnknownPledgeError(LookupError):
+    """A pledge the scenario does not have."""
+
+
 @dataclasses.dataclass(frozen=True)
 class PledgeStep:
     """A pledge moved on by one event: the scenario it makes, that scenario's file (YAML),
@@ -453,7 +457,7 @@ def add_pledge_event(filename: str, content: bytes, event: dict[str, Any]) -> Pl
     """A scenario version (its file) with one more event of a pledge's lifecycle appended.
     Changes nothing: the caller stores the result. The event is checked as every event is
     (sustain.pledges): one that does not fit raises ScenarioError with its problems, said of
-    the event; an unknown pledge raises KeyError."""
+    the event; an unknown pledge raises UnknownPledgeError."""
     from sustain.scenario import ScenarioError
     from sustain.scenario.errors import Problem
     from sustain.scenario.upload import load_bytes
@@ -462,7 +466,7 @@ def add_pledge_event(filename: str, content: bytes, event: dict[str, Any]) -> Pl
     pledge = str(event.get("pledge"))
     donor = next((p.donor for p in before.pledges if p.id == pledge), None)
     if donor is None:
-        raise KeyError(f'no pledge "{pledge}" in the scenario')
+        raise UnknownPledgeError(f'no pledge "{pledge}" in the scenario')
     event = {key: value for key, value in event.items() if value is not None}
     rows = before.rows()
     rows["pledge_events"] = [*rows.get("pledge_events", []), event]

@@ -7,12 +7,16 @@ Thin: every answer comes from the service layer, the jobs module or the store.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +62,17 @@ def create_app(url: str, *, slots: int = 2) -> FastAPI:
     return app
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every NaN and infinity written as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def app_from_environment() -> FastAPI:
     """The API over SUSTAIN_DATABASE with SUSTAIN_JOBS slots: what each of the server's
     processes makes when `sustain serve --processes N` starts several."""
@@ -69,6 +84,14 @@ def _errors(app: FastAPI) -> None:
     """The store's and the scenario loader's errors as HTTP answers with their message; a
     method a path does not have gets 405 with every method it does have in Allow (Starlette
     names only those of the one route it tried)."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, with the input echoed back JSON can hold (a NaN or an
+        # Infinity sent is shown as text, not turned into a server error).
+        return JSONResponse(
+            status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -28,6 +28,25 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "read every user": ("coordinator",),
     "read all audit": ("coordinator",),
     "move any pledge": ("coordinator",),  # a planner moves its own nation's pledges
+    "read every pledge event": ("coordinator",),  # others read their nation's
+    "import a release": ("coordinator",),
+}
+
+
+# How a refusal says each: "a viewer may not start a run".
+SAID = {
+    "upload scenario": "upload a scenario",
+    "read scenario file": "read a scenario's file (it holds every nation's rows)",
+    "start run": "start a run",
+    "cancel any run": "cancel another's run",
+    "cancel own run": "cancel a run",
+    "add user": "add a user",
+    "manage any token": "manage another user's tokens",
+    "read every user": "read every nation's users",
+    "read all audit": "read every nation's changes",
+    "move any pledge": "move another nation's pledge on",
+    "read every pledge event": "read every nation's pledge events",
+    "import a release": "import a release into a scenario",
 }
 
 
@@ -38,7 +57,4 @@ def may(person: Person, action: str) -> bool:
 def require(person: Person, action: str) -> None:
     """403 unless the person's role may take the action."""
     if not may(person, action):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"a {person.role} may not {action.replace('any ', '').replace('own ', '')}",
-        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {person.role} may not {SAID[action]}")

@@ -55,11 +55,11 @@ def import_kiel(
     scenario_id: ScenarioId,
     weapons: Annotated[UploadFile, File(description="The release's heavy weapons (CSV).")],
     mapping: Annotated[UploadFile, File(description="kind,name,to,site,formation,system CSV.")],
+    release: Annotated[str, Form(min_length=1, max_length=200, description="e.g. its date.")],
     person: Caller,
     store: StoreDep,
     response: Response,
     monthly: Annotated[UploadFile | None, File(description="Its monthly totals (CSV).")] = None,
-    release: Annotated[str | None, Form(max_length=200)] = None,
     available: Annotated[dt.date | None, Form()] = None,
     skip_unmapped: Annotated[bool, Form()] = False,
 ) -> ImportOut:
@@ -67,7 +67,7 @@ def import_kiel(
     (coordinators): its pledges and holdings, as the mapping says; a new version, or the one
     the same release made before (200). Names the mapping does not cover: 422 with each,
     located, unless `skip_unmapped` (then listed in the report as skipped)."""
-    require(person, "upload scenario")
+    require(person, "import a release")
     filename, content = store.scenario_file(scenario_id)
     scenario = load_bytes(filename, content)
     try:
@@ -75,7 +75,7 @@ def import_kiel(
             scenario,
             _text(weapons),
             _text(mapping),
-            release=release or (weapons.filename or "release").rsplit(".", 1)[0],
+            release=release,
             available=available.isoformat() if available is not None else None,
             skip_unmapped=skip_unmapped,
             monthly=_text(monthly) if monthly is not None else None,

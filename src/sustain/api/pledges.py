@@ -43,7 +43,7 @@ class PledgeEventOut(BaseModel):
     after: dict[str, float]
 
 
-class PledgeEventRecord(BaseModel):
+class PledgeEventEntry(BaseModel):
     at: dt.datetime
     user: str
     pledge: str
@@ -61,6 +61,7 @@ class PledgeEventRecord(BaseModel):
     responses={
         403: {"model": Error},
         404: {"model": Error},
+        409: {"model": Error, "description": "The version has moved on already."},
         422: unprocessable("The event does not fit the pledge."),
     },
 )
@@ -68,20 +69,23 @@ def add_event(
     scenario_id: ScenarioId, pledge: str, event: PledgeEventIn, person: Caller, store: StoreDep
 ) -> PledgeEventOut:
     """Move a pledge on (its donor's planners, or coordinators): part or all of it committed,
-    shipped, delivered or cancelled on a date. Makes a new scenario version; refused (422,
-    nothing stored) if the pledge has not that much standing to move."""
+    shipped, delivered or cancelled on a date. Makes a new scenario version, the next of this
+    one (409 if an event has made one already: post to that); refused (422, nothing stored)
+    if the pledge has not that much standing to move."""
+    # Who may, first: nothing about a pledge (whether it is there, how much of it stands)
+    # reaches anyone but its donor's planners and the coordinators.
+    donor = store.pledge_donor(scenario_id, pledge)
+    if not may(person, "move any pledge"):
+        if donor is None or not (person.role == "planner" and person.nation == donor):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"only the pledge's donor's planners (or a coordinator) move {pledge} on",
+            )
+    elif donor is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f'no pledge "{pledge}" in the scenario')
     filename, content = store.scenario_file(scenario_id)
     written = {"pledge": pledge, **event.model_dump(mode="json")}
-    try:
-        step = service.add_pledge_event(filename, content, written)
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
-    donors_planner = person.role == "planner" and person.nation == step.donor
-    if not (may(person, "move any pledge") or donors_planner):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"only {step.donor}'s planners (or a coordinator) move the pledge {pledge} on",
-        )
+    step = service.add_pledge_event(filename, content, written)
     info = service.info_run(step.scenario, source=f"{step.scenario.scenario.name}.yaml")
     made = (step.scenario.scenario.name, service.digest(step.scenario), step.content, info)
     version = store.add_pledge_event(
@@ -102,8 +106,8 @@ def add_event(
 
 
 @router.get("/pledge-events")
-def events(person: Caller, store: StoreDep) -> list[PledgeEventRecord]:
+def events(person: Caller, store: StoreDep) -> list[PledgeEventEntry]:
     """Every pledge event, oldest first (coordinators); those of the caller's nation's
     pledges for anyone else."""
-    donor = None if may(person, "move any pledge") else person.nation
-    return [PledgeEventRecord.model_validate(e) for e in store.pledge_events(donor)]
+    donor = None if may(person, "read every pledge event") else person.nation
+    return [PledgeEventEntry.model_validate(e) for e in store.pledge_events(donor)]

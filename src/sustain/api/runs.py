@@ -46,12 +46,18 @@ def start(
                 status.HTTP_409_CONFLICT,
                 f"the run {request.plan} is a {plan.status} {plan.engine} run, not a finished plan",
             )
+        if plan.scenario_digest != scenario.digest:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"the plan {request.plan} was made for another scenario version (plan it on "
+                f"scenario {request.scenario} first)",
+            )
     run_id = new_id(request.engine, now())
     store.submit(
         run_id, request.engine, scenario.digest, request.model_dump(mode="json"), by=person.name
     )
     workers.submit(run_id)
-    return RunOut.of(store.run_summary(run_id))
+    return RunOut.of(store.run_summary(run_id), person)
 
 
 @router.get("")
@@ -61,15 +67,17 @@ def listing(
     engine: Literal["info", "plan", "simulate", "resilience", "industry"] | None = None,
 ) -> list[RunOut]:
     """Every run (or an engine's), newest first, with its status and progress."""
-    return [RunOut.of(r) for r in store.runs(engine)]
+    return [RunOut.of(r, person) for r in store.runs(engine)]
 
 
 @router.get("/{run_id}", responses=NOT_FOUND)
 def one(run_id: str, person: Caller, store: StoreDep) -> RunOut:
-    return RunOut.of(store.run_summary(run_id))
+    return RunOut.of(store.run_summary(run_id), person)
 
 
-@router.post("/{run_id}/cancel", responses={403: {"model": Error}, **NOT_FOUND})
+@router.post(
+    "/{run_id}/cancel", responses={403: {"model": Error}, **NOT_FOUND, 409: {"model": Error}}
+)
 def cancel(run_id: str, person: Caller, store: StoreDep) -> RunOut:
     """Cancel a queued or running run (coordinators; planners their own runs); a run over
     already is left as it is."""
@@ -81,7 +89,7 @@ def cancel(run_id: str, person: Caller, store: StoreDep) -> RunOut:
                 status.HTTP_403_FORBIDDEN, "a planner may cancel only the runs it started"
             )
     store.cancel(run_id, by=person.name)
-    return RunOut.of(store.run_summary(run_id))
+    return RunOut.of(store.run_summary(run_id), person)
 
 
 @router.get("/{run_id}/tables", responses={**NOT_FOUND, 409: {"model": Error}})
@@ -184,13 +192,14 @@ def table_aggregate(
     """What anyone may see of a scoped table whole, rows released to them or not: the sums
     its spec declares (e.g. demand, delivered, shortfall) by the columns it declares (family
     and period), over every row, with how many rows each covers."""
-    sums = store.aggregate(run_id, name)
+    sums = store.aggregate(run_id, name, person)
     if format == "csv":
         return Response(sums.to_csv(index=False), media_type=MEDIA["csv"])
     records = _records(sums)
     columns = list(sums.columns)
     split = columns.index("rows")
-    about = {"run": run_id, "table": name, "by": columns[:split], "sum": columns[split + 1 :]}
+    first_sum = split + 2 if "nations" in columns else split + 1
+    about = {"run": run_id, "table": name, "by": columns[:split], "sum": columns[first_sum:]}
     head = json.dumps(about)[:-1]
     return Response(head + ', "rows": ' + records + "}", media_type="application/json")
 

@@ -78,11 +78,18 @@ class RunOut(BaseModel):
     request: dict[str, Any] | None
     requested_by: str | None
     progress: Progress | None
-    tables: dict[str, int] | None = Field(description="Each table's rows in all, once finished.")
+    tables: dict[str, int] | None = Field(
+        description="Each table's rows in all, once finished (coordinators and the run's own)."
+    )
 
     @classmethod
-    def of(cls, summary: RunSummary) -> RunOut:
-        return cls.model_validate(summary.__dict__)
+    def of(cls, summary: RunSummary, person: Person) -> RunOut:
+        """The run as `person` may see it: what another person asked for, why their run
+        failed and how many rows its tables hold (of every nation) only for coordinators."""
+        shown = dict(summary.__dict__)
+        if person.role != "coordinator" and summary.requested_by != person.name:
+            shown.update(request=None, error=None, tables=None)
+        return cls.model_validate(shown)
 
 
 class ColumnOut(BaseModel):
@@ -128,7 +135,8 @@ class User(BaseModel):
 
 
 class NewUser(User):
-    pass
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$", description="Letters, digits, . _ -")
+    nation: str = Field(pattern=r"^[A-Z0-9-]{1,40}$", description="As scenarios write it: POL.")
 
 
 class NewToken(BaseModel):

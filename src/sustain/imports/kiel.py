@@ -210,14 +210,13 @@ def import_release(
                 problems.append(Problem(where, "donor", why))
             else:
                 report.skipped.append({"where": where, "what": row["donor"], "why": why})
-            continue
         counted = row["number_of_weapons"].replace(",", "")
         if counted.isdigit() and int(counted) != sum(n for _, n in listed):
             report.warnings.append(
                 f"{where}: weapons_list adds up to {sum(n for _, n in listed):,}, "
                 f"number_of_weapons says {int(counted):,}"
             )
-        nation, donor_site = donor
+        nation, donor_site = donor or ("", None)
         for weapon_name, count in listed:
             weapon = weapons.get(weapon_name.casefold())
             if weapon is None:
@@ -229,6 +228,8 @@ def import_release(
                 else:
                     report.skipped.append({"where": where, "what": weapon_name, "why": why})
                 continue
+            if donor is None:
+                continue  # its weapons checked against the mapping, its donor said above
             site = weapon.site or donor_site
             if site is None:
                 problems.append(
@@ -263,6 +264,19 @@ def _added(
     tag = re.sub(r"[^a-z0-9]+", "-", report.release.casefold()).strip("-")
     rows = {table: list(records) for table, records in rows.items()}
     pledge_ids = {str(r["id"]) for r in rows.get("pledges", [])}
+    mine = f"kiel-{tag}-"
+    others: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows.get("pledges", []):
+        if not str(r["id"]).startswith(mine):
+            others[str(r["donor"]), str(r["item"])].append(str(r["id"]))
+    for key in sorted(wanted):
+        if others.get(key):
+            report.warnings.append(
+                f"{key[0]}'s {key[1]}: the scenario pledges some already "
+                f"({', '.join(others[key])}); the release's come on top (a tracker release "
+                "counts every pledge to its date: import one release, into a scenario without "
+                "the pledges it lists)"
+            )
     source = f"Kiel Institute, Ukraine Support Tracker, release {report.release}"
     for (nation, item), count in sorted(wanted.items()):
         pledge = f"kiel-{tag}-{nation}-{item}".casefold()

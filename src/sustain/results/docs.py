@@ -41,7 +41,9 @@ def _table(table: TableSpec) -> list[str]:
         by, sums = (
             ", ".join(f"`{c}`" for c in cs) for cs in (table.aggregate_by, table.aggregate_sum)
         )
-        facts.append(f"aggregates for every nation: {sums} by {by}")
+        least = table.aggregate_least_nations
+        each = f", each of at least {least} nations' rows" if least > 1 else ""
+        facts.append(f"aggregates for every nation: {sums} by {by}{each}")
     lines += ["; ".join(facts) + ".", "", "| column | type | unit | description |"]
     lines.append("|---|---|---|---|")
     for column in table.columns:

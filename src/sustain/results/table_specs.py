@@ -57,6 +57,7 @@ class TableSpec:
     # What anyone may see of the rows they may not: sums of these columns by those.
     aggregate_by: tuple[str, ...] = ()
     aggregate_sum: tuple[str, ...] = ()
+    aggregate_least_nations: int = 1  # of the nation column's, for a sum anyone may see
 
     @property
     def engine(self) -> str:
@@ -161,6 +162,7 @@ def _spec(name: str, entry: dict[str, Any]) -> TableSpec:
         scope=tuple((entry.get("scope") or {}).items()),
         aggregate_by=tuple((entry.get("aggregate") or {}).get("by", ())),
         aggregate_sum=tuple((entry.get("aggregate") or {}).get("sum", ())),
+        aggregate_least_nations=int((entry.get("aggregate") or {}).get("least_nations", 1)),
     )
     names = set(spec.column_names)
     named = [*spec.key, *(c for c, _ in spec.scope), *([spec.time] if spec.time else [])]
@@ -173,6 +175,8 @@ def _spec(name: str, entry: dict[str, Any]) -> TableSpec:
         spec.aggregate_by and not spec.scope
     ):
         raise TableSpecError(f"{name}: an aggregate needs by and sum, on a scoped table")
+    if spec.aggregate_least_nations > 1 and not any(k == "nation" for _, k in spec.scope):
+        raise TableSpecError(f"{name}: least_nations needs a nation column in the scope")
     if bad := [c for c in spec.aggregate_sum if spec.column(c).type not in ("int", "float")]:
         raise TableSpecError(f"{name}: aggregate sums columns that are not numbers: {bad}")
     if bad := [what for _, what in spec.scope if what not in SCOPES]:

@@ -18,7 +18,6 @@ from sustain.scenario.schema import (
     TABLES,
     Mitigation,
     MitigationKind,
-    Pledge,
     PledgeStatus,
     Scenario,
 )
@@ -79,15 +78,12 @@ def cross_check(
 
 def _check_pledge_events(scenario: Scenario, report: _Reporter) -> None:
     """Each pledge's events, in date order, move on only what stands before them."""
-    from sustain.pledges import lifecycle
+    from sustain.pledges import in_item_units, lifecycle
 
-    item_unit = {item.id: item.unit for item in scenario.items}
-    if any(pledge.item not in item_unit for pledge in scenario.pledges):
+    known = {item.id for item in scenario.items}
+    if any(pledge.item not in known for pledge in scenario.pledges):
         return  # an item row that failed its own checks: said already
-
-    def in_item_unit(pledge: Pledge, amount: Amount) -> float:
-        return amount.value * units.amount_factor(amount.unit, item_unit[pledge.item])
-
+    in_item_unit = in_item_units(scenario)
     for index, field, message in lifecycle(scenario, in_item_unit).problems:
         report("pledge_events", index, field, message)
 

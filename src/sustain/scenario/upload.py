@@ -7,15 +7,17 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sustain.scenario.errors import Problem, ScenarioError
 from sustain.scenario.limits import MB, Limits, too_large
 from sustain.scenario.load import load
 from sustain.scenario.readers import TABLE_SUFFIXES
-from sustain.scenario.schema import Scenario
+from sustain.scenario.schema import TABLES, Scenario
 
 FORMATS = (".yaml", ".yml", ".xlsx", ".zip")
+MOST_TABLES = 2 * len(TABLES)  # a zipped folder has a file per table, at most
 
 
 def load_bytes(filename: str, content: bytes) -> Scenario:
@@ -67,8 +69,22 @@ def _unpack(name: str, content: bytes, into: Path, limits: Limits) -> None:
             if target.exists():
                 problems.append(Problem(where, None, f'"{table}" is in the archive twice'))
                 continue
-            with archive.open(member) as source:
-                data = source.read(most + 1)  # the header's size may lie: read at most this
+            if len(list(into.iterdir())) >= MOST_TABLES:
+                problems.append(Problem(where, None, f"more than {MOST_TABLES} table files"))
+                break
+            try:
+                with archive.open(member) as source:
+                    data = source.read(most + 1)  # the header's size may lie: at most this
+            except (
+                RuntimeError,
+                NotImplementedError,
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+            ) as exc:
+                # encrypted, compressed in a way zipfile cannot read, or damaged
+                problems.append(Problem(where, None, f"cannot be read from the archive: {exc}"))
+                continue
             if len(data) > most:
                 problems.append(
                     Problem(where, None, too_large("is", f"{limits.file_mb} MB", "file_mb"))

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import secrets
 import signal
 import socket
@@ -37,7 +38,7 @@ from alembic.config import Config
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Engine, create_engine, event, func, select, update
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from sustain.arrays import BoolArray
@@ -72,6 +73,9 @@ __all__ = [
 HASHER = PasswordHasher()  # argon2id, the library's defaults
 
 DEFAULT_URL = "sqlite:///sustain.db"
+CACHED_ROWS = 5_000_000  # rows of finished runs' tables a server process keeps conformed
+NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")  # a user's name: safe in a URL path
+NATION = re.compile(r"[A-Z0-9-]{1,40}")  # as the scenarios write them: USA, POL, ...
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -198,6 +202,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor = connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Readers go on while a run's tables are written (one writer, many readers).
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
@@ -214,9 +220,10 @@ class Store:
         # A finished run's tables never change: each is read and conformed once, scoped
         # once per nation and summed once, and kept while used.
         self._tables: Recent[tuple[str, str], tuple[TableSpec, pd.DataFrame, str | None]]
-        self._tables = Recent(256)
-        self._masks: Recent[tuple[str, str, str], BoolArray] = Recent(1024)
-        self._sums: Recent[tuple[str, str], pd.DataFrame] = Recent(256)
+        self._tables = Recent(CACHED_ROWS, weight=lambda found: len(found[1]))
+        self._masks: Recent[tuple[str, str, str], BoolArray]
+        self._masks = Recent(4 * CACHED_ROWS, weight=len)
+        self._sums: Recent[tuple[str, str, bool], pd.DataFrame] = Recent(256)
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL) -> Store:
@@ -278,28 +285,70 @@ class Store:
         """A pledge event and the scenario version it makes (`made`: name, digest, its
         file, its info run), with the pledge's state before and after, in one transaction;
         the new version's id. Appended to the pledge events and the audit log."""
+        try:
+            with self._session() as session:
+                return self._add_event(
+                    session, scenario_from, made, event, states, donor=donor, by=by
+                )
+        except IntegrityError:  # another event made the next version first
+            raise ConflictError(
+                f"the scenario {scenario_from} has moved on: an event made its next version "
+                "(post to that one)"
+            ) from None
+
+    def _add_event(
+        self,
+        session: Session,
+        scenario_from: int,
+        made: tuple[str, str, bytes, Run],
+        event: dict[str, Any],
+        states: tuple[dict[str, Any], dict[str, Any]],
+        *,
+        donor: str,
+        by: str,
+    ) -> int:
+        """add_pledge_event's writes, in its transaction: refused if the version has moved on
+        (the unique scenario_from refuses it too, when two events race)."""
         name, digest, content, info = made
         before, after = states
-        with self._session() as session:
-            self._scenario_version(session, scenario_from)
-            version = self._add_version(session, name, digest, f"{name}.yaml", content, by, info)
-            pledge = str(event["pledge"])
-            session.add(
-                PledgeEventRecord(
-                    at=_now(),
-                    user=by,
-                    pledge=pledge,
-                    donor=donor,
-                    scenario_from=scenario_from,
-                    scenario_to=version,
-                    event=event,
-                    before=before,
-                    after=after,
-                )
+        self._scenario_version(session, scenario_from)
+        taken = session.scalar(
+            select(PledgeEventRecord.scenario_to).where(
+                PledgeEventRecord.scenario_from == scenario_from
             )
-            what = f"pledge {pledge} of scenario {scenario_from} (now scenario {version})"
-            self._audit(session, by, f"pledge {event['status']}", what, before, after)
-            return version
+        )
+        if taken is not None:
+            raise ConflictError(
+                f"the scenario {scenario_from} has moved on: an event made its next "
+                f"version, {taken} (post to that one)"
+            )
+        version = self._add_version(session, name, digest, f"{name}.yaml", content, by, info)
+        pledge = str(event["pledge"])
+        session.add(
+            PledgeEventRecord(
+                at=_now(),
+                user=by,
+                pledge=pledge,
+                donor=donor,
+                scenario_from=scenario_from,
+                scenario_to=version,
+                event=event,
+                before=before,
+                after=after,
+            )
+        )
+        what = f"pledge {pledge} of scenario {scenario_from} (now scenario {version})"
+        self._audit(session, by, f"pledge {event['status']}", what, before, after)
+        return version
+
+    def pledge_donor(self, scenario_id: int, pledge: str) -> str | None:
+        """The donor of a pledge of a scenario version (from its info run), or None."""
+        info = self.scenario(scenario_id).info_run
+        if info is None:
+            raise ConflictError(f"the scenario {scenario_id} has no info run")
+        _, frame, _ = self._finished_table(info, "pledges")
+        donors = frame.loc[frame["pledge"] == pledge, "donor"]
+        return None if donors.empty else str(donors.iloc[0])
 
     def pledge_events(self, donor: str | None = None) -> list[dict[str, Any]]:
         """Every pledge event (or a donor's), oldest first."""
@@ -382,14 +431,22 @@ class Store:
         """A user of a nation with a role (the nation is added if new); audited."""
         if role not in ROLES:
             raise StoreError(f'unknown role "{role}": one of {", ".join(ROLES)}')
-        with self._session() as session:
-            if session.scalar(select(User).where(User.name == name)) is not None:
-                raise ConflictError(f'a user "{name}" exists already')
-            if session.get(Nation, nation) is None:
-                session.add(Nation(id=nation))
-            session.add(User(name=name, nation=nation, role=role, created_at=_now()))
-            after = {"name": name, "nation": nation, "role": role}
-            self._audit(session, by, "add user", f"user {name}", None, after)
+        if not NAME.fullmatch(name) or not NATION.fullmatch(nation):
+            raise StoreError(
+                f'a user\'s name is 1-100 letters, digits, ".", "_" or "-" ("{name}"), a '
+                f'nation\'s id 1-40 upper-case letters, digits or "-" ("{nation}")'
+            )
+        try:
+            with self._session() as session:
+                if session.scalar(select(User).where(User.name == name)) is not None:
+                    raise ConflictError(f'a user "{name}" exists already')
+                if session.get(Nation, nation) is None:
+                    session.add(Nation(id=nation))
+                session.add(User(name=name, nation=nation, role=role, created_at=_now()))
+                after = {"name": name, "nation": nation, "role": role}
+                self._audit(session, by, "add user", f"user {name}", None, after)
+        except IntegrityError:  # the same name (or nation) added at the same moment
+            raise ConflictError(f'a user "{name}" exists already') from None
         return Person(name, nation, role)
 
     def issue_token(self, name: str, *, by: str) -> str:
@@ -449,10 +506,13 @@ class Store:
         session.add(entry)
 
     def audit(self, nation: str | None = None) -> list[dict[str, object]]:
-        """The audit log, oldest first: all of it, or the changes made by users of `nation`."""
+        """The audit log, oldest first: all of it, or the changes made by the planners and
+        viewers of `nation`."""
         query = select(AuditEntry).order_by(AuditEntry.id)
-        if nation is not None:
-            query = query.join(User, User.name == AuditEntry.user).where(User.nation == nation)
+        if nation is not None:  # not a coordinator's changes: they reach every nation's data
+            query = query.join(User, User.name == AuditEntry.user).where(
+                User.nation == nation, User.role != "coordinator"
+            )
         with self._session() as session:
             return [
                 {
@@ -628,31 +688,31 @@ class Store:
             )
 
     def cancel(self, run_id: str, *, by: str) -> str:
-        """Cancel a queued or running run; the run's status after: cancelled, or what it was
-        if it was over already. The run is marked cancelled first, then its worker (on this
-        host) is stopped: a worker finishing meanwhile cannot overwrite it. Audited when it
-        changes anything."""
-        with self._session() as session:
-            record = session.get(RunRecord, run_id)
-            if record is None:
-                raise NotFoundError(f"no run {run_id} in the store")
-            before, host, pid = record.status, record.host, record.pid
-            if before not in ("queued", "running"):
-                return before
-            stopped = session.execute(
-                update(RunRecord)
-                .where(RunRecord.id == run_id, RunRecord.status == before)
-                .values(status="cancelled", finished_at=_now(), error=f"cancelled by {by}")
-            )
-            if stopped.rowcount == 1:  # type: ignore[attr-defined]
+        """Cancel a queued or running run; the run's status after (cancelled). The run is
+        marked cancelled first, then its worker (on this host) is stopped: a worker finishing
+        meanwhile cannot overwrite it. A run over already is a ConflictError. Audited."""
+        for _ in range(3):  # queued -> running may happen between the read and the update
+            with self._session() as session:
+                record = session.get(RunRecord, run_id)
+                if record is None:
+                    raise NotFoundError(f"no run {run_id} in the store")
+                before, host, pid = record.status, record.host, record.pid
+                if before not in ("queued", "running"):
+                    raise ConflictError(f"the run {run_id} is {before} already: nothing to cancel")
+                stopped = session.execute(
+                    update(RunRecord)
+                    .where(RunRecord.id == run_id, RunRecord.status == before)
+                    .values(status="cancelled", finished_at=_now(), error=f"cancelled by {by}")
+                )
+                if stopped.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
                 after = {"status": "cancelled"}
                 self._audit(session, by, "cancel run", f"run {run_id}", {"status": before}, after)
-        if stopped.rowcount != 1:  # type: ignore[attr-defined]
-            return self.run_summary(run_id).status  # it changed meanwhile
-        if before == "running" and host == _here() and pid != os.getpid():
-            with suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-        return "cancelled"
+            if before == "running" and host == _here() and pid != os.getpid():
+                with suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGTERM)
+            return "cancelled"
+        raise ConflictError(f"the run {run_id} kept changing: try again")
 
     def scope(self, scenario_digest: str) -> Scope:
         """Whose each site, formation, line and lane is and who else it is released to, from
@@ -707,23 +767,24 @@ class Store:
                 raise StoreError(
                     f'the table {name} has no column "{column}" (it has {", ".join(frame.columns)})'
                 )
-            frame = frame[frame[column].astype("string").to_numpy(na_value="") == value]
+            frame = frame[_matching(frame[column], table_spec.column(column).type, value)]
         end = None if limit is None else offset + limit
         return TablePage(
             spec=table_spec, rows=frame.iloc[offset:end].reset_index(drop=True), total=len(frame)
         )
 
-    def aggregate(self, run_id: str, name: str) -> pd.DataFrame:
+    def aggregate(self, run_id: str, name: str, person: Person) -> pd.DataFrame:
         """A run's table as anyone may see it whole: the sums its spec declares, over every
         row, by the columns it declares (sustain.scope.aggregate; cached)."""
+        coordinator = person.role == "coordinator"
 
         def add_up() -> pd.DataFrame:
             table_spec, frame, _ = self._finished_table(run_id, name)
             if not table_spec.aggregate_by:
                 raise NotFoundError(f"the table {name} declares no aggregate")
-            return aggregate(frame, table_spec)
+            return aggregate(frame, table_spec, coordinator=coordinator)
 
-        return self._sums.get((run_id, name), add_up)
+        return self._sums.get((run_id, name, coordinator), add_up)
 
     def _finished_table(self, run_id: str, name: str) -> tuple[TableSpec, pd.DataFrame, str | None]:
         """A finished run's table, conformed to its spec, and the run's scenario digest
@@ -771,12 +832,13 @@ class Store:
 
 
 class Recent(Generic[K, V]):
-    """The values made last (at most `size`, the least recently used let go), shared by a
-    server's threads."""
+    """The values made last, shared by a server's threads: at most `size` in all, each
+    counting as `weight(value)` (1 by default), the least recently used let go first."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._values: OrderedDict[K, V] = OrderedDict()
+    def __init__(self, size: int, weight: Callable[[V], int] = lambda _: 1) -> None:
+        self.size, self.weight = size, weight
+        self._values: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: K, make: Callable[[], V]) -> V:
@@ -784,13 +846,39 @@ class Recent(Generic[K, V]):
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
-                return self._values[key]
+                return self._values[key][0]
         value = make()
+        weight = self.weight(value)
         with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
+            if key not in self._values:
+                self._values[key] = (value, weight)
+                self._total += weight
+            while self._total > self.size and len(self._values) > 1:
+                _, (_, dropped) = self._values.popitem(last=False)
+                self._total -= dropped
         return value
+
+
+def _matching(values: pd.Series, kind: str, text: str) -> BoolArray:
+    """(rows,) which values equal `text` read as the column's type says (5040 matches
+    5040.0; a date is YYYY-MM-DD); a text that is not of that type is a StoreError."""
+    if kind in ("int", "float"):
+        try:
+            number = float(text)
+        except ValueError:
+            raise StoreError(f'"{text}" is not a number (the column holds {kind}s)') from None
+        return (values.astype("float64") == number).to_numpy(dtype=bool, na_value=False)
+    if kind == "date":
+        try:
+            day = pd.Timestamp(dt.date.fromisoformat(text))
+        except ValueError:
+            raise StoreError(f'"{text}" is not a date written YYYY-MM-DD') from None
+        return (values == day).to_numpy(dtype=bool, na_value=False)
+    if kind == "bool":
+        if text not in ("true", "false"):
+            raise StoreError(f'"{text}" is not true or false')
+        return (values == (text == "true")).to_numpy(dtype=bool, na_value=False)
+    return (values.astype("string") == text).to_numpy(dtype=bool, na_value=False)
 
 
 def _record(run_id: str, engine: str, scenario_digest: str | None, status: str) -> RunRecord:

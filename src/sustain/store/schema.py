@@ -131,7 +131,7 @@ class PledgeEventRecord(Base):
     user: Mapped[str] = mapped_column(String(200))
     pledge: Mapped[str] = mapped_column(String(200), index=True)
     donor: Mapped[str] = mapped_column(String(40))
-    scenario_from: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"))
+    scenario_from: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"), unique=True)
     scenario_to: Mapped[int] = mapped_column(Integer, ForeignKey("scenarios.id"))
     event: Mapped[dict[str, Any]] = mapped_column(JSON)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -36,7 +36,14 @@ def upgrade() -> None:
         sa.Column("user", sa.String(200), nullable=False),
         sa.Column("pledge", sa.String(200), nullable=False, index=True),
         sa.Column("donor", sa.String(40), nullable=False),
-        sa.Column("scenario_from", sa.Integer, sa.ForeignKey("scenarios.id"), nullable=False),
+        # One event moves a version on: a second one from the same version is refused.
+        sa.Column(
+            "scenario_from",
+            sa.Integer,
+            sa.ForeignKey("scenarios.id"),
+            nullable=False,
+            unique=True,
+        ),
         sa.Column("scenario_to", sa.Integer, sa.ForeignKey("scenarios.id"), nullable=False),
         sa.Column("event", sa.JSON, nullable=False),
         sa.Column("before", sa.JSON),
