@@ -190,6 +190,18 @@ def test_aggregates_are_the_same_for_everyone_and_sum_every_row(
     with server.client("viewer-POL") as client:
         none = client.get(f"/runs/{plan['id']}/tables/shipments/aggregate")
     assert none.status_code == 404 and "declares no aggregate" in none.text
+    # Pledges by item: a sum of one donor's pledges would be that donor's figure, and goes to
+    # coordinators only.
+    info = made["runs"][-1]["id"]
+    with server.client("chief") as chief:
+        pledges = pd.DataFrame(rows_of(chief, info, "pledges"))
+        everyone = chief.get(f"/runs/{info}/tables/pledges/aggregate").json()["rows"]
+    with server.client("viewer-CAN") as client:
+        canada = client.get(f"/runs/{info}/tables/pledges/aggregate").json()["rows"]
+    donors = pledges.groupby("item")["donor"].nunique()
+    assert {r["item"] for r in everyone} == set(donors.index)
+    assert {r["item"] for r in canada} == set(donors[donors >= 2].index) != set(donors.index)
+    assert all(r["nations"] >= 2 for r in canada)
 
 
 def snapshot(server: Server) -> dict[str, Any]:
@@ -254,10 +266,13 @@ def test_every_change_a_role_may_not_make_gets_403_and_changes_nothing(
 
 def test_people_and_the_audit_log_are_scoped_too(workspace: tuple[Server, dict, Path]) -> None:
     server, made, _ = workspace
+    with server.client("planner-POL") as planner:  # a change of Poland's, in Poland's view
+        planner.post("/users/planner-POL/tokens").raise_for_status()
     with server.client("chief") as chief:
         everyone = chief.get("/users").json()
         log = chief.get("/audit").json()
-    nation_of = {u["name"]: u["nation"] for u in everyone}
+    # A coordinator's changes reach every nation's data: in no one else's view of the log.
+    theirs = {u["name"]: u["nation"] for u in everyone if u["role"] != "coordinator"}
     for nation in made["nations"]:
         with server.client(f"viewer-{nation}") as client:
             users = client.get("/users").json()
@@ -265,7 +280,8 @@ def test_people_and_the_audit_log_are_scoped_too(workspace: tuple[Server, dict, 
             me = client.get("/me").json()
         assert me == {"name": f"viewer-{nation}", "nation": nation, "role": "viewer"}
         assert {u["nation"] for u in users} == {nation}
-        assert all(nation_of[entry["user"]] == nation for entry in audit)
-        assert audit == [e for e in log if nation_of.get(e["user"]) == nation]
+        assert all(theirs[entry["user"]] == nation for entry in audit)
+        assert audit == [e for e in log if theirs.get(e["user"]) == nation]
+        assert (nation == "POL") == any(e["action"] == "issue token" for e in audit)
     assert len({u["nation"] for u in everyone}) == len(made["nations"])
     assert [e["action"] for e in log].count("add user") >= 27
