@@ -209,3 +209,19 @@ def test_users_are_added_from_the_command_line_with_a_token_shown_once(tmp_path:
         refused = sustain_cli(*args, cwd=tmp_path)
         assert refused.returncode == 2, (args, refused.stderr)
         assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+
+
+def test_users_are_listed_given_tokens_and_revoked_from_the_command_line(tmp_path: Path) -> None:
+    sustain_cli("users", "add", "ana", "--nation", "POL", "--role", "planner", cwd=tmp_path)
+    listed = json.loads(sustain_cli("users", "list", "--json", cwd=tmp_path).stdout)
+    assert listed == [{"name": "ana", "nation": "POL", "role": "planner"}]
+    second = json.loads(sustain_cli("users", "token", "ana", "--json", cwd=tmp_path).stdout)
+    store = Store.open(f"sqlite:///{tmp_path / 'sustain.db'}")
+    assert store.person(second["token"]) is not None
+    revoked = sustain_cli("users", "revoke", second["token"], cwd=tmp_path)  # the prefix is read
+    assert revoked.returncode == 0, revoked.stderr
+    assert store.person(second["token"]) is None
+    again = sustain_cli("users", "revoke", second["token"].partition(".")[0], cwd=tmp_path)
+    assert again.returncode == 2 and "no live token" in again.stderr
+    bad = sustain_cli("users", "add", "a/b", "--nation", "pol", "--role", "viewer", cwd=tmp_path)
+    assert bad.returncode == 2 and "letters, digits" in bad.stderr

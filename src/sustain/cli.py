@@ -1204,6 +1204,63 @@ def serve(
     )
 
 
+@users.command("list", short_help="Every user, their nation and role.")
+def users_list(database: Database = "sqlite:///sustain.db", as_json: JsonFlag = False) -> None:
+    """Every user of the store with their nation and role."""
+    from sustain.store import Store, StoreError
+
+    try:
+        people = Store.open(database).users()
+    except StoreError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if as_json:
+        print(json.dumps([p.__dict__ for p in people], indent=2))
+        return
+    for person in people:
+        out.print(f"{person.name}  {person.nation}  {person.role}", highlight=False, markup=False)
+
+
+@users.command("token", short_help="A new token for a user, shown once.")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user.")],
+    database: Database = "sqlite:///sustain.db",
+    as_json: JsonFlag = False,
+) -> None:
+    """A new bearer token for a user (their others stay valid until revoked), shown once."""
+    from sustain.store import Store, StoreError
+
+    try:
+        token = Store.open(database).issue_token(name, by="sustain users token")
+    except StoreError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if as_json:
+        print(json.dumps({"ok": True, "user": name, "token": token}, indent=2))
+    else:
+        out.print(token, highlight=False, markup=False)
+
+
+@users.command("revoke", short_help="Revoke a token by its prefix.")
+def users_revoke(
+    prefix: Annotated[str, typer.Argument(help="The token's prefix (the part before the dot).")],
+    database: Database = "sqlite:///sustain.db",
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke a token: refused from the next request on, by every server of the store."""
+    from sustain.store import Store, StoreError
+
+    try:
+        Store.open(database).revoke_token(prefix.partition(".")[0], by="sustain users revoke")
+    except StoreError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+    if as_json:
+        print(json.dumps({"ok": True, "revoked": prefix.partition(".")[0]}))
+    else:
+        out.print(f"revoked {prefix.partition('.')[0]}", highlight=False, markup=False)
+
+
 def _hint(exc: typer.BadParameter) -> str | None:
     """The flag a bad value was given to, e.g. '--replications'."""
     param = exc.param

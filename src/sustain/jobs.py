@@ -141,6 +141,7 @@ def make_run(request: Any, scenario: Any, store: Any, progress: _Progress) -> Ru
 def execute(url: str, run_id: str) -> None:
     """Carry out a queued run: running, then finished with its tables, or failed with its
     error. A run cancelled before this takes it is left as it is."""
+    from sustain.plan import PlanCheckError, PlanError
     from sustain.scenario.upload import load_bytes
     from sustain.store import Store
 
@@ -154,7 +155,9 @@ def execute(url: str, run_id: str) -> None:
         run = make_run(request, scenario, store, _Progress(store, run_id))
         run.id = run_id
         store.finish(run)
-    except Exception as exc:  # the run's failure, recorded; the worker ends cleanly
+    except (ValueError, PlanError, PlanCheckError) as exc:  # what the request or data say
+        store.fail(run_id, str(exc))
+    except Exception as exc:  # anything else, recorded with its kind; the worker ends cleanly
         store.fail(run_id, f"{type(exc).__name__}: {exc}")
 
 
@@ -175,11 +178,15 @@ class Workers:
     def _work(self, run_id: str) -> None:
         if self._closing:
             return
-        child = subprocess.Popen(
-            [sys.executable, "-m", "sustain.jobs", self.url, run_id],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "sustain.jobs", self.url, run_id],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:  # no process to be had (out of memory, of pids)
+            self.store.fail(run_id, f"its worker could not start: {exc}")
+            return
         with self._lock:
             self._children[run_id] = child
         _, stderr = child.communicate()

@@ -22,6 +22,7 @@ from sustain.results.table_specs import spec
 router = APIRouter(prefix="/runs", tags=["runs"], responses=COMMON)
 
 MOST_ROWS = 100_000  # a page; more by paging
+MOST_WAITING = 20  # runs a person may have queued or running at once
 MEDIA = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error}}
 
@@ -29,7 +30,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error}}
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={403: {"model": Error}, **NOT_FOUND, 409: {"model": Error}},
+    responses={
+        403: {"model": Error},
+        **NOT_FOUND,
+        409: {"model": Error},
+        429: {"model": Error, "description": "Too many of the caller's runs waiting."},
+    },
 )
 def start(
     request: Annotated[RunRequest, Body()], person: Caller, store: StoreDep, workers: WorkersDep
@@ -38,6 +44,13 @@ def start(
     (coordinators and planners): queued at once, carried out in the background; follow it
     at /runs/{id}."""
     require(person, "start run")
+    waiting = [r for r in store.runs() if r.requested_by == person.name]
+    if sum(r.status in ("queued", "running") for r in waiting) >= MOST_WAITING:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{person.name} has {MOST_WAITING} runs queued or running: wait for one to end, "
+            "or cancel one",
+        )
     scenario = store.scenario(request.scenario)
     if isinstance(request, SimulateRequest) and request.plan is not None:
         plan = store.run_summary(request.plan)

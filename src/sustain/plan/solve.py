@@ -82,6 +82,7 @@ class Solver:
             self.highs.setOptionValue("run_crossover", "on" if self.method == "ipm" else "off")
         elif self.method == "pdlp":
             self.highs.setOptionValue("solver", "pdlp")
+        self.time_limit = options.time_limit  # of the whole solve (the options'), or None
         if options.time_limit is not None:
             self.highs.setOptionValue("time_limit", float(options.time_limit))
         self.highs.passModel(self._lp())
@@ -199,7 +200,8 @@ class Solver:
         status = highs.getModelStatus()
         text = highs.modelStatusToString(status)
         if status == highspy.HighsModelStatus.kTimeLimit:
-            raise TimeLimitError(f"no optimal plan within {time_limit} s")
+            limit = time_limit if time_limit is not None else self.time_limit
+            raise TimeLimitError(f"no optimal plan within {limit:g} s (raise time_limit)")
         if status not in SOLVED:
             raise PlanError(self._explain(text))
         solution = highs.getSolution()
@@ -291,7 +293,8 @@ class Solver:
         self._run(time_limit)
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:
-            raise TimeLimitError(f"no answer within {time_limit} s")
+            limit = time_limit if time_limit is not None else self.time_limit
+            raise TimeLimitError(f"no answer within {limit:g} s (raise time_limit)")
         if status in SOLVED:
             return True
         if status in (

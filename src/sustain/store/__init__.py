@@ -613,7 +613,7 @@ class Store:
         with self._session() as session:
             session.execute(
                 update(RunRecord)
-                .where(RunRecord.id == run_id, RunRecord.status == "running")
+                .where(RunRecord.id == run_id, RunRecord.status.in_(("queued", "running")))
                 .values(status="failed", finished_at=_now(), error=error)
             )
 
