@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from tests.api_server import Server, serving, uploaded
+from tests.api_server import Server, serving, uploaded, wait_for
 from tests.conftest import TINY
 
 USERS = {
@@ -96,6 +96,23 @@ def test_a_donor_moves_its_pledge_on_one_event_at_a_time(server: Server) -> None
     ]
     with server.client("pol-planner") as pol:
         assert pol.get("/pledge-events").json() == []  # another donor's events
+    # Beside the events, what formations used of the USA's goods by each date (the plan's
+    # provenance), ending where the plan's own per-nation ledger ends.
+    with server.client("usa-planner") as usa:
+        plan = usa.post("/runs", json={"engine": "plan", "scenario": third}).json()
+        assert wait_for(usa, plan["id"], until=("finished", "failed"))["status"] == "finished"
+        rows = usa.get(f"/scenarios/{third}/donors", params={"run": plan["id"]}).json()["rows"]
+        nations = usa.get(f"/runs/{plan['id']}/tables/nations").json()["rows"]
+    shells = [r for r in rows if r["item"] == "shell-155"]
+    assert {r["donor"] for r in rows} == {"USA"}
+    used = [r["used_by_formations"] for r in shells]
+    assert used == sorted(used) and used[-1] > 0
+    (ledger,) = [r for r in nations if r["nation"] == "USA" and r["item"] == "shell-155"]
+    assert used[-1] == pytest.approx(ledger["delivered"], rel=1e-9)
+    assert next(r["delivered"] for r in shells if r["date"] >= "2023-01-09") == 300
+    with server.client("pol-planner") as pol:
+        theirs = pol.get(f"/scenarios/{third}/donors", params={"run": plan["id"]}).json()["rows"]
+    assert all(r["donor"] == "POL" for r in theirs)  # none of the USA's
 
 
 def test_anyone_but_the_donor_is_refused_and_nothing_changes(server: Server) -> None:

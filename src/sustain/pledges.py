@@ -246,3 +246,25 @@ def _by_donor(ledger: pd.DataFrame) -> pd.DataFrame:
         sums.insert(2, "unit", str(unit))
         parts.append(sums)
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+def donor_ledger(by_donor: pd.DataFrame, used: pd.DataFrame | None) -> pd.DataFrame:
+    """Each donor's pledges of each item against time (`info.pledges_by_donor`) beside what
+    formations used of that donor's goods by then (`plan.consumption_by_nation`, summed up
+    to each date: its stocks, pledges and lines' output alike, as the plan's provenance
+    traces them), on every date either has; each carried forward from its last date."""
+    keys = ["donor", "item", "date"]
+    states = by_donor.drop(columns="unit")
+    if used is None or used.empty:
+        return by_donor.assign(used_by_formations=float("nan"))
+    use = used.rename(columns={"nation": "donor"}).groupby(keys)["quantity"].sum().reset_index()
+    use = use.sort_values(keys)
+    use["used_by_formations"] = use.groupby(["donor", "item"])["quantity"].cumsum()
+    merged = states.merge(use.drop(columns="quantity"), on=keys, how="outer").sort_values(keys)
+    columns = [*STATUSES, "used_by_formations"]
+    merged[columns] = merged.groupby(["donor", "item"])[columns].ffill()
+    merged[list(STATUSES)] = merged[list(STATUSES)].fillna(0.0)
+    merged["used_by_formations"] = merged["used_by_formations"].fillna(0.0)
+    units = dict(zip(by_donor["item"], by_donor["unit"], strict=False))
+    merged.insert(2, "unit", merged["item"].map(units).fillna(""))
+    return merged.reset_index(drop=True)

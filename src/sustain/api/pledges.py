@@ -7,14 +7,16 @@ run (`pledges`, `pledge_ledger`, `pledges_by_donor`), read like any table, scope
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from sustain import service
+from sustain import pledges, service
 from sustain.api.access import may
 from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
+from sustain.api.runs import records
 from sustain.api.schemas import Error, Scenario, unprocessable
 
 router = APIRouter(tags=["pledges"], responses=COMMON)
@@ -111,3 +113,40 @@ def events(person: Caller, store: StoreDep) -> list[PledgeEventEntry]:
     pledges for anyone else."""
     donor = None if may(person, "read every pledge event") else person.nation
     return [PledgeEventEntry.model_validate(e) for e in store.pledge_events(donor)]
+
+
+@router.get(
+    "/scenarios/{scenario_id}/donors",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "JSON (the default) or CSV."},
+        404: {"model": Error},
+        409: {"model": Error},
+    },
+)
+def donors(
+    scenario_id: ScenarioId,
+    person: Caller,
+    store: StoreDep,
+    run: Annotated[str | None, Query(description="A finished plan run of this version.")] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """Each donor's pledges of each item against time (offered, pledged, committed, shipped,
+    delivered, cancelled, from the events) and, with a plan run, what formations used of that
+    donor's goods by each date (from the plan's provenance): the rows the caller may see."""
+    version = store.scenario(scenario_id)
+    if version.info_run is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the scenario {scenario_id} has no info run")
+    ledger = store.page(version.info_run, "pledges_by_donor", person).rows
+    used = None
+    if run is not None:
+        plan = store.run_summary(run)
+        if plan.engine != "plan" or plan.scenario_digest != version.digest:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"the run {run} is not a plan of scenario {scenario_id}"
+            )
+        used = store.page(run, "consumption_by_nation", person).rows
+    table = pledges.donor_ledger(ledger, used)
+    if format == "csv":
+        return Response(table.to_csv(index=False), media_type="text/csv")
+    head = json.dumps({"scenario": scenario_id, "run": run})[:-1]
+    return Response(head + ', "rows": ' + records(table) + "}", media_type="application/json")

@@ -183,7 +183,7 @@ def table(
         columns=[ColumnOut.model_validate(c.__dict__) for c in page.spec.columns],
         rows=[],
     ).model_dump(mode="json", exclude={"rows"})
-    text = json.dumps(body)[:-1] + ', "rows": ' + _records(rows) + "}"
+    text = json.dumps(body)[:-1] + ', "rows": ' + records(rows) + "}"
     return Response(text, media_type="application/json", headers=headers)
 
 
@@ -208,16 +208,16 @@ def table_aggregate(
     sums = store.aggregate(run_id, name, person)
     if format == "csv":
         return Response(sums.to_csv(index=False), media_type=MEDIA["csv"])
-    records = _records(sums)
+    rows = records(sums)
     columns = list(sums.columns)
     split = columns.index("rows")
     first_sum = split + 2 if "nations" in columns else split + 1
     about = {"run": run_id, "table": name, "by": columns[:split], "sum": columns[first_sum:]}
     head = json.dumps(about)[:-1]
-    return Response(head + ', "rows": ' + records + "}", media_type="application/json")
+    return Response(head + ', "rows": ' + rows + "}", media_type="application/json")
 
 
-def _records(frame: pd.DataFrame) -> str:
+def records(frame: pd.DataFrame) -> str:
     """Rows as a JSON array written by pandas in one pass (not a Python object per cell):
     dates as YYYY-MM-DD, missing values as null, floats to 15 significant digits."""
     dates = frame.select_dtypes(include=["datetime", "datetimetz"]).columns
