@@ -287,59 +287,44 @@ class Store:
         the new version's id. Appended to the pledge events and the audit log."""
         try:
             with self._session() as session:
-                return self._add_event(
-                    session, scenario_from, made, event, states, donor=donor, by=by
+                name, digest, content, info = made
+                before, after = states
+                self._scenario_version(session, scenario_from)
+                taken = session.scalar(
+                    select(PledgeEventRecord.scenario_to).where(
+                        PledgeEventRecord.scenario_from == scenario_from
+                    )
                 )
-        except IntegrityError:  # another event made the next version first
+                if taken is not None:
+                    raise ConflictError(
+                        f"the scenario {scenario_from} has moved on: an event made its next "
+                        f"version, {taken} (post to that one)"
+                    )
+                version = self._add_version(
+                    session, name, digest, f"{name}.yaml", content, by, info
+                )
+                pledge = str(event["pledge"])
+                session.add(
+                    PledgeEventRecord(
+                        at=_now(),
+                        user=by,
+                        pledge=pledge,
+                        donor=donor,
+                        scenario_from=scenario_from,
+                        scenario_to=version,
+                        event=event,
+                        before=before,
+                        after=after,
+                    )
+                )
+                what = f"pledge {pledge} of scenario {scenario_from} (now scenario {version})"
+                self._audit(session, by, f"pledge {event['status']}", what, before, after)
+                return version
+        except IntegrityError:  # another event made the next version first (a race)
             raise ConflictError(
                 f"the scenario {scenario_from} has moved on: an event made its next version "
                 "(post to that one)"
             ) from None
-
-    def _add_event(
-        self,
-        session: Session,
-        scenario_from: int,
-        made: tuple[str, str, bytes, Run],
-        event: dict[str, Any],
-        states: tuple[dict[str, Any], dict[str, Any]],
-        *,
-        donor: str,
-        by: str,
-    ) -> int:
-        """add_pledge_event's writes, in its transaction: refused if the version has moved on
-        (the unique scenario_from refuses it too, when two events race)."""
-        name, digest, content, info = made
-        before, after = states
-        self._scenario_version(session, scenario_from)
-        taken = session.scalar(
-            select(PledgeEventRecord.scenario_to).where(
-                PledgeEventRecord.scenario_from == scenario_from
-            )
-        )
-        if taken is not None:
-            raise ConflictError(
-                f"the scenario {scenario_from} has moved on: an event made its next "
-                f"version, {taken} (post to that one)"
-            )
-        version = self._add_version(session, name, digest, f"{name}.yaml", content, by, info)
-        pledge = str(event["pledge"])
-        session.add(
-            PledgeEventRecord(
-                at=_now(),
-                user=by,
-                pledge=pledge,
-                donor=donor,
-                scenario_from=scenario_from,
-                scenario_to=version,
-                event=event,
-                before=before,
-                after=after,
-            )
-        )
-        what = f"pledge {pledge} of scenario {scenario_from} (now scenario {version})"
-        self._audit(session, by, f"pledge {event['status']}", what, before, after)
-        return version
 
     def pledge_donor(self, scenario_id: int, pledge: str) -> str | None:
         """The donor of a pledge of a scenario version (from its info run), or None."""
