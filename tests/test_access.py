@@ -23,7 +23,7 @@ import pytest
 from sustain.results.table_specs import spec
 from tests.api_server import Server, serving, uploaded, wait_for
 from tests.conftest import EXAMPLES, TINY, edit_csv
-from tests.test_scope import reference_owners
+from tests.scope_reference import may_see, own_row, reference
 
 ROLES = ("coordinator", "planner", "viewer")
 RELEASES = [  # table, data row, value
@@ -46,43 +46,6 @@ def released_theatre(folder: Path) -> Path:
         edits.append({"table": table, "row": ids.index(name), "column": "release", "value": value})
     edit_csv(target, edits)
     return target
-
-
-def reference(folder: Path) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, set[str]]]]:
-    """Owners and releases of sites, formations, lines and lanes, from the CSV files."""
-
-    def released(text: Any) -> set[str]:
-        return set(str(text).split(";")) if isinstance(text, str) and text else set()
-
-    sites = pd.read_csv(folder / "sites.csv")
-    formations = pd.read_csv(folder / "formations.csv")
-    lines = pd.read_csv(folder / "production_lines.csv")
-    lanes = pd.read_csv(folder / "lanes.csv")
-    site_release = {s: released(r) for s, r in zip(sites["id"], sites["release"], strict=True)}
-    owners = reference_owners(folder)
-    releases = {
-        "site": site_release,
-        "formation": {
-            f: released(r) for f, r in zip(formations["id"], formations["release"], strict=True)
-        },
-        "line": {line: released(r) for line, r in zip(lines["id"], lines["release"], strict=True)},
-        "lane": {lane: site_release[o] for lane, o in zip(lanes["id"], lanes["from"], strict=True)},
-    }
-    return owners, releases
-
-
-def may_see(row: dict[str, Any], scope: tuple[tuple[str, str], ...], nation: str, ref: Any) -> bool:
-    """A row's own nation sees it; so does a nation every scope column of it is released to."""
-    owners, releases = ref
-    own, released_all = False, True
-    for column, kind in scope:
-        value = row[column]
-        owner = value if kind == "nation" else owners[kind].get(value)
-        mine = owner == nation
-        own |= mine
-        to_it = kind != "nation" and bool({nation, "all"} & releases[kind].get(value, set()))
-        released_all &= mine or to_it
-    return own or released_all
 
 
 @pytest.fixture(scope="module")
@@ -153,13 +116,7 @@ def test_no_row_of_another_nation_leaves_the_server_unless_released(
                         else:
                             seen = [r for r in rows if may_see(r, scope, nation, ref)]
                             expected = Counter(json.dumps(r) for r in seen)
-                            released_rows += sum(
-                                not any(
-                                    (r[c] if k == "nation" else ref[0][k].get(r[c])) == nation
-                                    for c, k in scope
-                                )
-                                for r in seen
-                            )
+                            released_rows += sum(not own_row(r, scope, nation, ref) for r in seen)
                         checked += sum(shown.values())
                         leaks += sum((shown - expected).values())
                         withheld += sum((expected - shown).values())

@@ -1,13 +1,13 @@
 """Nation-scoped access to the store's tables: over every table of an info, plan and
 simulation run of the example theatre, every one of its nations and every role, no row leaves
-the store to someone of another nation (zero leaks, counted over the whole matrix) and none of
-a nation's own rows is withheld from it. Whose each row is, is worked out here again from the
-scenario's own CSV files, not from the store's owners."""
+the store to someone of another nation unless released to it (zero leaks, counted over the
+whole matrix) and none of the rows a nation may see is withheld from it. Whose each row is and
+who it is released to is worked out again from the scenario's own CSV files
+(tests/scope_reference.py), not from the store's owners."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,35 +17,9 @@ from sustain import service
 from sustain.results import Run
 from sustain.store import ROLES, Person, Store, StoreError
 from tests.conftest import EXAMPLES
+from tests.scope_reference import may_see, own_row, reference, reference_owners
 
 THEATRE = EXAMPLES[0]
-
-
-def reference_owners(folder: Path = THEATRE) -> dict[str, dict[str, str]]:
-    """Whose each site, formation, line and lane is, read off the CSV files as written (a
-    line names its nation, or is its site's owner's)."""
-    sites = pd.read_csv(folder / "sites.csv")
-    site_nation = dict(zip(sites["id"], sites["nation"], strict=True))
-    formations = pd.read_csv(folder / "formations.csv")
-    lines = pd.read_csv(folder / "production_lines.csv")
-    lanes = pd.read_csv(folder / "lanes.csv")
-    return {
-        "site": site_nation,
-        "formation": dict(zip(formations["id"], formations["nation"], strict=True)),
-        "line": {
-            line: nation if isinstance(nation, str) and nation else site_nation[site]
-            for line, site, nation in zip(lines["id"], lines["site"], lines["nation"], strict=True)
-        },
-        "lane": {lane: site_nation[o] for lane, o in zip(lanes["id"], lanes["from"], strict=True)},
-    }
-
-
-def row_nations(row: dict[str, Any], scope: tuple[tuple[str, str], ...], owners: dict) -> set[str]:
-    found = set()
-    for column, kind in scope:
-        value = row[column]
-        found.add(value if kind == "nation" else owners[kind].get(value))
-    return found - {None}
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +39,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[Run
 
 def test_no_row_of_another_nation_leaves_the_store(workspace: tuple[Store, list[Run]]) -> None:
     store, runs = workspace
-    owners = reference_owners()
+    ref = reference(THEATRE)
     nations = sorted(pd.read_csv(THEATRE / "nations.csv")["id"])
-    leaks = withheld = checked = scoped_tables = 0
+    leaks = withheld = checked = scoped_tables = released = 0
     for run in runs:
         for name, table in run.tables.items():
             scope = run.spec(name).scope
@@ -79,12 +53,14 @@ def test_no_row_of_another_nation_leaves_the_store(workspace: tuple[Store, list[
                     if role == "coordinator" or not scope:
                         assert len(shown) == len(table)
                         continue
-                    theirs = [nation in row_nations(r, scope, owners) for r in rows]
+                    theirs = [may_see(r, scope, nation, ref) for r in rows]
+                    released += sum(theirs) - sum(own_row(r, scope, nation, ref) for r in rows)
                     for row in shown.to_dict("records"):
                         checked += 1
-                        leaks += nation not in row_nations(row, scope, owners)
+                        leaks += not may_see(row, scope, nation, ref)
                     withheld += sum(theirs) - len(shown)
-    assert scoped_tables >= 15 and checked > 10_000  # the matrix is not empty
+    # The matrix is not empty, and the example's releases (sites, brigades) are in it.
+    assert scoped_tables >= 15 and checked > 10_000 and released > 1_000
     assert leaks == 0 and withheld == 0
 
 
