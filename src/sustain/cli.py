@@ -1176,6 +1176,9 @@ def serve(
     processes: Annotated[
         int, typer.Option(help="Server processes answering requests (one per core).", min=1)
     ] = 1,
+    log_level: Annotated[
+        str, typer.Option(help="warning, or info to log every request.")
+    ] = "warning",
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs) over the store: scenarios,
     runs as background jobs, their tables scoped by nation, users, tokens, the audit log.
@@ -1185,13 +1188,15 @@ def serve(
     from sustain.api import create_app
     from sustain.store import Store, StoreError
 
+    if log_level not in ("critical", "error", "warning", "info", "debug"):
+        _fail(f'--log-level "{log_level}": use warning, info or debug', as_json=False)
     try:
         Store.open(database)  # made or migrated once, before any server process starts
     except StoreError as exc:
         _fail(str(exc), as_json=False)
     err.print(f"serving {escape(database)} at http://{host}:{port} (Ctrl-C stops)", highlight=False)
     if processes == 1:
-        uvicorn.run(create_app(database, slots=jobs), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(database, slots=jobs), host=host, port=port, log_level=log_level)
         return
     os.environ.update(SUSTAIN_DATABASE=database, SUSTAIN_JOBS=str(jobs))
     uvicorn.run(
@@ -1200,7 +1205,7 @@ def serve(
         workers=processes,
         host=host,
         port=port,
-        log_level="warning",
+        log_level=log_level,
     )
 
 
