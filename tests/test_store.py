@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -225,3 +226,25 @@ def test_users_are_listed_given_tokens_and_revoked_from_the_command_line(tmp_pat
     assert again.returncode == 2 and "no live token" in again.stderr
     bad = sustain_cli("users", "add", "a/b", "--nation", "pol", "--role", "viewer", cwd=tmp_path)
     assert bad.returncode == 2 and "letters, digits" in bad.stderr
+
+
+def test_the_store_makes_a_missing_table_once_however_many_ask_and_keeps_what_fits() -> None:
+    made = []
+
+    def slow() -> list[int]:
+        made.append(1)
+        time.sleep(0.2)
+        return [0] * 6
+
+    kept: sustain.store.Recent[str, list[int]] = sustain.store.Recent(10, weight=len)
+    threads = [threading.Thread(target=lambda: kept.get("a", slow)) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1  # twenty asked, one made
+    kept.get("b", lambda: [1] * 6)  # 12 > 10: the least recently used goes
+    assert kept.get("a", slow) == [0] * 6 and len(made) == 2
+    with pytest.raises(ValueError, match="no"):
+        kept.get("c", lambda: (_ for _ in ()).throw(ValueError("no")))
+    assert kept.get("c", lambda: [2]) == [2]  # a failed make is not kept

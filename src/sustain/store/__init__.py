@@ -217,6 +217,8 @@ class Store:
         self._scopes: dict[str, Scope] = {}
         # Tokens whose argon2 hash this process has checked: SHA-256 of the token -> the hash.
         self._verified: dict[bytes, str] = {}
+        self._checking: dict[bytes, threading.Lock] = {}  # one argon2 check at a time a token
+        self._lock = threading.Lock()
         # A finished run's tables never change: each is read and conformed once, scoped
         # once per nation and summed once, and kept while used.
         self._tables: Recent[tuple[str, str], tuple[TableSpec, pd.DataFrame, str | None]]
@@ -466,14 +468,30 @@ class Store:
             found = session.get(Token, prefix)
             if found is None or found.revoked_at is not None:
                 return None
-            if self._verified.get(seen) != found.hash:
-                try:
-                    HASHER.verify(found.hash, token)
-                except VerificationError:
-                    return None
-                self._verified[seen] = found.hash
+            if not self._checked(seen, found.hash, token):
+                return None
             user = session.get(User, found.user_id)
             return None if user is None else Person(user.name, user.nation, user.role)
+
+    def _checked(self, seen: bytes, stored: str, token: str) -> bool:
+        """Whether the token matches its stored hash; checked once per token and process,
+        one check at a time per token (fifty requests arriving with a new token wait for one
+        argon2 check, not make fifty, each taking its memory)."""
+        if self._verified.get(seen) == stored:
+            return True
+        with self._lock:
+            lock = self._checking.setdefault(seen, threading.Lock())
+        with lock:
+            if self._verified.get(seen) == stored:
+                return True
+            try:
+                HASHER.verify(stored, token)
+            except VerificationError:
+                with self._lock:  # a wrong token leaves nothing behind
+                    self._checking.pop(seen, None)
+                return False
+            self._verified[seen] = stored
+            return True
 
     @staticmethod
     def _audit(
@@ -825,22 +843,34 @@ class Recent(Generic[K, V]):
         self._values: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
+        self._making: dict[K, threading.Lock] = {}  # a lock per key being made
 
     def get(self, key: K, make: Callable[[], V]) -> V:
-        """The value kept for `key`, or the one `make` gives (kept; an exception is not)."""
+        """The value kept for `key`, or the one `make` gives (kept; an exception is not).
+        Threads asking for the same missing key wait for one `make`."""
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key][0]
-        value = make()
-        weight = self.weight(value)
-        with self._lock:
-            if key not in self._values:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key][0]
+            try:
+                value = make()
+            except BaseException:
+                with self._lock:
+                    self._making.pop(key, None)
+                raise
+            weight = self.weight(value)
+            with self._lock:
+                self._making.pop(key, None)
                 self._values[key] = (value, weight)
                 self._total += weight
-            while self._total > self.size and len(self._values) > 1:
-                _, (_, dropped) = self._values.popitem(last=False)
-                self._total -= dropped
+                while self._total > self.size and len(self._values) > 1:
+                    _, (_, dropped) = self._values.popitem(last=False)
+                    self._total -= dropped
         return value
 
 
