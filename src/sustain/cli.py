@@ -44,6 +44,7 @@ from sustain.scenario.writers import check_name, write, write_template
 
 if TYPE_CHECKING:
     from sustain.results import Run
+    from sustain.store import Person, Store
 
 T = TypeVar("T")
 
@@ -1012,6 +1013,18 @@ Database = Annotated[
 ]
 
 
+def _in_store(database: str, as_json: bool, work: Callable[[Store], T]) -> T:
+    """`work` done on the store at `database`; a store that cannot be opened or a request it
+    cannot meet exits 2 with its message."""
+    from sustain.store import Store, StoreError
+
+    try:
+        return work(Store.open(database))
+    except StoreError as exc:
+        _fail(str(exc), as_json=as_json)
+        raise AssertionError("unreachable") from exc
+
+
 @users.command("add", short_help="Add a user and print their first token.")
 def users_add(
     name: Annotated[str, typer.Argument(help="The user's name (unique).")],
@@ -1022,15 +1035,12 @@ def users_add(
 ) -> None:
     """Add a user of a nation with a role, and print a bearer token for them: it is shown
     once (the store keeps only its hash). Every change is in the store's audit log."""
-    from sustain.store import Store, StoreError
 
-    try:
-        store = Store.open(database)
-        person = store.add_user(name, nation, role, by="sustain users add")
-        token = store.issue_token(name, by="sustain users add")
-    except StoreError as exc:
-        _fail(str(exc), as_json=as_json)
-        raise AssertionError("unreachable") from exc
+    def add(store: Store) -> tuple[Person, str]:
+        added = store.add_user(name, nation, role, by="sustain users add")
+        return added, store.issue_token(name, by="sustain users add")
+
+    person, token = _in_store(database, as_json, add)
     if as_json:
         document = {"ok": True, "user": person.name, "nation": person.nation, "role": person.role}
         print(json.dumps({**document, "token": token}, indent=2))
@@ -1186,14 +1196,10 @@ def serve(
     import uvicorn
 
     from sustain.api import create_app
-    from sustain.store import Store, StoreError
 
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         _fail(f'--log-level "{log_level}": use warning, info or debug', as_json=False)
-    try:
-        Store.open(database)  # made or migrated once, before any server process starts
-    except StoreError as exc:
-        _fail(str(exc), as_json=False)
+    _in_store(database, False, lambda _: None)  # made or migrated once, before any server
     err.print(f"serving {escape(database)} at http://{host}:{port} (Ctrl-C stops)", highlight=False)
     if processes == 1:
         uvicorn.run(create_app(database, slots=jobs), host=host, port=port, log_level=log_level)
@@ -1212,13 +1218,7 @@ def serve(
 @users.command("list", short_help="Every user, their nation and role.")
 def users_list(database: Database = "sqlite:///sustain.db", as_json: JsonFlag = False) -> None:
     """Every user of the store with their nation and role."""
-    from sustain.store import Store, StoreError
-
-    try:
-        people = Store.open(database).users()
-    except StoreError as exc:
-        _fail(str(exc), as_json=as_json)
-        raise AssertionError("unreachable") from exc
+    people = _in_store(database, as_json, lambda store: store.users())
     if as_json:
         print(json.dumps([p.__dict__ for p in people], indent=2))
         return
@@ -1233,13 +1233,7 @@ def users_token(
     as_json: JsonFlag = False,
 ) -> None:
     """A new bearer token for a user (their others stay valid until revoked), shown once."""
-    from sustain.store import Store, StoreError
-
-    try:
-        token = Store.open(database).issue_token(name, by="sustain users token")
-    except StoreError as exc:
-        _fail(str(exc), as_json=as_json)
-        raise AssertionError("unreachable") from exc
+    token = _in_store(database, as_json, lambda s: s.issue_token(name, by="sustain users token"))
     if as_json:
         print(json.dumps({"ok": True, "user": name, "token": token}, indent=2))
     else:
@@ -1253,13 +1247,11 @@ def users_revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke a token: refused from the next request on, by every server of the store."""
-    from sustain.store import Store, StoreError
-
-    try:
-        Store.open(database).revoke_token(prefix.partition(".")[0], by="sustain users revoke")
-    except StoreError as exc:
-        _fail(str(exc), as_json=as_json)
-        raise AssertionError("unreachable") from exc
+    _in_store(
+        database,
+        as_json,
+        lambda s: s.revoke_token(prefix.partition(".")[0], by="sustain users revoke"),
+    )
     if as_json:
         print(json.dumps({"ok": True, "revoked": prefix.partition(".")[0]}))
     else:
