@@ -206,6 +206,8 @@ def test_users_are_added_from_the_command_line_with_a_token_shown_once(tmp_path:
          "not a database URL"),
         (["users", "add", "bo", "--nation", "USA", "--role", "viewer",
           "--database", f"sqlite:///{tmp_path}/no/such/folder/x.db"], "cannot open the store"),
+        (["serve", "--database", "nonsense"], "not a database URL"),
+        (["serve", "--log-level", "loud"], "--log-level"),
     ]:  # fmt: skip
         refused = sustain_cli(*args, cwd=tmp_path)
         assert refused.returncode == 2, (args, refused.stderr)
