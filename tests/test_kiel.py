@@ -206,3 +206,7 @@ def test_a_release_imports_through_the_api_once(server: Server) -> None:
     assert second.status_code == 200
     assert second.json()["scenario"]["id"] == first.json()["scenario"]["id"]
     assert refused.status_code == 403
+    with server.client("chief") as chief:
+        audit = chief.get("/audit").json()
+    assert audit[-1]["action"] == f"import kiel release r1 into scenario {scenario}"
+    assert audit[-1]["target"] == f"scenario {first.json()['scenario']['id']}"

@@ -88,5 +88,13 @@ def import_kiel(
         return ImportOut(scenario=Scenario.of(known[-1]), report=report.as_dict())
     name = imported.scenario.name
     info = service.info_run(imported, source=f"{name}.yaml")
-    version = store.add_scenario(name, digest, f"{name}.yaml", written, person.name, info=info)
+    version = store.add_scenario(
+        name,
+        digest,
+        f"{name}.yaml",
+        written,
+        person.name,
+        info=info,
+        action=f"import kiel release {release} into scenario {scenario_id}",
+    )
     return ImportOut(scenario=Scenario.of(store.scenario(version)), report=report.as_dict())

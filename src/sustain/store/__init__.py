@@ -263,15 +263,16 @@ class Store:
         content: bytes,
         uploaded_by: str | None,
         info: Run | None = None,
+        *,
+        action: str = "upload scenario",
     ) -> int:
-        """Record a scenario version as uploaded, with its info run (what it holds and whose
-        each part is) in the same transaction; its id. Audited."""
+        """Record a scenario version as uploaded (or made by `action`, an import), with its
+        info run (what it holds and whose each part is) in the same transaction; its id.
+        Audited."""
         with self._session() as session:
             version = self._add_version(session, name, digest, filename, content, uploaded_by, info)
             after = {"name": name, "digest": digest, "filename": filename, "bytes": len(content)}
-            self._audit(
-                session, uploaded_by or "", "upload scenario", f"scenario {version}", None, after
-            )
+            self._audit(session, uploaded_by or "", action, f"scenario {version}", None, after)
             return version
 
     def add_pledge_event(
