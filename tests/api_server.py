@@ -62,6 +62,7 @@ def serving(
     jobs: int = 2,
     processes: int = 1,
     database: str | None = None,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """`sustain serve` over a new store (SQLite in `folder` unless `database` is given),
     with the users given (name -> (nation, role)), until the block ends."""
@@ -76,6 +77,7 @@ def serving(
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(environment or {})},
         cwd=folder,
         start_new_session=True,
     )

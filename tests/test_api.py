@@ -247,3 +247,25 @@ def test_bad_requests_get_clear_answers_not_server_errors(server: Server) -> Non
     assert no_plan.status_code == 404 and "plan-x" in no_plan.text
     assert no_run.status_code == 404
     assert limit.status_code == 422
+
+
+def test_a_file_larger_than_a_scenario_may_be_is_refused_unread(tmp_path: Path) -> None:
+    """The server's limit (SUSTAIN_MAX_FILE_MB, 1 MB here) holds for scenarios and for the
+    files of an import alike: 413, saying the limit, and nothing stored."""
+    users = {"chief": ("UKR", "coordinator")}
+    limit = {"SUSTAIN_MAX_FILE_MB": "1"}
+    with serving(tmp_path, users, environment=limit) as small:
+        scenario = uploaded(small, TINY, "chief")
+        big = b"#" * (1024 * 1024 + 1)
+        with small.client("chief") as chief:
+            upload_answer = upload(chief, "big.yaml", big)
+            import_answer = chief.post(
+                f"/scenarios/{scenario}/imports/kiel",
+                files={"weapons": ("w.csv", big), "mapping": ("m.csv", b"kind,name,to\n")},
+                data={"release": "r"},
+            )
+            versions = chief.get("/scenarios").json()
+    for answer, name in ((upload_answer, "big.yaml"), (import_answer, "w.csv")):
+        assert answer.status_code == 413
+        assert answer.json()["detail"] == f"{name}: a file sent is at most 1 MB"
+    assert [v["id"] for v in versions] == [scenario]

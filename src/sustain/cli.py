@@ -246,6 +246,14 @@ def info(
         _written(out_dir, chosen)
 
 
+def _scenario_format(to: str, as_json: bool) -> str:
+    """A scenario format as written after --to (yml, excel and .yaml read too), or exit 2."""
+    fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
+    if fmt not in SCENARIO_FORMATS:
+        _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
+    return fmt
+
+
 @app.command(short_help="Convert a scenario between YAML, CSV and Excel.")
 def export(
     path: ScenarioPath,
@@ -257,9 +265,7 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Convert a scenario between YAML, a CSV folder and an Excel workbook, losing nothing."""
-    fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
-    if fmt not in SCENARIO_FORMATS:
-        _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
+    fmt = _scenario_format(to, as_json)
     try:
         check_name(destination, fmt)
     except ValueError as exc:
@@ -1111,9 +1117,7 @@ def import_kiel(
     from sustain import service
     from sustain.imports.kiel import TrackerError
 
-    fmt = to.lower().lstrip(".").replace("yml", "yaml").replace("excel", "xlsx")
-    if fmt not in SCENARIO_FORMATS:
-        _fail(f'unknown format "{to}": use one of {", ".join(SCENARIO_FORMATS)}', as_json=as_json)
+    fmt = _scenario_format(to, as_json)
     try:
         check_name(destination, fmt)
         check_target(destination, force=force)

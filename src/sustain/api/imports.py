@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from sustain import service
 from sustain.api.access import require
 from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
+from sustain.api.scenarios import keep_version, read_upload
 from sustain.api.schemas import Error, Scenario, unprocessable
 from sustain.imports.kiel import TrackerError
 from sustain.scenario import ScenarioError
-from sustain.scenario.limits import MB, Limits
 from sustain.scenario.upload import load_bytes
 
 router = APIRouter(tags=["imports"], responses=COMMON)
@@ -28,10 +28,8 @@ class ImportOut(BaseModel):
 
 
 def _text(upload: UploadFile) -> tuple[str, str]:
-    most = Limits.from_environment().file_mb * MB
-    content = upload.file.read(most + 1)
-    if len(content) > most:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{upload.filename}: too large")
+    """An uploaded CSV's name and text (422 if it is not UTF-8)."""
+    content = read_upload(upload)
     try:
         return upload.filename or "file.csv", content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -82,19 +80,11 @@ def import_kiel(
         )
     except TrackerError as exc:
         raise ScenarioError(exc.problems) from None
-    digest = service.digest(imported)
-    if known := store.scenarios(digest):
-        response.status_code = status.HTTP_200_OK
-        return ImportOut(scenario=Scenario.of(known[-1]), report=report.as_dict())
     name = imported.scenario.name
-    info = service.info_run(imported, source=f"{name}.yaml")
-    version = store.add_scenario(
-        name,
-        digest,
-        f"{name}.yaml",
-        written,
-        person.name,
-        info=info,
-        action=f"import kiel release {release} into scenario {scenario_id}",
+    action = f"import kiel release {release} into scenario {scenario_id}"
+    summary, created = keep_version(
+        store, imported, f"{name}.yaml", written, person.name, action=action
     )
-    return ImportOut(scenario=Scenario.of(store.scenario(version)), report=report.as_dict())
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ImportOut(scenario=Scenario.of(summary), report=report.as_dict())

@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
 
+import sustain
 from sustain import service
 from sustain.api.access import require
 from sustain.api.deps import COMMON, Caller, ScenarioId, StoreDep
 from sustain.api.schemas import Error, Scenario, unprocessable
 from sustain.scenario.limits import MB, Limits
 from sustain.scenario.upload import load_bytes
+from sustain.store import ScenarioSummary, Store
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"], responses=COMMON)
 
@@ -45,23 +47,44 @@ def upload(
     located in the file as sent (422). A scenario already in the store (the same digest,
     whatever its format) is not stored twice: its version is returned (200)."""
     require(person, "upload scenario")
+    filename = file.filename or ""
+    content = read_upload(file)
+    scenario = load_bytes(filename, content)
+    summary, created = keep_version(store, scenario, filename, content, person.name)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return Scenario.of(summary)
+
+
+def read_upload(file: UploadFile) -> bytes:
+    """An uploaded file's bytes, at most what a scenario file may be (413 beyond)."""
     most = Limits.from_environment().file_mb * MB
     content = file.file.read(most + 1)
     if len(content) > most:
         raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, f"a scenario file is at most {most // MB} MB"
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"{file.filename or 'a file'}: a file sent is at most {most // MB} MB",
         )
-    filename = file.filename or ""
-    scenario = load_bytes(filename, content)
+    return content
+
+
+def keep_version(
+    store: Store,
+    scenario: sustain.Scenario,
+    filename: str,
+    content: bytes,
+    by: str,
+    action: str = "upload scenario",
+) -> tuple[ScenarioSummary, bool]:
+    """The store's version of a scenario and whether it is new: one of the same digest if
+    there is one, else a new version with its info run (audited as `action`)."""
     digest = service.digest(scenario)
     if known := store.scenarios(digest):
-        response.status_code = status.HTTP_200_OK
-        return Scenario.of(known[-1])
+        return known[-1], False
     info = service.info_run(scenario, source=filename)
-    version = store.add_scenario(
-        scenario.scenario.name, digest, filename, content, person.name, info=info
-    )
-    return Scenario.of(store.scenario(version))
+    name = scenario.scenario.name
+    version = store.add_scenario(name, digest, filename, content, by, info=info, action=action)
+    return store.scenario(version), True
 
 
 @router.get("")

@@ -396,9 +396,14 @@ class Store:
             return [ScenarioSummary.of(v, int(n)) for v, n in session.execute(query)]
 
     def scenario(self, scenario_id: int) -> ScenarioSummary:
+        """A scenario version (its file not read)."""
+        size = func.length(ScenarioVersion.content)
+        query = select(ScenarioVersion, size).where(ScenarioVersion.id == scenario_id)
         with self._session() as session:
-            version = self._scenario_version(session, scenario_id)
-            return ScenarioSummary.of(version, len(version.content))
+            found = session.execute(query.options(defer(ScenarioVersion.content))).first()
+        if found is None:
+            raise NotFoundError(f"no scenario {scenario_id} in the store")
+        return ScenarioSummary.of(found[0], int(found[1]))
 
     def scenario_file(self, scenario_id: int) -> tuple[str, bytes]:
         """A scenario version's file as uploaded: its name and bytes."""
